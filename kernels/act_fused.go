@@ -1,0 +1,94 @@
+package kernels
+
+// FusedAct names the activation a convolution applies to its output before storing it, so that a
+// layer makes one pass over memory instead of two.
+type FusedAct int
+
+// The activations a TF.js graph fuses into its convolutions, plus hard-swish, which MobileNetV3
+// spells out as x·relu6(x+3)/6 and the backbone loader folds back into one op.
+const (
+	FusedNone      FusedAct = iota // identity
+	FusedRelu                      // max(x, 0)
+	FusedRelu6                     // min(max(x, 0), 6)
+	FusedHardSwish                 // x·relu6(x+3)/6
+)
+
+// String returns the activation's name as the model files spell it.
+func (a FusedAct) String() string {
+	switch a {
+	case FusedNone:
+		return "None"
+	case FusedRelu:
+		return "Relu"
+	case FusedRelu6:
+		return "Relu6"
+	case FusedHardSwish:
+		return "HardSwish"
+	}
+	return "FusedAct(?)"
+}
+
+// actApply applies act to x in place.
+func actApply(x []float32, act FusedAct) {
+	switch act {
+	case FusedNone:
+	case FusedRelu:
+		Relu(x, x)
+	case FusedRelu6:
+		Relu6(x, x)
+	case FusedHardSwish:
+		HardSwish(x, x)
+	default:
+		panic("kernels: unknown FusedAct")
+	}
+}
+
+// Relu computes out[i] = max(x[i], 0). out and x may be the same slice.
+func Relu(out, x []float32) {
+	if len(out) < len(x) {
+		panic("kernels: len(out) < len(x)")
+	}
+	out = out[:len(x)]
+	for i, v := range x {
+		if v < 0 {
+			v = 0
+		}
+		out[i] = v
+	}
+}
+
+// Relu6 computes out[i] = min(max(x[i], 0), 6). out and x may be the same slice.
+func Relu6(out, x []float32) {
+	if len(out) < len(x) {
+		panic("kernels: len(out) < len(x)")
+	}
+	out = out[:len(x)]
+	for i, v := range x {
+		if v < 0 {
+			v = 0
+		} else if v > 6 {
+			v = 6
+		}
+		out[i] = v
+	}
+}
+
+// HardSwish computes out[i] = x[i]·relu6(x[i]+3)/6, MobileNetV3's activation, in the same order of
+// operations as the TF graph it replaces ((x·(1/6))·relu6(x+3)), so results match it bit for bit
+// in float32. out and x may be the same slice.
+func HardSwish(out, x []float32) {
+	if len(out) < len(x) {
+		panic("kernels: len(out) < len(x)")
+	}
+	out = out[:len(x)]
+	const sixth = float32(1.0 / 6)
+	for i, v := range x {
+		r := v + 3
+		if r < 0 {
+			r = 0
+		} else if r > 6 {
+			r = 6
+		}
+		out[i] = (v * sixth) * r
+	}
+}

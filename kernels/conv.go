@@ -1,0 +1,210 @@
+package kernels
+
+// Conv2D computes a 2-D convolution with bias and a fused activation, for one NHWC image:
+//
+//	out[oh,ow,o] = act(b[o] + Σ_{kh,kw,c} x[oh·stride+kh-padTop, ow·stride+kw-padLeft, c] · w[o,kh,kw,c])
+//
+// x is (H,W,C), w is (OC,KH,KW,C) — output-major, each output's weights one contiguous row of
+// K = KH·KW·C, which is TF's HWIO filter transposed once at load time — b is (OC) or nil, out is
+// (OH,OW,OC). Taps that fall outside x read zeros (SAME padding). col is scratch for the im2col
+// matrix, (OH·OW, K); a 1×1 stride-1 convolution needs none (x already is that matrix) and col may be
+// nil.
+func Conv2D(out, x, w, b, col []float32, H, W, C, OC, KH, KW, stride, padTop, padLeft, OH, OW int, act FusedAct) {
+	if H <= 0 || W <= 0 || C <= 0 || OC <= 0 || KH <= 0 || KW <= 0 || stride <= 0 || OH <= 0 || OW <= 0 {
+		panic("kernels: Conv2D size <= 0")
+	}
+	K := KH * KW * C
+	M := OH * OW
+	if len(x) < H*W*C || len(w) < OC*K || len(out) < M*OC || (b != nil && len(b) < OC) {
+		panic("kernels: Conv2D slice too short")
+	}
+	if KH == 1 && KW == 1 && stride == 1 && padTop == 0 && padLeft == 0 && OH == H && OW == W {
+		ConvGemm(out, x, w, b, M, K, OC, act)
+		return
+	}
+	if len(col) < M*K {
+		panic("kernels: Conv2D col too short")
+	}
+	Im2col(col, x, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW)
+	ConvGemm(out, col, w, b, M, K, OC, act)
+}
+
+// Im2col unrolls the receptive field of each output pixel into one row of col, (OH·OW, KH·KW·C),
+// ordered (kh, kw, c) to match Conv2D's filter rows. Taps outside x are zero.
+func Im2col(col, x []float32, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW int) {
+	K := KH * KW * C
+	if len(col) < OH*OW*K || len(x) < H*W*C {
+		panic("kernels: Im2col slice too short")
+	}
+	for oh := 0; oh < OH; oh++ {
+		for ow := 0; ow < OW; ow++ {
+			row := col[(oh*OW+ow)*K:][:K]
+			for kh := 0; kh < KH; kh++ {
+				ih := oh*stride + kh - padTop
+				for kw := 0; kw < KW; kw++ {
+					iw := ow*stride + kw - padLeft
+					dst := row[(kh*KW+kw)*C:][:C]
+					if ih < 0 || ih >= H || iw < 0 || iw >= W {
+						clear(dst)
+						continue
+					}
+					copy(dst, x[(ih*W+iw)*C:][:C])
+				}
+			}
+		}
+	}
+}
+
+// ConvGemm computes out = act(a·wᵀ + b): a is (M,K), w is (N,K), b is (N) or nil, out is (M,N).
+//
+//	out[m,n] = act(b[n] + Σ_k a[m,k]·w[n,k])
+//
+// Both operands are read along k, contiguously. Outputs are computed in 4×4 register blocks (16
+// accumulators, 8 loads per 16 multiply-adds) with the k loop on the inside, and the rows of a block
+// stay in L1 while w streams past them.
+func ConvGemm(out, a, w, b []float32, M, K, N int, act FusedAct) {
+	if M < 0 || K <= 0 || N <= 0 {
+		panic("kernels: ConvGemm size <= 0")
+	}
+	if len(a) < M*K || len(w) < N*K || len(out) < M*N || (b != nil && len(b) < N) {
+		panic("kernels: ConvGemm slice too short")
+	}
+	m := 0
+	for ; m+4 <= M; m += 4 {
+		a0 := a[m*K:][:K]
+		a1 := a[(m+1)*K:][:K]
+		a2 := a[(m+2)*K:][:K]
+		a3 := a[(m+3)*K:][:K]
+		n := 0
+		for ; n+4 <= N; n += 4 {
+			w0 := w[n*K:][:K]
+			w1 := w[(n+1)*K:][:K]
+			w2 := w[(n+2)*K:][:K]
+			w3 := w[(n+3)*K:][:K]
+			var s00, s01, s02, s03, s10, s11, s12, s13 float32
+			var s20, s21, s22, s23, s30, s31, s32, s33 float32
+			for k := range a0 {
+				x0, x1, x2, x3 := a0[k], a1[k], a2[k], a3[k]
+				y0, y1, y2, y3 := w0[k], w1[k], w2[k], w3[k]
+				s00 += x0 * y0
+				s01 += x0 * y1
+				s02 += x0 * y2
+				s03 += x0 * y3
+				s10 += x1 * y0
+				s11 += x1 * y1
+				s12 += x1 * y2
+				s13 += x1 * y3
+				s20 += x2 * y0
+				s21 += x2 * y1
+				s22 += x2 * y2
+				s23 += x2 * y3
+				s30 += x3 * y0
+				s31 += x3 * y1
+				s32 += x3 * y2
+				s33 += x3 * y3
+			}
+			o := out[m*N+n:]
+			o[0], o[1], o[2], o[3] = s00, s01, s02, s03
+			o = out[(m+1)*N+n:]
+			o[0], o[1], o[2], o[3] = s10, s11, s12, s13
+			o = out[(m+2)*N+n:]
+			o[0], o[1], o[2], o[3] = s20, s21, s22, s23
+			o = out[(m+3)*N+n:]
+			o[0], o[1], o[2], o[3] = s30, s31, s32, s33
+		}
+		for ; n < N; n++ {
+			wn := w[n*K:][:K]
+			var s0, s1, s2, s3 float32
+			for k, y := range wn {
+				s0 += a0[k] * y
+				s1 += a1[k] * y
+				s2 += a2[k] * y
+				s3 += a3[k] * y
+			}
+			out[m*N+n] = s0
+			out[(m+1)*N+n] = s1
+			out[(m+2)*N+n] = s2
+			out[(m+3)*N+n] = s3
+		}
+	}
+	for ; m < M; m++ {
+		am := a[m*K:][:K]
+		n := 0
+		for ; n+4 <= N; n += 4 {
+			w0 := w[n*K:][:K]
+			w1 := w[(n+1)*K:][:K]
+			w2 := w[(n+2)*K:][:K]
+			w3 := w[(n+3)*K:][:K]
+			var s0, s1, s2, s3 float32
+			for k, x := range am {
+				s0 += x * w0[k]
+				s1 += x * w1[k]
+				s2 += x * w2[k]
+				s3 += x * w3[k]
+			}
+			o := out[m*N+n:]
+			o[0], o[1], o[2], o[3] = s0, s1, s2, s3
+		}
+		for ; n < N; n++ {
+			wn := w[n*K:][:K]
+			var s float32
+			for k, x := range am {
+				s += x * wn[k]
+			}
+			out[m*N+n] = s
+		}
+	}
+	if b != nil || act != FusedNone {
+		for r := 0; r < M; r++ {
+			row := out[r*N:][:N]
+			if b != nil {
+				for n, v := range b[:N] {
+					row[n] += v
+				}
+			}
+			actApply(row, act)
+		}
+	}
+}
+
+// conv2DNaive is Conv2D's reference: the formula in its doc comment, one output at a time.
+func conv2DNaive(out, x, w, b []float32, H, W, C, OC, KH, KW, stride, padTop, padLeft, OH, OW int, act FusedAct) {
+	for oh := 0; oh < OH; oh++ {
+		for ow := 0; ow < OW; ow++ {
+			for o := 0; o < OC; o++ {
+				var s float32
+				if b != nil {
+					s = b[o]
+				}
+				for kh := 0; kh < KH; kh++ {
+					ih := oh*stride + kh - padTop
+					if ih < 0 || ih >= H {
+						continue
+					}
+					for kw := 0; kw < KW; kw++ {
+						iw := ow*stride + kw - padLeft
+						if iw < 0 || iw >= W {
+							continue
+						}
+						for c := 0; c < C; c++ {
+							s += x[(ih*W+iw)*C+c] * w[((o*KH+kh)*KW+kw)*C+c]
+						}
+					}
+				}
+				out[(oh*OW+ow)*OC+o] = s
+			}
+		}
+	}
+	actApply(out[:OH*OW*OC], act)
+}
+
+// SamePadding returns TF's SAME output size and the padding before the first element for one
+// spatial dimension: out = ceil(in/stride), and the total padding is split with the odd one after.
+func SamePadding(in, k, stride int) (out, before int) {
+	out = (in + stride - 1) / stride
+	total := (out-1)*stride + k - in
+	if total < 0 {
+		total = 0
+	}
+	return out, total / 2
+}

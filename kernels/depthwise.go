@@ -1,0 +1,86 @@
+package kernels
+
+// DepthwiseConv2D computes a depthwise 2-D convolution (channel multiplier 1) with bias and a fused
+// activation, for one NHWC image:
+//
+//	out[oh,ow,c] = act(b[c] + Σ_{kh,kw} x[oh·stride+kh-padTop, ow·stride+kw-padLeft, c] · w[kh,kw,c])
+//
+// x is (H,W,C), w is (KH,KW,C) — TF's (KH,KW,C,1) filter as stored — b is (C) or nil, out is
+// (OH,OW,C). Taps outside x read zeros (SAME padding).
+//
+// The loop over c is innermost: every tap is a contiguous multiply-add of two C-vectors into the
+// output pixel, which streams memory in order; pixels whose window lies fully inside x skip the
+// bounds tests.
+func DepthwiseConv2D(out, x, w, b []float32, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW int, act FusedAct) {
+	if H <= 0 || W <= 0 || C <= 0 || KH <= 0 || KW <= 0 || stride <= 0 || OH <= 0 || OW <= 0 {
+		panic("kernels: DepthwiseConv2D size <= 0")
+	}
+	if len(x) < H*W*C || len(w) < KH*KW*C || len(out) < OH*OW*C || (b != nil && len(b) < C) {
+		panic("kernels: DepthwiseConv2D slice too short")
+	}
+	for oh := 0; oh < OH; oh++ {
+		ih0 := oh*stride - padTop
+		for ow := 0; ow < OW; ow++ {
+			iw0 := ow*stride - padLeft
+			o := out[(oh*OW+ow)*C:][:C]
+			if b != nil {
+				copy(o, b[:C])
+			} else {
+				clear(o)
+			}
+			for kh := 0; kh < KH; kh++ {
+				ih := ih0 + kh
+				if ih < 0 || ih >= H {
+					continue
+				}
+				xr := x[ih*W*C:][:W*C]
+				wr := w[kh*KW*C:][:KW*C]
+				for kw := 0; kw < KW; kw++ {
+					iw := iw0 + kw
+					if iw < 0 || iw >= W {
+						continue
+					}
+					xs := xr[iw*C:][:C]
+					ws := wr[kw*C:][:C]
+					c := 0
+					for ; c+4 <= C; c += 4 {
+						o[c] += xs[c] * ws[c]
+						o[c+1] += xs[c+1] * ws[c+1]
+						o[c+2] += xs[c+2] * ws[c+2]
+						o[c+3] += xs[c+3] * ws[c+3]
+					}
+					for ; c < C; c++ {
+						o[c] += xs[c] * ws[c]
+					}
+				}
+			}
+			actApply(o, act)
+		}
+	}
+}
+
+// depthwiseConv2DNaive is DepthwiseConv2D's reference: the formula in its doc comment.
+func depthwiseConv2DNaive(out, x, w, b []float32, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW int, act FusedAct) {
+	for oh := 0; oh < OH; oh++ {
+		for ow := 0; ow < OW; ow++ {
+			for c := 0; c < C; c++ {
+				var s float32
+				if b != nil {
+					s = b[c]
+				}
+				for kh := 0; kh < KH; kh++ {
+					for kw := 0; kw < KW; kw++ {
+						ih := oh*stride + kh - padTop
+						iw := ow*stride + kw - padLeft
+						if ih < 0 || ih >= H || iw < 0 || iw >= W {
+							continue
+						}
+						s += x[(ih*W+iw)*C+c] * w[(kh*KW+kw)*C+c]
+					}
+				}
+				out[(oh*OW+ow)*C+c] = s
+			}
+		}
+	}
+	actApply(out[:OH*OW*C], act)
+}

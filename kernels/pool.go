@@ -1,0 +1,71 @@
+package kernels
+
+// MeanHW averages x (H,W,C) over its two spatial dimensions into out (C): global average pooling.
+//
+//	out[c] = (1/(H·W)) Σ_{h,w} x[h,w,c]
+//
+// Sums run in float32 in pixel order, as TF.js's wasm backend does, then divide once.
+func MeanHW(out, x []float32, H, W, C int) {
+	if H <= 0 || W <= 0 || C <= 0 {
+		panic("kernels: MeanHW size <= 0")
+	}
+	if len(out) < C || len(x) < H*W*C {
+		panic("kernels: MeanHW slice too short")
+	}
+	o := out[:C]
+	clear(o)
+	for p := 0; p < H*W; p++ {
+		xs := x[p*C:][:C]
+		for c, v := range xs {
+			o[c] += v
+		}
+	}
+	inv := float32(H * W)
+	for c := range o {
+		o[c] /= inv
+	}
+}
+
+// AvgPool2D averages windows of x (H,W,C) into out (OH,OW,C):
+//
+//	out[oh,ow,c] = mean over the taps (kh,kw) inside x of x[oh·stride+kh-padTop, ow·stride+kw-padLeft, c]
+//
+// Taps in the padding are left out of the count, as in TF's SAME average pooling; with VALID
+// padding (padTop = padLeft = 0 and windows inside x) every window has KH·KW taps.
+func AvgPool2D(out, x []float32, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW int) {
+	if H <= 0 || W <= 0 || C <= 0 || KH <= 0 || KW <= 0 || stride <= 0 || OH <= 0 || OW <= 0 {
+		panic("kernels: AvgPool2D size <= 0")
+	}
+	if len(out) < OH*OW*C || len(x) < H*W*C {
+		panic("kernels: AvgPool2D slice too short")
+	}
+	for oh := 0; oh < OH; oh++ {
+		for ow := 0; ow < OW; ow++ {
+			o := out[(oh*OW+ow)*C:][:C]
+			clear(o)
+			n := 0
+			for kh := 0; kh < KH; kh++ {
+				ih := oh*stride + kh - padTop
+				if ih < 0 || ih >= H {
+					continue
+				}
+				for kw := 0; kw < KW; kw++ {
+					iw := ow*stride + kw - padLeft
+					if iw < 0 || iw >= W {
+						continue
+					}
+					n++
+					for c, v := range x[(ih*W+iw)*C:][:C] {
+						o[c] += v
+					}
+				}
+			}
+			if n > 0 {
+				inv := float32(n)
+				for c := range o {
+					o[c] /= inv
+				}
+			}
+		}
+	}
+}
