@@ -4,8 +4,7 @@ package kernels
 // layer makes one pass over memory instead of two.
 type FusedAct int
 
-// The activations a TF.js graph fuses into its convolutions, plus hard-swish, which MobileNetV3
-// spells out as x·relu6(x+3)/6 and the backbone loader folds back into one op.
+// The activations a TF.js graph fuses into its convolutions, plus hard-swish (x·relu6(x+3)/6).
 const (
 	FusedNone      FusedAct = iota // identity
 	FusedRelu                      // max(x, 0)
@@ -73,22 +72,27 @@ func Relu6(out, x []float32) {
 	}
 }
 
-// HardSwish computes out[i] = x[i]·relu6(x[i]+3)/6, MobileNetV3's activation, in the same order of
-// operations as the TF graph it replaces ((x·(1/6))·relu6(x+3)), so results match it bit for bit
-// in float32. out and x may be the same slice.
+// HardSwish computes out[i] = x[i]·relu6(x[i]+3)/6, MobileNetV3's activation. out and x may be the
+// same slice.
 func HardSwish(out, x []float32) {
+	HardSwishScaled(out, x, 1.0/6, 3)
+}
+
+// HardSwishScaled computes out[i] = (x[i]·k)·relu6(x[i]+shift), hard-swish with the constants a
+// graph actually stores (TF.js float16 weights make 1/6 into 0.16662598), in the graph's order of
+// operations so that float32 results match it bit for bit. out and x may be the same slice.
+func HardSwishScaled(out, x []float32, k, shift float32) {
 	if len(out) < len(x) {
 		panic("kernels: len(out) < len(x)")
 	}
 	out = out[:len(x)]
-	const sixth = float32(1.0 / 6)
 	for i, v := range x {
-		r := v + 3
+		r := v + shift
 		if r < 0 {
 			r = 0
 		} else if r > 6 {
 			r = 6
 		}
-		out[i] = (v * sixth) * r
+		out[i] = (v * k) * r
 	}
 }
