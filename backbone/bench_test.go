@@ -1,0 +1,48 @@
+package backbone
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// modelsDir returns the converted models directory (FINETUNER_MODELS, else ../public/models), or
+// skips the test when models have not been built.
+func modelsDir(tb testing.TB) string {
+	dir := os.Getenv("FINETUNER_MODELS")
+	if dir == "" {
+		dir = "../public/models"
+	}
+	if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err != nil {
+		tb.Skipf("no converted models in %s (./build.sh models builds them)", dir)
+	}
+	return dir
+}
+
+// BenchmarkForward times one image through each backbone at 224×224 (network only, preprocessing
+// excluded) and reports ms/image and the activation memory of one forward pass.
+func BenchmarkForward(b *testing.B) {
+	dir := modelsDir(b)
+	for _, id := range []string{"centernet", "mobilenetv2"} {
+		b.Run(id, func(b *testing.B) {
+			m, err := Load(os.DirFS(dir), id)
+			if err != nil {
+				b.Fatal(err)
+			}
+			h, w, c := m.InputShape()
+			x := make([]float32, h*w*c)
+			for i := range x {
+				x[i] = m.info.InputRange[0] + (m.info.InputRange[1]-m.info.InputRange[0])*float32(i%251)/251
+			}
+			dst := make([]float32, m.Dim())
+			for b.Loop() {
+				if err := m.Forward(dst, x); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/image")
+			b.ReportMetric(float64(m.PeakBytes())/1e6, "MB-activations")
+			b.ReportMetric(float64(m.WeightBytes())/1e6, "MB-weights")
+		})
+	}
+}
