@@ -41,3 +41,6 @@ echo "== golden, native" >&2
 go test -count=1 -run '^TestGolden$' -v ./backbone | grep -E 'golden_test|^(ok|FAIL|---)'
 echo "== golden, GOOS=js GOARCH=wasm (Node $(node --version))" >&2
 GOOS=js GOARCH=wasm go test -count=1 -run '^TestGolden$' -v ./backbone | grep -E 'golden_test|^(ok|FAIL|---)'
+
+echo "== extract CLI on generated images with broken files mixed in" >&2
+go test -count=1 -run '^TestExtract' ./cmd/finetune
