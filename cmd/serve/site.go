@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // CSP keeps every fetch, script, worker, image and frame on the page's own origin: the app must
@@ -84,11 +85,13 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-cache")
 	h.Add("Vary", "Accept-Encoding")
 
+	// A twin older than its source is stale (a rebuild without recompression): never serve it.
+	// Some compressors keep only whole seconds of the source's time.
 	send, enc := name, ""
 	if compressible(ext) {
 		for _, e := range acceptedEncodings(r.Header.Get("Accept-Encoding")) {
 			suffix := map[string]string{"br": ".br", "gzip": ".gz"}[e]
-			if zfi, err := os.Stat(name + suffix); err == nil && !zfi.IsDir() && !zfi.ModTime().Before(fi.ModTime()) {
+			if zfi, err := os.Stat(name + suffix); err == nil && !zfi.IsDir() && !zfi.ModTime().Truncate(time.Second).Before(fi.ModTime().Truncate(time.Second)) {
 				send, enc = name+suffix, e
 				break
 			}

@@ -1,0 +1,894 @@
+// The app: project state (classes, samples, settings, head), persistence, extraction, training,
+// evaluation, live prediction and import/export, wired to the page. Heavy work happens in the
+// trainer worker (js/worker.js); the curves are drawn by the Ebiten frame (js/plot.js).
+
+import { Trainer } from './bridge.js';
+import { Plot } from './plot.js';
+import { Store, describeStorageError } from './store.js';
+import { Camera } from './camera.js';
+import { ClassesView } from './classes-view.js';
+import { makeSample, decodeBlob, pixelsOf, drawSquare, filesFromDrop, groupByFolder, isImageFile } from './images.js';
+import { encodeProject, decodeProject, download } from './project.js';
+
+const $ = (id) => document.getElementById(id);
+const MAX_CLASSES = 100;
+const MIN_CLASSES = 2;
+
+// ---- state ----------------------------------------------------------------------------------
+
+const DEFAULT_SETTINGS = { auto: true, head: 'linear', hidden: 100, epochs: 50, batch: 16, lr: 0.001, val: 0.2, augment: 'none', seed: 1 };
+
+const state = {
+  classes: [],            // [{id, name}], in label order
+  samples: new Map(),     // id -> {id, classId, thumb, thumbURL, src, feat, featAug, featKey, rgba}
+  settings: { ...DEFAULT_SETTINGS },
+  backboneId: '',
+  backbones: [],          // the manifest's entries
+  backbone: null,         // the loaded one's info {id, dim, inputSize, ...}
+  head: null,             // Uint8Array of the trained/imported .safetensors
+  headInfo: null,         // {labels, backbone, dim}
+  report: null,
+  rowIds: [],             // sample id of each training row of the last run (for the gallery)
+  nextId: 1,
+  training: false,
+  paused: false,
+};
+
+// Exposed for debugging in the console and for the browser tests; the app never reads it.
+window.finetuner = { state };
+
+function newId(prefix) { return `${prefix}${state.nextId++}`; }
+
+function samplesByClass() {
+  const m = new Map(state.classes.map((c) => [c.id, []]));
+  for (const s of state.samples.values()) if (m.has(s.classId)) m.get(s.classId).push(s);
+  return m;
+}
+
+function inputSize() { return (state.backbone && state.backbone.inputSize) || 224; }
+
+function augViews() { return state.settings.augment === 'none' ? '' : state.settings.augment; }
+
+// ---- errors and status ----------------------------------------------------------------------
+
+function showError(msg) {
+  const box = $('errors');
+  const div = document.createElement('div');
+  const span = document.createElement('span');
+  span.textContent = msg;
+  const x = document.createElement('button');
+  x.textContent = 'dismiss';
+  x.addEventListener('click', () => div.remove());
+  div.append(span, x);
+  box.append(div);
+  while (box.children.length > 5) box.firstElementChild.remove();
+  console.error(msg);
+}
+
+function fatal(msg) {
+  const f = $('fatal');
+  f.textContent = msg;
+  f.hidden = false;
+}
+
+function chip(id, text, cls) {
+  const c = $(id);
+  c.textContent = text;
+  c.className = `chip ${cls || ''}`;
+}
+
+window.addEventListener('error', (e) => showError(`Unexpected error: ${e.message}`));
+window.addEventListener('unhandledrejection', (e) => showError(`Unexpected error: ${e.reason && e.reason.message ? e.reason.message : e.reason}`));
+
+// ---- persistence ----------------------------------------------------------------------------
+
+let store = null;
+let metaTimer = 0;
+
+function saveMeta() {
+  if (!store) return;
+  clearTimeout(metaTimer);
+  metaTimer = setTimeout(async () => {
+    try {
+      await store.putMeta({
+        version: 1, classes: state.classes, settings: state.settings, backboneId: state.backboneId,
+        head: state.head, headInfo: state.headInfo, report: state.report, rowIds: state.rowIds, nextId: state.nextId,
+      });
+      chip('chip-storage', 'saved', 'ok');
+    } catch (err) {
+      chip('chip-storage', 'not saved', 'bad');
+      showError(describeStorageError(err));
+    }
+  }, 250);
+}
+
+function record(s) {
+  return {
+    id: s.id, classId: s.classId, thumb: s.thumb, src: s.src, featKey: s.featKey,
+    feat: s.feat ? s.feat.buffer : null, featAug: s.featAug ? s.featAug.buffer : null,
+  };
+}
+
+async function saveSamples(list) {
+  if (!store || !list.length) return;
+  try {
+    await store.putSamples(list.map(record));
+    chip('chip-storage', 'saved', 'ok');
+  } catch (err) {
+    chip('chip-storage', 'not saved', 'bad');
+    showError(describeStorageError(err));
+  }
+}
+
+async function removeStored(ids) {
+  if (!store) return;
+  try { await store.deleteSamples(ids); } catch (err) { showError(describeStorageError(err)); }
+}
+
+async function restore() {
+  try {
+    store = await Store.open();
+    if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
+  } catch (err) {
+    chip('chip-storage', 'no storage', 'bad');
+    showError(`${err.message} Export the project to keep your work.`);
+    return false;
+  }
+  let data;
+  try { data = await store.load(); } catch (err) {
+    showError(`Could not read the saved project: ${err.message}`);
+    return false;
+  }
+  if (!data.meta) return false;
+  const m = data.meta;
+  state.classes = m.classes || [];
+  state.settings = { ...DEFAULT_SETTINGS, ...(m.settings || {}) };
+  state.backboneId = m.backboneId || '';
+  state.head = m.head || null;
+  state.headInfo = m.headInfo || null;
+  state.report = m.report || null;
+  state.rowIds = m.rowIds || [];
+  state.nextId = m.nextId || 1;
+  for (const r of data.samples) {
+    state.samples.set(r.id, {
+      id: r.id, classId: r.classId, thumb: r.thumb, src: r.src, thumbURL: URL.createObjectURL(r.thumb),
+      featKey: r.featKey || '', feat: r.feat ? new Float32Array(r.feat) : null, featAug: r.featAug ? new Float32Array(r.featAug) : null,
+    });
+  }
+  chip('chip-storage', 'restored', 'ok');
+  return true;
+}
+
+// ---- classes and samples --------------------------------------------------------------------
+
+const view = new ClassesView($('classes'), $('class-tpl'), {
+  rename(id, name) {
+    const c = state.classes.find((x) => x.id === id);
+    name = name.trim();
+    if (!name) { showError('A class needs a name.'); render(); return; }
+    if (state.classes.some((x) => x.id !== id && x.name === name)) { showError(`There is already a class named "${name}".`); render(); return; }
+    c.name = name;
+    saveMeta();
+    render();
+  },
+  remove: removeClass,
+  move(id, d) {
+    const i = state.classes.findIndex((c) => c.id === id);
+    const j = i + d;
+    if (j < 0 || j >= state.classes.length) return;
+    [state.classes[i], state.classes[j]] = [state.classes[j], state.classes[i]];
+    saveMeta();
+    render();
+  },
+  upload: (id, files) => addFiles(id, files),
+  async drop(id, dt) {
+    const items = await filesFromDrop(dt);
+    await addFiles(id, items.map((i) => i.file));
+  },
+  recordStart, recordStop,
+  deleteSample(id) {
+    const s = state.samples.get(id);
+    if (!s) return;
+    URL.revokeObjectURL(s.thumbURL);
+    state.samples.delete(id);
+    removeStored([id]);
+    render(new Set([s.classId]));
+  },
+});
+
+let renderDirty = null;
+let renderQueued = false;
+/** render schedules one redraw of the class list per frame; dirty limits thumbnail rebuilds. */
+function render(dirty = null) {
+  if (dirty === null) renderDirty = 'all';
+  else if (renderDirty !== 'all') { renderDirty = renderDirty || new Set(); for (const d of dirty) renderDirty.add(d); }
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(() => {
+    renderQueued = false;
+    const d = renderDirty === 'all' ? null : renderDirty;
+    renderDirty = null;
+    const by = samplesByClass();
+    view.render(state.classes, by, d);
+    let total = 0, ready = 0;
+    for (const s of state.samples.values()) { total++; if (s.feat && s.featKey === state.backboneId) ready++; }
+    $('class-summary').textContent = `${state.classes.length} classes · ${total} samples · ${ready} with features`;
+    $('add-class').disabled = state.classes.length >= MAX_CLASSES;
+    updateButtons();
+  });
+}
+
+function addClass(name) {
+  if (state.classes.length >= MAX_CLASSES) { showError(`At most ${MAX_CLASSES} classes.`); return null; }
+  if (!name) {
+    let k = state.classes.length + 1;
+    while (state.classes.some((c) => c.name === `Class ${k}`)) k++;
+    name = `Class ${k}`;
+  }
+  const c = { id: newId('c'), name };
+  state.classes.push(c);
+  saveMeta();
+  render();
+  return c;
+}
+
+function classNamed(name) {
+  return state.classes.find((c) => c.name === name) || addClass(name);
+}
+
+function removeClass(id) {
+  const gone = [...state.samples.values()].filter((s) => s.classId === id);
+  for (const s of gone) { URL.revokeObjectURL(s.thumbURL); state.samples.delete(s.id); }
+  state.classes = state.classes.filter((c) => c.id !== id);
+  removeStored(gone.map((s) => s.id));
+  saveMeta();
+  render();
+}
+
+/** addSample turns an image source into a sample of class classId and queues its extraction. */
+async function addSample(classId, source) {
+  const { rgba, size, src, thumb } = await makeSample(source, inputSize());
+  const s = { id: newId('s'), classId, src, thumb, thumbURL: URL.createObjectURL(thumb), feat: null, featAug: null, featKey: '', rgba, rgbaSize: size };
+  state.samples.set(s.id, s);
+  render(new Set([classId]));
+  saveMeta();
+  saveSamples([s]);
+  queueExtract([s.id]);
+  return s;
+}
+
+async function addFiles(classId, files) {
+  const bad = [];
+  let n = 0;
+  for (const f of files) {
+    if (!isImageFile(f)) { bad.push(`${f.name}: not an image`); continue; }
+    try {
+      const bmp = await decodeBlob(f, f.name);
+      try { await addSample(classId, bmp); n++; } finally { bmp.close(); }
+    } catch (err) { bad.push(err.message); }
+  }
+  if (bad.length) showError(`Skipped ${bad.length} file(s):\n${bad.slice(0, 8).join('\n')}${bad.length > 8 ? '\n…' : ''}`);
+  return n;
+}
+
+/** dropAnywhere: a folder dropped outside the class cards makes one class per subfolder. */
+async function dropAnywhere(dt) {
+  const items = await filesFromDrop(dt);
+  const groups = groupByFolder(items);
+  if (!groups.size) { showError('Nothing to add: the drop held no image files.'); return; }
+  for (const [name, files] of groups) {
+    const c = name ? classNamed(name) : (state.classes[state.classes.length - 1] || addClass());
+    if (!c) return;
+    await addFiles(c.id, files);
+  }
+}
+
+// ---- webcam ---------------------------------------------------------------------------------
+
+const camera = new Camera($('cam-video'));
+let stopHold = null;
+
+async function startCamera(deviceId) {
+  await camera.start(deviceId);
+  $('cam-toggle').textContent = 'Stop webcam';
+  const sel = $('cam-select');
+  const devs = await camera.devices();
+  sel.replaceChildren(...devs.map((d, i) => new Option(d.label || `Camera ${i + 1}`, d.deviceId)));
+  sel.value = camera.deviceId;
+  sel.hidden = devs.length < 2;
+}
+
+function stopCamera() {
+  if (stopHold) { stopHold(); stopHold = null; }
+  camera.stop();
+  $('cam-toggle').textContent = 'Start webcam';
+  $('cam-select').hidden = true;
+}
+
+async function recordStart(classId) {
+  try {
+    if (!camera.on) await startCamera();
+  } catch (err) { showError(err.message); return; }
+  if (stopHold) stopHold();
+  const rate = Number($('cam-rate').value) || 8;
+  stopHold = camera.hold(rate, (video) => addSample(classId, video).catch((err) => showError(err.message)));
+}
+
+function recordStop() {
+  if (stopHold) { stopHold(); stopHold = null; }
+}
+
+// ---- backbone and extraction ----------------------------------------------------------------
+
+const trainer = new Trainer();
+const plot = new Plot($('plot'));
+plot.onError = (e) => showError(`Plot: ${e}`);
+plot.onOptions = (o) => { if ('logScale' in o) $('log-scale').checked = o.logScale; };
+
+const queue = [];        // sample ids waiting for features
+let inflight = 0;
+let extractStats = { done: 0, total: 0, t0: 0 };
+let backboneReady = null; // promise of the loaded backbone
+
+async function loadManifest() {
+  let r;
+  try { r = await fetch('public/models/manifest.json'); } catch (err) { throw new Error(`Cannot read the backbone list: ${err.message}`); }
+  if (!r.ok) throw new Error('No backbones are built (public/models/manifest.json is missing): run ./build.sh web.');
+  const m = await r.json();
+  const list = Array.isArray(m) ? m : m.models || m.backbones || [];
+  if (!list.length) throw new Error('public/models/manifest.json lists no backbones.');
+  return list;
+}
+
+function describeBackbone(b) {
+  const mb = b.bytes ? ` · ${(b.bytes / 1e6).toFixed(1)} MB` : '';
+  return `${b.dim}-d features from ${b.tap || 'its feature layer'}, input ${b.inputSize}×${b.inputSize}${mb}. ${b.provenance || ''} Licence: ${b.licence || 'see the package'}.`;
+}
+
+async function selectBackbone(id) {
+  const b = state.backbones.find((x) => x.id === id);
+  if (!b) throw new Error(`Unknown backbone ${id}`);
+  $('backbone').value = id;
+  $('backbone-info').textContent = describeBackbone(b);
+  const changed = state.backboneId && state.backboneId !== id;
+  state.backboneId = id;
+  state.backbone = null;
+  saveMeta();
+  chip('chip-worker', `trainer: loading ${b.name || id}`);
+  backboneReady = trainer.call('loadBackbone', { id, files: b.files }).then((info) => {
+    state.backbone = { ...b, ...info };
+    chip('chip-worker', `trainer: ${b.name || id} ready`, 'ok');
+    return state.backbone;
+  });
+  try {
+    await backboneReady;
+  } catch (err) {
+    chip('chip-worker', 'trainer: backbone failed', 'bad');
+    throw new Error(`Loading backbone ${id} failed: ${err.message}`);
+  }
+  if (changed && state.head && state.headInfo && state.headInfo.backbone !== id) {
+    showError(`The trained head belongs to backbone ${state.headInfo.backbone}; train again for ${id}.`);
+  }
+  queueExtract([...state.samples.keys()]);
+}
+
+function needsFeatures(s) {
+  if (s.featKey !== state.backboneId || !s.feat) return true;
+  return !!augViews() && !s.featAug;
+}
+
+function queueExtract(ids) {
+  for (const id of ids) {
+    const s = state.samples.get(id);
+    if (!s || !needsFeatures(s) || queue.includes(id)) continue;
+    if (!s.src && !s.rgba) continue; // imported without images: cannot re-extract
+    queue.push(id);
+    extractStats.total++;
+  }
+  if (queue.length && extractStats.t0 === 0) extractStats.t0 = performance.now();
+  pump();
+}
+
+function showExtractProgress() {
+  const box = $('extract-progress');
+  const { done, total, t0 } = extractStats;
+  box.hidden = total === 0;
+  $('extract-bar').max = Math.max(1, total);
+  $('extract-bar').value = done;
+  const secs = (performance.now() - t0) / 1000;
+  const rate = secs > 0 ? done / secs : 0;
+  $('extract-text').textContent = done < total
+    ? `extracting ${done}/${total} · ${rate.toFixed(1)} images/s`
+    : `extracted ${done} images · ${rate.toFixed(1)} images/s`;
+  if (done >= total) { extractStats = { done: 0, total: 0, t0: 0, last: `${done} images at ${rate.toFixed(1)}/s` }; }
+}
+
+async function pump() {
+  if (!state.backbone || state.training) return;
+  while (inflight < 2 && queue.length) {
+    const id = queue.shift();
+    const s = state.samples.get(id);
+    if (!s) { extractStats.done++; continue; }
+    inflight++;
+    extractOne(s).catch((err) => showError(`Feature extraction failed: ${err.message}`)).finally(() => {
+      inflight--;
+      extractStats.done++;
+      showExtractProgress();
+      pump();
+    });
+  }
+}
+
+async function extractOne(s) {
+  const key = state.backboneId;
+  const size = inputSize();
+  let rgba = s.rgba && s.rgbaSize === size ? s.rgba : null;
+  if (!rgba) rgba = await pixelsOf(s.src, size);
+  s.rgba = null;
+  const r = await trainer.call('extract', { rgba, width: size, height: size, augment: augViews() }, [rgba]);
+  if (key !== state.backboneId || !state.samples.has(s.id)) return; // changed meanwhile
+  s.feat = r.feat;
+  s.featAug = r.aug || null;
+  s.featKey = key;
+  render(new Set([s.classId]));
+  saveSamples([s]);
+}
+
+// ---- training -------------------------------------------------------------------------------
+
+function readSettings() {
+  const f = $('settings').elements;
+  const num = (name, lo, hi, int) => {
+    const v = Number(f[name].value);
+    if (!Number.isFinite(v) || v < lo || v > hi || (int && !Number.isInteger(v))) {
+      throw new Error(`${f[name].closest('label').textContent.trim()}: must be ${int ? 'a whole number' : 'a number'} from ${lo} to ${hi}.`);
+    }
+    return v;
+  };
+  return {
+    auto: f.auto.checked, head: f.head.value, augment: f.augment.value,
+    hidden: num('hidden', 1, 4096, true), epochs: num('epochs', 1, 1000, true), batch: num('batch', 1, 4096, true),
+    lr: num('lr', 1e-6, 10, false), val: num('val', 0.05, 0.5, false), seed: num('seed', 0, 4294967295, true),
+  };
+}
+
+function writeSettings() {
+  const f = $('settings').elements;
+  const s = state.settings;
+  f.auto.checked = s.auto;
+  for (const k of ['head', 'hidden', 'epochs', 'batch', 'lr', 'val', 'augment', 'seed']) f[k].value = s[k];
+  $('manual').disabled = s.auto;
+}
+
+function trainingSet() {
+  const by = samplesByClass();
+  const labels = state.classes.map((c) => c.name);
+  if (state.classes.length < MIN_CLASSES) throw new Error(`Add at least ${MIN_CLASSES} classes.`);
+  for (const c of state.classes) {
+    const n = by.get(c.id).filter((s) => s.feat && s.featKey === state.backboneId).length;
+    if (n < 2) throw new Error(`Class "${c.name}" has ${n} sample(s) with features; every class needs at least 2.`);
+  }
+  if (queue.length || inflight) throw new Error('Feature extraction is still running; train when it is done.');
+  const d = state.backbone.dim;
+  const rows = [];
+  state.classes.forEach((c, label) => {
+    for (const s of by.get(c.id)) if (s.feat && s.featKey === state.backboneId) rows.push([s, label]);
+  });
+  const aug = augViews() ? rows[0][0].featAug.length / d : 0;
+  const n = rows.length;
+  const x = new Float32Array(n * d * (1 + aug));
+  const y = new Int32Array(n * (1 + aug));
+  const group = new Int32Array(n * (1 + aug));
+  rows.forEach(([s, label], i) => {
+    x.set(s.feat, i * d);
+    y[i] = label;
+    group[i] = i;
+  });
+  // Augmented rows follow the originals; group ties each to its source so it never lands on the
+  // other side of the validation split.
+  if (aug) {
+    rows.forEach(([s, label], i) => {
+      if (!s.featAug || s.featAug.length !== aug * d) throw new Error('Some samples lack augmented features; wait for extraction.');
+      for (let k = 0; k < aug; k++) {
+        const r = n + i * aug + k;
+        x.set(s.featAug.subarray(k * d, (k + 1) * d), r * d);
+        y[r] = label;
+        group[r] = i;
+      }
+    });
+  }
+  return { x, y, group, n: n * (1 + aug), d, labels, ids: rows.map(([s]) => s.id) };
+}
+
+let lastEpochEvent = null;
+
+async function train() {
+  let set, cfg;
+  try {
+    cfg = readSettings();
+    state.settings = cfg;
+    saveMeta();
+    if (!state.backbone) throw new Error('The backbone is not loaded yet.');
+    set = trainingSet();
+  } catch (err) { showError(err.message); return; }
+  stopPreview();
+  state.training = true;
+  state.paused = false;
+  lastEpochEvent = null;
+  updateButtons();
+  const nTrain = Math.round(set.ids.length * (1 - cfg.val)) * (set.n / set.ids.length);
+  plot.reset(set.labels, cfg.auto ? 0 : Math.ceil(nTrain / cfg.batch), cfg.auto ? 0 : cfg.epochs);
+  $('train-status').textContent = 'training…';
+  const t0 = performance.now();
+  try {
+    const res = await trainer.call('train', {
+      x: set.x.buffer, y: set.y.buffer, group: set.group.buffer, n: set.n, d: set.d, labels: set.labels,
+      config: { ...cfg, backbone: state.backboneId, tap: state.backbone.tap || '' },
+    }, [set.x.buffer, set.y.buffer, set.group.buffer]);
+    state.head = res.head;
+    state.headInfo = res.info;
+    state.report = res.report;
+    state.rowIds = set.ids;
+    plot.report(res.report);
+    const secs = ((performance.now() - t0) / 1000).toFixed(1);
+    $('train-status').textContent = `${res.report.stopped ? 'stopped' : 'done'} in ${secs} s · val acc ${(100 * res.report.valAcc).toFixed(1)}%`;
+    showReport();
+    saveMeta();
+  } catch (err) {
+    $('train-status').textContent = 'failed';
+    showError(`Training failed: ${err.message}`);
+  } finally {
+    state.training = false;
+    state.paused = false;
+    updateButtons();
+    pump();
+  }
+}
+
+trainer.onEvent = (ev) => {
+  plot.event(ev);
+  if (ev.kind === 'epoch') lastEpochEvent = ev;
+  const e = lastEpochEvent;
+  if (e && state.training) {
+    const of = state.settings.auto ? '' : `/${state.settings.epochs}`;
+    $('train-status').textContent = `${state.paused ? 'paused · ' : ''}epoch ${e.epoch}${of} · loss ${e.trainLoss.toFixed(3)} · val acc ${(100 * e.valAcc).toFixed(1)}% · ${Math.round(e.samplesPerSec || 0)} samples/s`;
+  }
+};
+
+function updateButtons() {
+  const t = state.training;
+  $('train-btn').disabled = t;
+  $('pause-btn').disabled = !t;
+  $('stop-btn').disabled = !t;
+  $('pause-btn').textContent = state.paused ? 'Resume' : 'Pause';
+  $('export-head').disabled = !state.head || t;
+  $('backbone').disabled = t;
+  $('load-demo').disabled = t;
+}
+
+// ---- evaluation -----------------------------------------------------------------------------
+
+function showReport() {
+  const r = state.report;
+  if (!r) { $('eval').hidden = true; return; }
+  $('eval').hidden = false;
+  $('eval-acc').textContent = `${(100 * r.valAcc).toFixed(1)}% validation accuracy`;
+  const tb = $('per-class').tBodies[0];
+  tb.replaceChildren(...r.labels.map((name, i) => {
+    const m = r.perClass[i] || {};
+    const tr = document.createElement('tr');
+    const pct = (v) => (v === undefined || v === null ? '–' : `${(100 * v).toFixed(1)}%`);
+    for (const v of [name, m.support ?? '–', pct(m.accuracy), pct(m.precision), pct(m.recall)]) {
+      const td = document.createElement('td');
+      td.textContent = v;
+      tr.append(td);
+    }
+    return tr;
+  }));
+  const gal = $('mis-gallery');
+  const figs = [];
+  const idx = r.valIndex || [];
+  const pred = r.valPred || [];
+  const nOrig = state.rowIds.length;
+  for (let k = 0; k < idx.length; k++) {
+    const row = idx[k];
+    if (row >= nOrig) continue;
+    const truth = r.valTrue ? r.valTrue[k] : null;
+    if (truth === null || truth === pred[k]) continue;
+    const s = state.samples.get(state.rowIds[row]);
+    const fig = document.createElement('figure');
+    const img = document.createElement('img');
+    if (s) img.src = s.thumbURL; else img.alt = '(deleted)';
+    const cap = document.createElement('figcaption');
+    cap.textContent = `${r.labels[truth]} → ${r.labels[pred[k]]}`;
+    cap.title = cap.textContent;
+    fig.append(img, cap);
+    figs.push(fig);
+  }
+  gal.replaceChildren(...figs);
+  $('mis-count').textContent = figs.length ? `(${figs.length})` : '(none)';
+}
+
+// ---- live prediction ------------------------------------------------------------------------
+
+let previewing = false;
+
+function drawProbs(probs, labels) {
+  const order = [...probs.keys()].sort((a, b) => probs[b] - probs[a]);
+  const top = order[0];
+  $('probs').replaceChildren(...labels.map((name, i) => {
+    const li = document.createElement('li');
+    if (i === top) li.className = 'top';
+    const n = document.createElement('span');
+    n.className = 'name';
+    n.textContent = name;
+    const bar = document.createElement('span');
+    bar.className = 'bar';
+    const fill = document.createElement('i');
+    fill.style.width = `${(100 * probs[i]).toFixed(1)}%`;
+    bar.append(fill);
+    const p = document.createElement('span');
+    p.className = 'p';
+    p.textContent = `${(100 * probs[i]).toFixed(1)}%`;
+    li.append(n, bar, p);
+    return li;
+  }));
+}
+
+async function predictFrom(source) {
+  if (!state.head) throw new Error('Train or import a head first.');
+  if (!state.backbone) throw new Error('The backbone is not loaded yet.');
+  const size = inputSize();
+  const c = drawSquare(source, size);
+  const shown = $('preview-canvas');
+  shown.width = shown.height = size;
+  shown.getContext('2d').drawImage(c, 0, 0);
+  const rgba = c.getContext('2d').getImageData(0, 0, size, size).data.buffer;
+  const t0 = performance.now();
+  const probs = await trainer.call('predict', { rgba, width: size, height: size }, [rgba]);
+  drawProbs(probs, state.headInfo.labels);
+  $('preview-status').textContent = `predicted in ${Math.round(performance.now() - t0)} ms`;
+}
+
+async function startPreview() {
+  try {
+    if (!state.head) throw new Error('Train or import a head first.');
+    if (!camera.on) await startCamera();
+  } catch (err) { showError(err.message); return; }
+  previewing = true;
+  $('preview-cam').textContent = 'Stop live';
+  while (previewing && camera.on && !state.training) {
+    try { await predictFrom(camera.video); } catch (err) { showError(err.message); break; }
+    await new Promise((r) => setTimeout(r, 30));
+  }
+  stopPreview();
+}
+
+function stopPreview() {
+  previewing = false;
+  $('preview-cam').textContent = 'Live webcam';
+}
+
+async function predictFile(file) {
+  stopPreview();
+  try {
+    const bmp = await decodeBlob(file, file.name);
+    try { await predictFrom(bmp); } finally { bmp.close(); }
+  } catch (err) { showError(err.message); }
+}
+
+// ---- import / export ------------------------------------------------------------------------
+
+function ioStatus(t) { $('io-status').textContent = t; }
+
+function safeName(s) { return (s || 'finetuner').replace(/[^\w.-]+/g, '_'); }
+
+async function exportHead() {
+  const bytes = await trainer.call('exportHead');
+  download(new Blob([bytes], { type: 'application/octet-stream' }), `${safeName(state.headInfo.labels.join('-').slice(0, 40))}.safetensors`);
+  ioStatus(`head exported (${bytes.byteLength} bytes)`);
+}
+
+async function importHead(file) {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const info = await trainer.call('importHead', { bytes: bytes.slice().buffer });
+  if (info.backbone && state.backboneId && info.backbone !== state.backboneId) {
+    throw new Error(`${file.name} was trained on backbone "${info.backbone}", but "${state.backboneId}" is selected: choose that backbone first.`);
+  }
+  if (state.backbone && info.dim !== state.backbone.dim) {
+    throw new Error(`${file.name} expects ${info.dim}-d features; backbone "${state.backboneId}" gives ${state.backbone.dim}.`);
+  }
+  state.head = bytes;
+  state.headInfo = info;
+  state.report = null;
+  showReport();
+  saveMeta();
+  updateButtons();
+  ioStatus(`head imported: ${info.labels.length} classes (${info.labels.join(', ')})`);
+}
+
+async function exportProject() {
+  const blob = encodeProject({
+    classes: state.classes, settings: state.settings,
+    backbone: { id: state.backboneId, dim: state.backbone ? state.backbone.dim : 0 },
+    samples: [...state.samples.values()], head: state.head, report: state.report,
+  }, $('export-raw').checked);
+  download(blob, 'finetuner.ftproj');
+  ioStatus(`project exported (${(blob.size / 1e6).toFixed(2)} MB)`);
+}
+
+async function importProject(file) {
+  const p = await decodeProject(file);
+  if (!state.backbones.some((b) => b.id === p.backbone.id)) {
+    throw new Error(`${file.name} uses backbone "${p.backbone.id}", which this build does not have.`);
+  }
+  const b = state.backbones.find((x) => x.id === p.backbone.id);
+  if (b.dim && b.dim !== p.backbone.dim) throw new Error(`${file.name} has ${p.backbone.dim}-d features but backbone "${b.id}" gives ${b.dim}.`);
+  await clearProject();
+  const ids = new Map();
+  for (const c of p.classes) { const nc = { id: newId('c'), name: c.name }; ids.set(c.id, nc.id); state.classes.push(nc); }
+  const added = [];
+  for (const s of p.samples) {
+    const ns = { id: newId('s'), classId: ids.get(String(s.classId)), thumb: s.thumb, src: s.src, thumbURL: URL.createObjectURL(s.thumb), feat: s.feat, featAug: null, featKey: s.featKey };
+    state.samples.set(ns.id, ns);
+    added.push(ns);
+  }
+  state.settings = { ...DEFAULT_SETTINGS, ...p.settings };
+  writeSettings();
+  await saveSamples(added);
+  saveMeta();
+  await selectBackbone(p.backbone.id);
+  if (p.head) {
+    const info = await trainer.call('importHead', { bytes: p.head.slice().buffer });
+    state.head = p.head;
+    state.headInfo = info;
+  }
+  state.report = p.report;
+  showReport();
+  if (state.report) plot.report(state.report);
+  saveMeta();
+  render();
+  updateButtons();
+  ioStatus(`project imported: ${p.classes.length} classes, ${p.samples.length} samples`);
+}
+
+async function clearProject() {
+  for (const s of state.samples.values()) URL.revokeObjectURL(s.thumbURL);
+  state.samples.clear();
+  state.classes = [];
+  state.head = state.headInfo = state.report = null;
+  state.rowIds = [];
+  queue.length = 0;
+  extractStats = { done: 0, total: 0, t0: 0 };
+  if (store) { try { await store.clear(); } catch (err) { showError(describeStorageError(err)); } }
+  showReport();
+  $('probs').replaceChildren();
+  plot.reset([], 0, 0);
+}
+
+// ---- demo set -------------------------------------------------------------------------------
+
+async function loadDemo() {
+  const r = await fetch('public/demo/manifest.json');
+  if (!r.ok) throw new Error('The demo set is not built (public/demo/manifest.json is missing): run ./build.sh web.');
+  const m = await r.json();
+  $('load-demo').disabled = true;
+  let n = 0;
+  const total = m.classes.reduce((a, c) => a + c.files.length, 0);
+  try {
+    for (const c of m.classes) {
+      const cls = classNamed(c.name);
+      if (!cls) break;
+      for (const f of c.files) {
+        const res = await fetch(`public/demo/${f}`);
+        if (!res.ok) throw new Error(`demo image ${f}: HTTP ${res.status}`);
+        const bmp = await decodeBlob(await res.blob(), f);
+        try { await addSample(cls.id, bmp); } finally { bmp.close(); }
+        $('class-summary').textContent = `loading demo set ${++n}/${total}`;
+      }
+    }
+  } finally {
+    $('load-demo').disabled = false;
+    render();
+  }
+  if (m.credit) $('demo-credit').textContent = m.credit;
+}
+
+// ---- wiring ---------------------------------------------------------------------------------
+
+function on(id, ev, fn) {
+  $(id).addEventListener(ev, async (e) => {
+    try { await fn(e); } catch (err) { showError(err.message); }
+  });
+}
+
+function wire() {
+  on('add-class', 'click', () => addClass());
+  on('load-demo', 'click', loadDemo);
+  on('clear-project', 'click', async () => {
+    if (!confirm('Delete every class, sample and the trained head?')) return;
+    await clearProject();
+    addClass(); addClass();
+  });
+  on('cam-toggle', 'click', () => (camera.on ? stopCamera() : startCamera()));
+  on('cam-select', 'change', (e) => startCamera(e.target.value));
+  on('backbone', 'change', (e) => selectBackbone(e.target.value));
+  on('settings', 'change', () => {
+    const before = state.settings.augment;
+    state.settings = { ...state.settings, ...readSettings() };
+    $('manual').disabled = state.settings.auto;
+    saveMeta();
+    if (state.settings.augment !== before) queueExtract([...state.samples.keys()]);
+  });
+  on('train-btn', 'click', train);
+  on('pause-btn', 'click', async () => {
+    state.paused = !state.paused;
+    updateButtons();
+    await trainer.call(state.paused ? 'pause' : 'resume');
+  });
+  on('stop-btn', 'click', () => trainer.call('stop'));
+  on('log-scale', 'change', (e) => plot.setOptions({ logScale: e.target.checked }));
+  on('smooth', 'input', (e) => plot.setOptions({ smooth: Number(e.target.value) }));
+  on('preview-cam', 'click', () => (previewing ? stopPreview() : startPreview()));
+  on('preview-file', 'change', (e) => { if (e.target.files[0]) predictFile(e.target.files[0]); e.target.value = ''; });
+  const drop = $('preview-drop');
+  drop.addEventListener('dragover', (e) => { e.preventDefault(); e.stopPropagation(); drop.classList.add('dragover'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('dragover'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault(); e.stopPropagation(); drop.classList.remove('dragover');
+    const f = [...e.dataTransfer.files].find(isImageFile);
+    if (f) predictFile(f); else showError('Drop an image file to classify it.');
+  });
+  on('export-head', 'click', exportHead);
+  on('export-project', 'click', exportProject);
+  on('import-head', 'change', async (e) => { const f = e.target.files[0]; e.target.value = ''; if (f) await importHead(f).catch((err) => { ioStatus(''); throw err; }); });
+  on('import-project', 'change', async (e) => { const f = e.target.files[0]; e.target.value = ''; if (f) await importProject(f).catch((err) => { ioStatus(''); throw err; }); });
+  document.addEventListener('dragover', (e) => e.preventDefault());
+  document.addEventListener('drop', (e) => { e.preventDefault(); dropAnywhere(e.dataTransfer).catch((err) => showError(err.message)); });
+}
+
+async function registerServiceWorker() {
+  if (!('serviceWorker' in navigator) || location.protocol === 'file:') { chip('chip-offline', 'offline: unavailable'); return; }
+  try {
+    const r = await fetch('public/build/assets.json', { cache: 'no-cache' });
+    if (!r.ok) throw new Error(`assets.json: HTTP ${r.status}`);
+    const { version } = await r.json();
+    await navigator.serviceWorker.register(`public/sw.js?v=${encodeURIComponent(version)}`, { scope: './' });
+    await navigator.serviceWorker.ready;
+    chip('chip-offline', 'works offline', 'ok');
+  } catch (err) {
+    chip('chip-offline', 'offline: not ready', 'bad');
+    showError(`Offline mode is not available: ${err.message}`);
+  }
+}
+
+async function main() {
+  if (typeof WebAssembly !== 'object' || typeof Worker !== 'function') {
+    fatal('This browser lacks WebAssembly or Web Workers, which the trainer needs. Use a current Chromium, Firefox or Safari.');
+    return;
+  }
+  if (!document.createElement('canvas').getContext('webgl2')) {
+    showError('This browser has no WebGL2: the live curves cannot be drawn, but training, evaluation and prediction work.');
+  }
+  trainer.onFatal = (err) => { chip('chip-worker', 'trainer: failed', 'bad'); fatal(err.message); };
+  wire();
+  const restored = await restore();
+  if (!restored || !state.classes.length) { addClass(); addClass(); }
+  writeSettings();
+  render();
+  registerServiceWorker();
+  try {
+    state.backbones = await loadManifest();
+    $('backbone').replaceChildren(...state.backbones.map((b) => new Option(b.name || b.id, b.id)));
+    const id = state.backbones.some((b) => b.id === state.backboneId) ? state.backboneId : state.backbones[0].id;
+    await trainer.ready;
+    await selectBackbone(id);
+  } catch (err) {
+    showError(err.message);
+  }
+  if (state.report) { showReport(); plot.report(state.report); }
+  updateButtons();
+  document.body.dataset.ready = '1';
+}
+
+main();

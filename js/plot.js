@@ -1,0 +1,76 @@
+// Bridge to the Ebiten plot in the <iframe>: JSON messages by postMessage. The history since the
+// last reset is kept so a reloaded frame is replayed to the same picture. Step events are batched
+// per animation frame so a fast trainer never floods the frame.
+
+export class Plot {
+  constructor(iframe) {
+    this.frame = iframe;
+    this.ready = false;
+    this.history = [];
+    this.options = {};
+    this.queue = [];
+    this.drawn = null;     // last {version, points} the frame reported after drawing
+    this.onError = null;
+    this.onOptions = null;
+    window.addEventListener('message', (e) => {
+      // Only our frame; under file:// its origin is "null", so check the source window.
+      if (e.source !== this.frame.contentWindow || typeof e.data !== 'string') return;
+      let m;
+      try { m = JSON.parse(e.data); } catch { return; }
+      switch (m.type) {
+        case 'plot-ready':
+          this.ready = true;
+          this.send({ type: 'options', ...this.options });
+          for (const h of this.history) this.send(h);
+          break;
+        case 'plot-drawn': this.drawn = m; break;
+        case 'plot-error': if (this.onError) this.onError(m.error); break;
+        case 'plot-options':
+          Object.assign(this.options, { logScale: m.logScale });
+          if (this.onOptions) this.onOptions(m);
+          break;
+      }
+    });
+    iframe.addEventListener('load', () => { this.ready = false; });
+  }
+
+  send(m) {
+    const w = this.frame.contentWindow;
+    // The payload is public progress data; "*" is required under file:// where origins are "null".
+    if (w && this.ready) w.postMessage(JSON.stringify(m), '*');
+  }
+
+  record(m) {
+    this.history.push(m);
+    this.send(m);
+  }
+
+  reset(labels, stepsPerEpoch, epochs) {
+    this.flush();
+    this.history = [];
+    this.record({ type: 'reset', labels, stepsPerEpoch, epochs });
+  }
+
+  /** event queues one progress event; they go out together on the next animation frame. */
+  event(ev) {
+    this.queue.push(ev);
+    if (this.queue.length === 1) requestAnimationFrame(() => this.flush());
+  }
+
+  flush() {
+    if (!this.queue.length) return;
+    const events = this.queue;
+    this.queue = [];
+    this.record({ type: 'events', events });
+  }
+
+  report(r) {
+    this.flush();
+    this.record({ type: 'report', labels: r.labels, confusion: r.confusion, perClass: r.perClass, valAcc: r.valAcc });
+  }
+
+  setOptions(o) {
+    Object.assign(this.options, o);
+    this.send({ type: 'options', ...o });
+  }
+}

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# build the site into public/: wasm, wasm_exec.js, models, demo set, asset list, .br/.gz twins
+#
+# Output (all generated, gitignored): public/build/{trainer,plot}.wasm, public/build/wasm_exec.js,
+# public/build/assets.json (the service worker's file list and version), public/models/ (by
+# scripts/models.sh), public/demo/ (from Debian's tuxpaint-stamps-default), and a .br and .gz
+# beside every compressible file for cmd/serve. DEMO_PER_CLASS caps the demo set (default 20).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+OUT=public/build
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+mkdir -p "$OUT"
+log "go build wasm/trainer, wasm/plot (GOOS=js GOARCH=wasm)"
+GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o "$OUT/trainer.wasm" ./wasm/trainer
+GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o "$OUT/plot.wasm" ./wasm/plot
+cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" "$OUT/wasm_exec.js"
+
+if [ -f scripts/models.sh ]; then
+  log "models (scripts/models.sh)"
+  bash scripts/models.sh
+fi
+
+# The demo set: real photo cut-outs from Tux Paint's stamps, one folder per class.
+STAMPS=/usr/share/tuxpaint/stamps
+if [ ! -d "$STAMPS" ]; then
+  log "apt-get install tuxpaint-stamps-default (the demo set's photos)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq tuxpaint-stamps-default >/dev/null 2>&1 ||
+    { apt-get update -qq && apt-get install -y -qq tuxpaint-stamps-default >/dev/null; }
+fi
+PER=${DEMO_PER_CLASS:-20}
+log "demo set ($PER per class from $STAMPS)"
+rm -rf public/demo.tmp
+mkdir -p public/demo.tmp
+manifest=public/demo.tmp/manifest.json
+{
+  printf '{\n  "source": "Debian package tuxpaint-stamps-default (%s)",\n' "$(dpkg-query -W -f='${Version}' tuxpaint-stamps-default 2>/dev/null || echo unknown)"
+  printf '  "credit": "Demo photos: Tux Paint stamps (Debian package tuxpaint-stamps-default), GNU GPL; see /usr/share/doc/tuxpaint-stamps-default/copyright.",\n'
+  printf '  "classes": ['
+  first=1
+  for spec in "birds:animals/birds" "fruit:food/fruit" "flowers:plants/flowers" "vehicles:vehicles"; do
+    name=${spec%%:*}
+    dir=$STAMPS/${spec#*:}
+    mkdir -p "public/demo.tmp/$name"
+    [ $first = 1 ] || printf ','
+    first=0
+    printf '\n    {"name": "%s", "files": [' "$name"
+    sep=''
+    # Photos only: the "cartoon" subfolders hold drawings.
+    while IFS= read -r f; do
+      base=$(basename "$f" | tr -c 'A-Za-z0-9._\n-' '_')
+      cp "$f" "public/demo.tmp/$name/$base"
+      printf '%s"%s/%s"' "$sep" "$name" "$base"
+      sep=', '
+    done < <(find "$dir" -name '*.png' -not -path '*cartoon*' | LC_ALL=C sort | head -n "$PER")
+    printf ']}'
+  done
+  printf '\n  ]\n}\n'
+} >"$manifest"
+rm -rf public/demo
+mv public/demo.tmp public/demo
+
+# The asset list: every file the app needs offline, and a version that changes with any of them.
+log "asset list ($OUT/assets.json)"
+mapfile -t files < <(
+  { echo index.html
+    ls js/*.js
+    ls public/*.css public/*.svg public/*.html public/*.js public/*.webmanifest 2>/dev/null
+    echo "$OUT/trainer.wasm"; echo "$OUT/plot.wasm"; echo "$OUT/wasm_exec.js"
+    [ -d public/models ] && find public/models -type f -not -name '*.br' -not -name '*.gz'
+    find public/demo -type f
+  } | grep -v '^public/sw.js$' | LC_ALL=C sort -u)
+version=$(sha256sum "${files[@]}" | sha256sum | cut -c1-16)
+{
+  printf '{"version": "%s", "files": [' "$version"
+  sep=''
+  for f in "${files[@]}"; do printf '%s\n  "%s"' "$sep" "$f"; sep=','; done
+  printf '\n]}\n'
+} >"$OUT/assets.json"
+
+# Precompressed twins for cmd/serve (and any static host that serves them).
+if ! command -v brotli >/dev/null; then
+  log "apt-get install brotli"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq brotli >/dev/null 2>&1 ||
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq brotli >/dev/null; }
+fi
+log "precompress (.br, .gz)"
+# Only the generated folders get twins: sources (index.html, js/) stay free of build litter.
+for f in "${files[@]}" "$OUT/assets.json"; do
+  case "$f" in public/build/*|public/models/*|public/demo/*) ;; *) continue;; esac
+  case "$f" in *.wasm|*.js|*.json|*.html|*.css|*.svg|*.bin|*.webmanifest) ;; *) continue;; esac
+  [ "$(stat -c %s "$f")" -ge 1024 ] || continue
+  if [ ! -f "$f.br" ] || [ "$f" -nt "$f.br" ]; then brotli -f -k -q "${BROTLI_Q:-11}" -o "$f.br" "$f"; fi
+  if [ ! -f "$f.gz" ] || [ "$f" -nt "$f.gz" ]; then gzip -f -k -9 "$f"; fi
+done
+for w in trainer plot; do
+  printf '%-8s %6.2f MB  br %5.2f MB\n' "$w.wasm" "$(echo "$(stat -c %s "$OUT/$w.wasm")/1000000" | bc -l)" "$(echo "$(stat -c %s "$OUT/$w.wasm.br")/1000000" | bc -l)" >&2
+done
+log "site built: $(echo "${#files[@]}") files, version $version"

@@ -1,0 +1,493 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+	"strconv"
+
+	"finetuner/wasm/plot/chart"
+
+	"github.com/hajimehoshi/ebiten/v2"
+	"github.com/hajimehoshi/ebiten/v2/inpututil"
+	"github.com/hajimehoshi/ebiten/v2/text/v2"
+	"github.com/hajimehoshi/ebiten/v2/vector"
+)
+
+var (
+	colBG       = color.RGBA{0xff, 0xff, 0xff, 0xff}
+	colGrid     = color.RGBA{0xe5, 0xe7, 0xeb, 0xff}
+	colAxis     = color.RGBA{0x9c, 0xa3, 0xaf, 0xff}
+	colText     = color.RGBA{0x1f, 0x29, 0x37, 0xff}
+	colMuted    = color.RGBA{0x6b, 0x72, 0x80, 0xff}
+	colTrain    = color.RGBA{0x25, 0x63, 0xeb, 0xff}
+	colTrainRaw = color.RGBA{0x93, 0xc5, 0xfd, 0xff}
+	colVal      = color.RGBA{0xea, 0x58, 0x0c, 0xff}
+	colAcc      = color.RGBA{0x16, 0xa3, 0x4a, 0xff}
+	colTrainAcc = color.RGBA{0x7c, 0x3a, 0xed, 0xff}
+	colBtn      = color.RGBA{0xf3, 0xf4, 0xf6, 0xff}
+	colBtnOn    = color.RGBA{0xdb, 0xea, 0xfe, 0xff}
+	colBtnHover = color.RGBA{0xe5, 0xe7, 0xeb, 0xff}
+)
+
+type rect struct{ x, y, w, h float64 }
+
+func (r rect) contains(x, y float64) bool { return x >= r.x && y >= r.y && x < r.x+r.w && y < r.y+r.h }
+func (r rect) image() image.Rectangle {
+	return image.Rect(int(r.x), int(r.y), int(math.Ceil(r.x+r.w)), int(math.Ceil(r.y+r.h)))
+}
+
+type button struct {
+	r     rect
+	label string
+	on    bool
+	act   func(g *game)
+}
+
+func clicked() bool {
+	if inpututil.IsMouseButtonJustPressed(ebiten.MouseButtonLeft) {
+		return true
+	}
+	return len(inpututil.AppendJustPressedTouchIDs(nil)) > 0
+}
+
+// fontPx is the base text size in device pixels: readable at 320 CSS px wide, not huge full screen.
+func (g *game) fontPx() float64 {
+	css := math.Min(float64(g.w), float64(g.h)*1.6) / g.scale
+	return math.Max(10, math.Min(15, css/30)) * g.scale
+}
+
+func (g *game) face(px float64) *text.GoTextFace { return &text.GoTextFace{Source: g.font, Size: px} }
+
+// label draws s with its anchor at (x,y); ax, ay are 0 (start), 0.5 (centre) or 1 (end).
+func (g *game) label(dst *ebiten.Image, s string, x, y, px float64, c color.Color, ax, ay float64) {
+	op := &text.DrawOptions{}
+	op.PrimaryAlign = align(ax)
+	op.SecondaryAlign = align(ay)
+	op.GeoM.Translate(x, y)
+	op.ColorScale.ScaleWithColor(c)
+	text.Draw(dst, s, g.face(px), op)
+}
+
+func align(a float64) text.Align {
+	switch {
+	case a <= 0:
+		return text.AlignStart
+	case a >= 1:
+		return text.AlignEnd
+	}
+	return text.AlignCenter
+}
+
+func (g *game) textWidth(s string, px float64) float64 {
+	w, _ := text.Measure(s, g.face(px), 0)
+	return w
+}
+
+// fit shortens s with an ellipsis until it is at most w wide.
+func (g *game) fit(s string, px, w float64) string {
+	if g.textWidth(s, px) <= w {
+		return s
+	}
+	r := []rune(s)
+	for len(r) > 1 {
+		r = r[:len(r)-1]
+		if g.textWidth(string(r)+"…", px) <= w {
+			return string(r) + "…"
+		}
+	}
+	return ""
+}
+
+func (g *game) draw(dst *ebiten.Image) {
+	dst.Fill(colBG)
+	st := g.st
+	fp := g.fontPx()
+	pad := fp * 0.6
+	W, H := float64(g.w), float64(g.h)
+
+	// Header: view tabs, log toggle, a one-line status.
+	g.btns = g.btns[:0]
+	bh := fp * 1.8
+	x := pad
+	view := st.View
+	if view == "" {
+		view = "curves"
+		if st.HasReport && st.Done {
+			view = "eval"
+		}
+	}
+	big := W/g.scale >= 900 && H/g.scale >= 520
+	if !big {
+		x = g.addButton(dst, x, pad, bh, fp, "Curves", view == "curves", func(g *game) { g.st.View = "curves" })
+		x = g.addButton(dst, x, pad, bh, fp, "Evaluation", view == "eval", func(g *game) { g.st.View = "eval" })
+	}
+	x = g.addButton(dst, x, pad, bh, fp, "log y", st.LogScale, func(g *game) {
+		g.st.LogScale = !g.st.LogScale
+		g.post(fmt.Sprintf(`{"type":"plot-options","logScale":%v}`, g.st.LogScale))
+	})
+	g.label(dst, g.fit(g.status(), fp, W-x-pad), W-pad, pad+bh/2, fp, colMuted, 1, 0.5)
+
+	body := rect{pad, pad + bh + pad, W - 2*pad, H - 2*pad - bh - pad}
+	if body.w < 40 || body.h < 40 {
+		return
+	}
+	gap := fp
+	split := func(r rect) (rect, rect) {
+		if r.w > r.h*1.25 {
+			hw := (r.w - gap) / 2
+			return rect{r.x, r.y, hw, r.h}, rect{r.x + hw + gap, r.y, hw, r.h}
+		}
+		hh := (r.h - gap) / 2
+		return rect{r.x, r.y, r.w, hh}, rect{r.x, r.y + hh + gap, r.w, hh}
+	}
+	switch {
+	case big:
+		top := rect{body.x, body.y, body.w, (body.h - gap) * 0.55}
+		bot := rect{body.x, top.y + top.h + gap, body.w, body.h - top.h - gap}
+		a, b := split(top)
+		g.lossPanel(dst, a, fp)
+		g.accPanel(dst, b, fp)
+		hw := (bot.w - gap) / 2
+		g.confusionPanel(dst, rect{bot.x, bot.y, hw, bot.h}, fp)
+		g.perClassPanel(dst, rect{bot.x + hw + gap, bot.y, hw, bot.h}, fp)
+	case view == "eval":
+		a, b := split(body)
+		g.confusionPanel(dst, a, fp)
+		g.perClassPanel(dst, b, fp)
+	default:
+		a, b := split(body)
+		g.lossPanel(dst, a, fp)
+		g.accPanel(dst, b, fp)
+	}
+}
+
+func (g *game) addButton(dst *ebiten.Image, x, y, h, fp float64, label string, on bool, act func(*game)) float64 {
+	w := g.textWidth(label, fp) + fp*1.2
+	r := rect{x, y, w, h}
+	c := colBtn
+	if on {
+		c = colBtnOn
+	} else if g.hover == len(g.btns) {
+		c = colBtnHover
+	}
+	vector.DrawFilledRect(dst, float32(r.x), float32(r.y), float32(r.w), float32(r.h), c, false)
+	vector.StrokeRect(dst, float32(r.x), float32(r.y), float32(r.w), float32(r.h), float32(g.scale), colAxis, false)
+	g.label(dst, label, r.x+r.w/2, r.y+r.h/2, fp, colText, 0.5, 0.5)
+	g.btns = append(g.btns, button{r: r, label: label, on: on, act: act})
+	return x + w + fp*0.4
+}
+
+func (g *game) status() string {
+	st := g.st
+	n := st.ValLoss.Len()
+	switch {
+	case n == 0 && st.StepLoss.Len() == 0:
+		return "waiting for training"
+	case n == 0:
+		return fmt.Sprintf("loss %.3f", st.StepLoss.Y[st.StepLoss.Len()-1])
+	}
+	s := fmt.Sprintf("epoch %d", int(st.ValLoss.X[n-1]))
+	if st.Epochs > 0 {
+		s += fmt.Sprintf("/%d", st.Epochs)
+	}
+	s += fmt.Sprintf(" · val loss %.3f · val acc %.1f%%", st.ValLoss.Y[n-1], 100*st.ValAcc.Y[st.ValAcc.Len()-1])
+	if st.Done {
+		s += " · done"
+	}
+	return s
+}
+
+// curve is one line of a panel.
+type curve struct {
+	name  string
+	s     *chart.Series
+	ys    []float64 // overrides s.Y (smoothed)
+	c     color.Color
+	width float64
+}
+
+func (g *game) lossPanel(dst *ebiten.Image, r rect, fp float64) {
+	st := g.st
+	cs := []curve{
+		{"step", &st.StepLoss, nil, colTrainRaw, 1},
+		{"train (smoothed)", &st.StepLoss, chart.Smoothed(st.StepLoss.Y, st.Smooth), colTrain, 2},
+		{"val", &st.ValLoss, nil, colVal, 2},
+	}
+	if st.StepLoss.Len() == 0 {
+		cs[1] = curve{"train", &st.TrainLoss, nil, colTrain, 2}
+	}
+	g.curvePanel(dst, r, fp, "Loss", cs, st.LogScale, false)
+}
+
+func (g *game) accPanel(dst *ebiten.Image, r rect, fp float64) {
+	st := g.st
+	cs := []curve{{"val", &st.ValAcc, nil, colAcc, 2}}
+	if st.TrainAcc.Len() > 0 {
+		cs = append([]curve{{"train", &st.TrainAcc, nil, colTrainAcc, 2}}, cs...)
+	}
+	g.curvePanel(dst, r, fp, "Accuracy", cs, false, true)
+}
+
+// curvePanel draws axes, ticks, grid, legend and the curves against epoch.
+func (g *game) curvePanel(dst *ebiten.Image, r rect, fp float64, title string, cs []curve, logY, unit bool) {
+	small := fp * 0.85
+	g.label(dst, title, r.x, r.y, fp, colText, 0, 0)
+	// Legend on the title line, right-aligned.
+	lx := r.x + r.w
+	for i := len(cs) - 1; i >= 0; i-- {
+		c := cs[i]
+		if c.name == "step" {
+			continue
+		}
+		g.label(dst, c.name, lx, r.y+fp*0.6, small, colMuted, 1, 0.5)
+		lx -= g.textWidth(c.name, small) + small*0.4
+		vector.StrokeLine(dst, float32(lx-small*1.4), float32(r.y+fp*0.6), float32(lx), float32(r.y+fp*0.6), float32(2*g.scale), c.c, true)
+		lx -= small * 2.2
+	}
+
+	var all [][]float64
+	for _, c := range cs {
+		all = append(all, yvals(c))
+	}
+	var ticks []float64
+	var lo, hi float64
+	switch {
+	case unit:
+		ticks, lo, hi = []float64{0, 0.25, 0.5, 0.75, 1}, 0, 1
+	case logY:
+		l, h, _ := chart.Range(true, all...)
+		ticks, lo, hi = chart.LogTicks(l, h)
+	default:
+		l, h, ok := chart.Range(false, all...)
+		if !ok {
+			l, h = 0, 1
+		}
+		ticks, lo, hi = chart.NiceTicks(math.Min(0, l), h, 5)
+	}
+	maxLabel := 0.0
+	for _, t := range ticks {
+		maxLabel = math.Max(maxLabel, g.textWidth(tickLabel(t, unit), small))
+	}
+	plot := rect{r.x + maxLabel + small*0.6, r.y + fp*1.6, 0, 0}
+	plot.w = r.x + r.w - plot.x - small*0.5
+	plot.h = r.y + r.h - plot.y - small*2.6
+	if plot.w < 20 || plot.h < 20 {
+		return
+	}
+	xmax := g.st.XMax()
+	xticks, _, xhi := chart.NiceTicks(0, xmax, int(math.Max(2, math.Min(8, plot.w/(small*5)))))
+	if xhi > xmax {
+		xmax = xhi
+	}
+	tx := func(x float64) float64 { return plot.x + x/xmax*plot.w }
+	ty := func(y float64) float64 {
+		if logY {
+			y = math.Max(y, lo)
+			return plot.y + plot.h - (math.Log(y)-math.Log(lo))/(math.Log(hi)-math.Log(lo))*plot.h
+		}
+		return plot.y + plot.h - (y-lo)/(hi-lo)*plot.h
+	}
+	lw := float32(g.scale)
+	for _, t := range ticks {
+		y := ty(t)
+		vector.StrokeLine(dst, float32(plot.x), float32(y), float32(plot.x+plot.w), float32(y), lw, colGrid, false)
+		g.label(dst, tickLabel(t, unit), plot.x-small*0.4, y, small, colMuted, 1, 0.5)
+	}
+	for _, t := range xticks {
+		if t > xmax+1e-9 {
+			continue
+		}
+		x := tx(t)
+		vector.StrokeLine(dst, float32(x), float32(plot.y+plot.h), float32(x), float32(plot.y+plot.h+small*0.3), lw, colAxis, false)
+		g.label(dst, chart.FormatTick(t), x, plot.y+plot.h+small*0.4, small, colMuted, 0.5, 0)
+	}
+	g.label(dst, "epoch", plot.x+plot.w, plot.y+plot.h+small*1.5, small, colMuted, 1, 0)
+	vector.StrokeLine(dst, float32(plot.x), float32(plot.y), float32(plot.x), float32(plot.y+plot.h), lw, colAxis, false)
+	vector.StrokeLine(dst, float32(plot.x), float32(plot.y+plot.h), float32(plot.x+plot.w), float32(plot.y+plot.h), lw, colAxis, false)
+
+	clip := dst.SubImage(plot.image()).(*ebiten.Image)
+	empty := true
+	for _, c := range cs {
+		ys := yvals(c)
+		if len(ys) == 0 {
+			continue
+		}
+		empty = false
+		g.polyline(clip, c.s.X, ys, tx, ty, c.width*g.scale, c.c)
+	}
+	if empty {
+		g.label(dst, "no data yet", plot.x+plot.w/2, plot.y+plot.h/2, small, colMuted, 0.5, 0.5)
+	}
+}
+
+func yvals(c curve) []float64 {
+	if c.ys != nil {
+		return c.ys
+	}
+	return c.s.Y
+}
+
+func tickLabel(t float64, percent bool) string {
+	if percent {
+		return strconv.Itoa(int(math.Round(t*100))) + "%"
+	}
+	return chart.FormatTick(t)
+}
+
+var whitePixel = func() *ebiten.Image {
+	img := ebiten.NewImage(3, 3)
+	img.Fill(color.White)
+	return img.SubImage(image.Rect(1, 1, 2, 2)).(*ebiten.Image)
+}()
+
+// polyline strokes the points as one path, thinned to about two points per pixel so that long
+// runs of per-step losses stay cheap to draw. A single point is drawn as a dot.
+func (g *game) polyline(dst *ebiten.Image, xs, ys []float64, tx, ty func(float64) float64, width float64, c color.Color) {
+	n := len(ys)
+	if n == 1 {
+		vector.DrawFilledCircle(dst, float32(tx(xs[0])), float32(ty(ys[0])), float32(width*1.5), c, true)
+		return
+	}
+	stride := max(1, n/(2*max(1, dst.Bounds().Dx())))
+	var p vector.Path
+	p.MoveTo(float32(tx(xs[0])), float32(ty(ys[0])))
+	for i := stride; i < n; i += stride {
+		p.LineTo(float32(tx(xs[i])), float32(ty(ys[i])))
+	}
+	if (n-1)%stride != 0 {
+		p.LineTo(float32(tx(xs[n-1])), float32(ty(ys[n-1])))
+	}
+	vs, is := p.AppendVerticesAndIndicesForStroke(nil, nil, &vector.StrokeOptions{
+		Width: float32(width), LineJoin: vector.LineJoinRound, LineCap: vector.LineCapRound,
+	})
+	r, gg, b, a := c.RGBA()
+	for i := range vs {
+		vs[i].SrcX, vs[i].SrcY = 1, 1
+		vs[i].ColorR, vs[i].ColorG, vs[i].ColorB, vs[i].ColorA = float32(r)/0xffff, float32(gg)/0xffff, float32(b)/0xffff, float32(a)/0xffff
+	}
+	dst.DrawTriangles(vs, is, whitePixel, &ebiten.DrawTrianglesOptions{AntiAlias: true})
+}
+
+// confusionPanel draws the confusion matrix as a heatmap, each row normalised by its true count.
+func (g *game) confusionPanel(dst *ebiten.Image, r rect, fp float64) {
+	st := g.st
+	small := fp * 0.85
+	title := "Confusion matrix"
+	if st.HasReport {
+		title += fmt.Sprintf(" · val acc %.1f%%", 100*st.FinalAcc)
+	}
+	g.label(dst, g.fit(title, fp, r.w), r.x, r.y, fp, colText, 0, 0)
+	n := len(st.Confusion)
+	if n == 0 {
+		g.label(dst, "after training", r.x+r.w/2, r.y+r.h/2, small, colMuted, 0.5, 0.5)
+		return
+	}
+	labelW := 0.0
+	showLabels := true
+	top := r.y + fp*1.6
+	side := math.Min(r.w, r.h-(top-r.y))
+	for _, l := range st.Labels {
+		labelW = math.Max(labelW, g.textWidth(l, small))
+	}
+	labelW = math.Min(labelW, side*0.3) + small*0.5
+	cell := (side - labelW - small*1.6) / float64(n)
+	if cell < small*0.9 {
+		showLabels = false
+		labelW = small * 1.6
+		cell = (side - labelW - small*1.6) / float64(n)
+	}
+	if cell < 1 {
+		return
+	}
+	ox, oy := r.x+labelW+small*1.2, top
+	for i, row := range st.Confusion {
+		total := 0
+		for _, v := range row {
+			total += v
+		}
+		for j, v := range row {
+			f := 0.0
+			if total > 0 {
+				f = float64(v) / float64(total)
+			}
+			c := heat(f, i == j)
+			x, y := ox+float64(j)*cell, oy+float64(i)*cell
+			vector.DrawFilledRect(dst, float32(x), float32(y), float32(cell), float32(cell), c, false)
+			if cell >= small*1.8 && v > 0 {
+				tc := colText
+				if f > 0.55 {
+					tc = color.RGBA{0xff, 0xff, 0xff, 0xff}
+				}
+				g.label(dst, strconv.Itoa(v), x+cell/2, y+cell/2, math.Min(small, cell*0.45), tc, 0.5, 0.5)
+			}
+		}
+		if showLabels {
+			g.label(dst, g.fit(st.Labels[i], small, labelW-small*0.3), ox-small*0.3, oy+(float64(i)+0.5)*cell, small, colText, 1, 0.5)
+		}
+	}
+	vector.StrokeRect(dst, float32(ox), float32(oy), float32(cell*float64(n)), float32(cell*float64(n)), float32(g.scale), colAxis, false)
+	g.label(dst, "predicted →", ox+cell*float64(n)/2, oy+cell*float64(n)+small*0.3, small, colMuted, 0.5, 0)
+	op := &text.DrawOptions{}
+	op.PrimaryAlign, op.SecondaryAlign = text.AlignCenter, text.AlignEnd
+	op.GeoM.Rotate(-math.Pi / 2)
+	op.GeoM.Translate(r.x+small*0.1, oy+cell*float64(n)/2)
+	op.GeoM.Translate(small*1.1, 0)
+	op.ColorScale.ScaleWithColor(colMuted)
+	text.Draw(dst, "true ←", g.face(small), op)
+}
+
+// heat maps a row fraction to a colour: blue on the diagonal (correct), red off it (errors).
+func heat(f float64, diag bool) color.RGBA {
+	lerp := func(a, b uint8) uint8 { return uint8(float64(a) + (float64(b)-float64(a))*f) }
+	if diag {
+		return color.RGBA{lerp(0xf8, 0x1d), lerp(0xfa, 0x4e), lerp(0xfc, 0xd8), 0xff}
+	}
+	return color.RGBA{lerp(0xf8, 0xdc), lerp(0xfa, 0x26), lerp(0xfc, 0x26), 0xff}
+}
+
+// perClassPanel draws one horizontal bar per class: its validation accuracy (recall).
+func (g *game) perClassPanel(dst *ebiten.Image, r rect, fp float64) {
+	st := g.st
+	small := fp * 0.85
+	g.label(dst, "Per-class accuracy", r.x, r.y, fp, colText, 0, 0)
+	n := len(st.PerClass)
+	if n == 0 {
+		g.label(dst, "after training", r.x+r.w/2, r.y+r.h/2, small, colMuted, 0.5, 0.5)
+		return
+	}
+	top := r.y + fp*1.6
+	rowH := (r.y + r.h - top) / float64(n)
+	labelW := math.Min(r.w*0.35, small*9)
+	pctW := g.textWidth("100%", small) + small*0.5
+	barX, barW := r.x+labelW+small*0.4, r.w-labelW-small*0.4-pctW
+	showText := rowH >= small*1.1
+	for i, m := range st.PerClass {
+		y := top + float64(i)*rowH
+		bh := math.Max(1, math.Min(rowH*0.7, small*1.4))
+		by := y + (rowH-bh)/2
+		vector.DrawFilledRect(dst, float32(barX), float32(by), float32(barW), float32(bh), colGrid, false)
+		vector.DrawFilledRect(dst, float32(barX), float32(by), float32(barW*clamp01(m.Accuracy)), float32(bh), colAcc, false)
+		if showText {
+			name := ""
+			if i < len(st.Labels) {
+				name = st.Labels[i]
+			}
+			g.label(dst, g.fit(name, small, labelW), barX-small*0.4, y+rowH/2, small, colText, 1, 0.5)
+			g.label(dst, fmt.Sprintf("%.0f%%", 100*m.Accuracy), r.x+r.w, y+rowH/2, small, colMuted, 1, 0.5)
+		}
+	}
+}
+
+func clamp01(v float64) float64 { return math.Max(0, math.Min(1, v)) }
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func jsonNumber(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

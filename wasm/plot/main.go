@@ -1,0 +1,125 @@
+//go:build js && wasm
+
+// Command plot is the Ebiten page inside the app's <iframe>: it receives training progress from
+// the page by postMessage and draws live loss and accuracy curves, then the confusion matrix and
+// per-class accuracy. Ebiten lives in an iframe because it always takes over the whole document
+// (see DESIGN.md). Labels use text/v2 with the Go fonts; ebitenutil would pull in net/http.
+package main
+
+import (
+	"bytes"
+	"log"
+	"sync"
+	"syscall/js"
+
+	"finetuner/wasm/plot/chart"
+
+	"github.com/hajimehoshi/ebiten/v2"
+	"github.com/hajimehoshi/ebiten/v2/text/v2"
+	"golang.org/x/image/font/gofont/goregular"
+)
+
+func main() {
+	src, err := text.NewGoTextFaceSource(bytes.NewReader(goregular.TTF))
+	if err != nil {
+		log.Fatalf("plot: font: %v", err)
+	}
+	g := &game{st: chart.NewState(), font: src, drawn: -1}
+	g.listen()
+
+	ebiten.SetWindowTitle("finetuner plot")
+	// The host page keeps focus; the plot must still draw.
+	ebiten.SetRunnableOnUnfocused(true)
+	// Redraw only when something changed: the trainer shares the CPU with us.
+	ebiten.SetScreenClearedEveryFrame(false)
+	ebiten.SetTPS(30)
+	if err := ebiten.RunGame(g); err != nil {
+		log.Fatalf("plot: %v", err)
+	}
+}
+
+// game holds the chart state, which the message callback changes and Draw reads.
+type game struct {
+	mu sync.Mutex
+	st *chart.State
+
+	font   *text.GoTextFaceSource
+	w, h   int     // screen size in device pixels
+	scale  float64 // device pixels per CSS pixel
+	drawn  int     // state version on screen
+	dw, dh int     // size the screen was drawn at
+	hover  int     // index of the button under the pointer, -1 for none
+	btns   []button
+	parent js.Value
+}
+
+// listen takes progress messages from the parent page. Only the parent may talk to us; under
+// file:// the origin is "null", so the check is on event.source.
+func (g *game) listen() {
+	g.parent = js.Global().Get("parent")
+	js.Global().Call("addEventListener", "message", js.FuncOf(func(this js.Value, args []js.Value) any {
+		ev := args[0]
+		if !ev.Get("source").Equal(g.parent) {
+			return nil
+		}
+		d := ev.Get("data")
+		if d.Type() != js.TypeString {
+			return nil
+		}
+		g.mu.Lock()
+		err := g.st.Apply([]byte(d.String()))
+		g.mu.Unlock()
+		if err != nil {
+			js.Global().Get("console").Call("warn", err.Error())
+			g.post(`{"type":"plot-error","error":` + jsonString(err.Error()) + `}`)
+		}
+		return nil
+	}))
+	g.post(`{"type":"plot-ready"}`)
+}
+
+func (g *game) post(msg string) {
+	if !g.parent.Equal(js.Global()) {
+		g.parent.Call("postMessage", msg, "*")
+	}
+}
+
+func (g *game) Layout(ow, oh int) (int, int) {
+	g.scale = ebiten.Monitor().DeviceScaleFactor()
+	g.w, g.h = max(1, int(float64(ow)*g.scale)), max(1, int(float64(oh)*g.scale))
+	return g.w, g.h
+}
+
+func (g *game) Update() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	x, y := ebiten.CursorPosition()
+	hover := -1
+	for i, b := range g.btns {
+		if b.r.contains(float64(x), float64(y)) {
+			hover = i
+		}
+	}
+	if hover != g.hover {
+		g.hover = hover
+		g.drawn = -1
+	}
+	if hover >= 0 && clicked() {
+		g.btns[hover].act(g)
+		g.st.Version++
+	}
+	return nil
+}
+
+func (g *game) Draw(screen *ebiten.Image) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.drawn == g.st.Version && g.dw == g.w && g.dh == g.h {
+		return
+	}
+	g.drawn, g.dw, g.dh = g.st.Version, g.w, g.h
+	g.draw(screen)
+	g.post(`{"type":"plot-drawn","version":` + itoa(g.st.Version) + `,"points":` + itoa(g.st.StepLoss.Len()+g.st.ValLoss.Len()) + `}`)
+}
+
+func itoa(n int) string { return jsonNumber(float64(n)) }

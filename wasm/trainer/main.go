@@ -1,0 +1,252 @@
+//go:build js && wasm
+
+// Command trainer is the Go side of the app's Web Worker (js/worker.js): backbone feature
+// extraction and head training, exposed to JavaScript as globalThis.finetuner. It has no Ebiten
+// and no DOM. Every entry point returns a Promise; long work runs in a goroutine, and training
+// yields to the worker's event loop between chunks so pause and stop messages get through.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"syscall/js"
+	"unsafe"
+
+	"finetuner/backbone"
+)
+
+// version is reported to the page, so a stale cached worker is visible in the console.
+const version = "1"
+
+// app is the worker's state: the loaded backbone and the current head. mu serialises use of the
+// backbone (a Model is not safe for concurrent use; promises may overlap).
+type app struct {
+	mu sync.Mutex
+	bb *backbone.Model
+	id string
+}
+
+func main() {
+	a := &app{}
+	api := js.Global().Get("Object").New()
+	api.Set("version", version)
+	for name, fn := range map[string]func(args []js.Value) (any, error){
+		"loadBackbone": a.loadBackbone,
+		"extract":      a.extract,
+	} {
+		api.Set(name, entry(name, fn))
+	}
+	js.Global().Set("finetuner", api)
+	select {}
+}
+
+// entry wraps fn as a JS function returning a Promise; fn runs in a goroutine. The worker keeps
+// the argument arrays alive until the promise settles. A panic becomes a rejected promise with a
+// message, never a dead worker.
+func entry(name string, fn func(args []js.Value) (any, error)) js.Func {
+	return js.FuncOf(func(this js.Value, args []js.Value) any {
+		args = append([]js.Value(nil), args...)
+		return newPromise(func(resolve, reject js.Value) {
+			go func() {
+				v, err := safely(name, func() (any, error) { return fn(args) })
+				if err != nil {
+					reject.Invoke(jsError(err))
+					return
+				}
+				resolve.Invoke(v)
+			}()
+		})
+	})
+}
+
+func safely(name string, run func() (any, error)) (v any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s: internal error: %v\n%s", name, r, debug.Stack())
+		}
+	}()
+	return run()
+}
+
+func newPromise(body func(resolve, reject js.Value)) js.Value {
+	var h js.Func
+	h = js.FuncOf(func(this js.Value, args []js.Value) any {
+		body(args[0], args[1])
+		return nil
+	})
+	p := js.Global().Get("Promise").New(h)
+	h.Release()
+	return p
+}
+
+func jsError(err error) js.Value { return js.Global().Get("Error").New(err.Error()) }
+
+// ---- typed array helpers ----------------------------------------------------------------------
+
+var (
+	uint8Array   = js.Global().Get("Uint8Array")
+	float32Array = js.Global().Get("Float32Array")
+	int32Array   = js.Global().Get("Int32Array")
+)
+
+func bytesOf(v js.Value, what string) ([]byte, error) {
+	if !v.InstanceOf(uint8Array) {
+		return nil, fmt.Errorf("%s must be a Uint8Array", what)
+	}
+	b := make([]byte, v.Get("length").Int())
+	js.CopyBytesToGo(b, v)
+	return b, nil
+}
+
+func float32sOf(v js.Value, what string) ([]float32, error) {
+	if !v.InstanceOf(float32Array) {
+		return nil, fmt.Errorf("%s must be a Float32Array", what)
+	}
+	n := v.Get("length").Int()
+	f := make([]float32, n)
+	if n > 0 {
+		u := uint8Array.New(v.Get("buffer"), v.Get("byteOffset"), n*4)
+		js.CopyBytesToGo(unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), n*4), u)
+	}
+	return f, nil
+}
+
+func int32sOf(v js.Value, what string) ([]int32, error) {
+	if !v.InstanceOf(int32Array) {
+		return nil, fmt.Errorf("%s must be an Int32Array", what)
+	}
+	n := v.Get("length").Int()
+	s := make([]int32, n)
+	if n > 0 {
+		u := uint8Array.New(v.Get("buffer"), v.Get("byteOffset"), n*4)
+		js.CopyBytesToGo(unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), n*4), u)
+	}
+	return s, nil
+}
+
+func toFloat32Array(f []float32) js.Value {
+	out := float32Array.New(len(f))
+	if len(f) > 0 {
+		u := uint8Array.New(out.Get("buffer"))
+		js.CopyBytesToJS(u, unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), len(f)*4))
+	}
+	return out
+}
+
+func toUint8Array(b []byte) js.Value {
+	out := uint8Array.New(len(b))
+	js.CopyBytesToJS(out, b)
+	return out
+}
+
+func intArg(v js.Value, what string, lo, hi int) (int, error) {
+	if v.Type() != js.TypeNumber {
+		return 0, fmt.Errorf("%s must be a number", what)
+	}
+	f := v.Float()
+	n := int(f)
+	if float64(n) != f || n < lo || n > hi {
+		return 0, fmt.Errorf("%s must be a whole number from %d to %d, got %v", what, lo, hi, f)
+	}
+	return n, nil
+}
+
+// ---- backbone -------------------------------------------------------------------------------
+
+// loadBackbone(id, files) loads a converted model; files maps file names to Uint8Arrays.
+func (a *app) loadBackbone(args []js.Value) (any, error) {
+	if len(args) != 2 || args[0].Type() != js.TypeString || args[1].Type() != js.TypeObject {
+		return nil, errors.New("loadBackbone(id, files) expects a string and an object")
+	}
+	id := args[0].String()
+	keys := js.Global().Get("Object").Call("keys", args[1])
+	files := map[string][]byte{}
+	for i := 0; i < keys.Length(); i++ {
+		k := keys.Index(i).String()
+		b, err := bytesOf(args[1].Get(k), k)
+		if err != nil {
+			return nil, err
+		}
+		files[k] = b
+	}
+	m, err := backbone.LoadFiles(files)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.bb, a.id = m, id
+	a.mu.Unlock()
+	info := m.Info()
+	return map[string]any{
+		"id": id, "dim": m.Dim(), "inputSize": info.InputSize, "tap": info.Tap,
+		"peakBytes": float64(m.PeakBytes()), "weightBytes": float64(m.WeightBytes()),
+	}, nil
+}
+
+// views returns the augmented views for an augmentation name: "" none, "flip" the mirror,
+// "crops" the mirror and five 80% crops.
+func views(name string) ([]backbone.View, error) {
+	switch name {
+	case "", "none":
+		return nil, nil
+	case "flip":
+		return []backbone.View{{Flip: true}}, nil
+	case "crops":
+		return backbone.Augmentations()[1:], nil
+	}
+	return nil, fmt.Errorf("unknown augmentation %q (none, flip or crops)", name)
+}
+
+func (a *app) image(args []js.Value, what string) (rgba []byte, w, h int, err error) {
+	if w, err = intArg(args[1], "width", 1, 1<<14); err != nil {
+		return
+	}
+	if h, err = intArg(args[2], "height", 1, 1<<14); err != nil {
+		return
+	}
+	if rgba, err = bytesOf(args[0], what); err != nil {
+		return
+	}
+	if len(rgba) != w*h*4 {
+		err = fmt.Errorf("%s has %d bytes, want %d×%d×4 = %d", what, len(rgba), w, h, w*h*4)
+	}
+	return
+}
+
+// extract(rgba, width, height, augment) → {feat: Float32Array, aug: Float32Array|null}.
+func (a *app) extract(args []js.Value) (any, error) {
+	if len(args) != 4 {
+		return nil, errors.New("extract(rgba, width, height, augment) takes 4 arguments")
+	}
+	rgba, w, h, err := a.image(args, "image")
+	if err != nil {
+		return nil, err
+	}
+	vs, err := views(args[3].String())
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.bb == nil {
+		return nil, errors.New("no backbone loaded")
+	}
+	d := a.bb.Dim()
+	feat := make([]float32, d)
+	if err := a.bb.Features(feat, rgba, w, h); err != nil {
+		return nil, err
+	}
+	out := map[string]any{"feat": toFloat32Array(feat), "aug": nil}
+	if len(vs) > 0 {
+		aug := make([]float32, d*len(vs))
+		for i, v := range vs {
+			if err := a.bb.FeaturesView(aug[i*d:(i+1)*d], rgba, w, h, v); err != nil {
+				return nil, err
+			}
+		}
+		out["aug"] = toFloat32Array(aug)
+	}
+	return out, nil
+}
