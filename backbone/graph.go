@@ -541,6 +541,9 @@ func (g *graph) addConv(n *nodeDef, ins []*value, newBuf func([]int) (*value, er
 	return v, nil
 }
 
+// maxFold bounds a constant computed at load time (a broadcast of two small constants can be huge).
+const maxFold = 1 << 22
+
 // broadcastShape is NumPy's rule: align on the right; each pair of dimensions is equal or one is 1.
 func broadcastShape(a, b []int) ([]int, error) {
 	if len(a) > 4 || len(b) > 4 {
@@ -582,6 +585,9 @@ func (g *graph) addBinary(n *nodeDef, op binOp, a, b *value, newBuf func([]int) 
 		}
 	}
 	if a.c != nil && b.c != nil {
+		if mustElems(shape) > maxFold {
+			return nil, fmt.Errorf("folding constants of shapes %v and %v gives %v, too large", a.shape, b.shape, shape)
+		}
 		out := make([]float32, mustElems(shape))
 		binaryGeneral(out, a.c.f, b.c.f, a.shape, b.shape, shape, op)
 		return &value{shape: shape, c: &constTensor{shape: shape, f: out}, buf: -1}, nil

@@ -86,9 +86,9 @@ func (j *jsonInt) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// maxElems bounds every tensor a model file may declare (1 G elements is far beyond any
+// maxElems bounds every tensor a model file may declare (64 M elements is far beyond any
 // backbone), so a malformed file gives an error instead of an enormous allocation.
-const maxElems = 1 << 28
+const maxElems = 1 << 26
 
 func numElems(shape []int) (int, error) {
 	n := 1

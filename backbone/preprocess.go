@@ -109,14 +109,18 @@ func (m *Model) Preprocess(dst *[]float32, rgba []byte, w, h int, v View) error 
 // resampleTaps computes, for each of S output pixels along one axis, the triangle-filter weights of
 // the source pixels under it: the output pixel i covers [x0+i·s, x0+(i+1)·s) with s = side/S; the
 // filter's radius is max(s, 1) source pixels so that downscaling averages every pixel (no aliasing)
-// and upscaling interpolates linearly. Source positions outside 0..n-1 are kept: they read white.
+// and upscaling interpolates linearly. Taps are kept inside the image, or inside the square when it
+// is padded beyond the image (those read white), and the weights renormalised, so edges do not
+// fade.
 func resampleTaps(t []resampleTap, taps *[]float32, x0, side float64, S, n int) []resampleTap {
 	s := side / float64(S)
 	r := max(s, 1)
+	lo := min(0, int(math.Floor(x0)))
+	hi := max(n, int(math.Ceil(x0+side)))
 	for i := 0; i < S; i++ {
 		c := x0 + (float64(i)+0.5)*s
-		first := int(math.Floor(c - r + 0.5))
-		last := int(math.Ceil(c + r - 0.5))
+		first := max(int(math.Floor(c-r+0.5)), lo)
+		last := min(int(math.Ceil(c+r-0.5)), hi-1)
 		off := len(*taps)
 		var sum float64
 		for j := first; j <= last; j++ {
@@ -126,6 +130,10 @@ func resampleTaps(t []resampleTap, taps *[]float32, x0, side float64, S, n int) 
 			}
 			*taps = append(*taps, float32(wt))
 			sum += wt
+		}
+		if sum == 0 {
+			// Cannot happen for a window centred inside [lo, hi); kept so a weight is never NaN.
+			sum = 1
 		}
 		for k := off; k < len(*taps); k++ {
 			(*taps)[k] = float32(float64((*taps)[k]) / sum)

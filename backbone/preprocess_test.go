@@ -1,0 +1,177 @@
+package backbone
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func tinyModel(t *testing.T, size int, lo, hi float32) *Model {
+	t.Helper()
+	_, files, _ := tinyNet(t, rand.New(rand.NewPCG(4, 4)))
+	info := tinyInfo
+	info.InputSize, info.InputRange = size, [2]float32{lo, hi}
+	m, err := LoadGraphModel(files["model.json"], func(p string) ([]byte, error) { return files[p], nil }, &info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func solid(w, h int, c [4]byte) []byte {
+	b := make([]byte, 4*w*h)
+	for i := 0; i < len(b); i += 4 {
+		copy(b[i:], c[:])
+	}
+	return b
+}
+
+func TestPreprocessSolid(t *testing.T) {
+	m := tinyModel(t, 16, -1, 1)
+	var x []float32
+	for _, sz := range [][2]int{{1, 1}, {7, 3}, {16, 16}, {640, 480}, {33, 1000}} {
+		for _, v := range []View{{}, {Pad: true}, {Flip: true, Scale: 0.8, X: 1, Y: 0.3}} {
+			// Opaque colour (200, 100, 0) and half-transparent black, which composites onto white.
+			for _, tc := range []struct {
+				px   [4]byte
+				want [3]float32
+			}{
+				{[4]byte{200, 100, 0, 255}, [3]float32{200, 100, 0}},
+				{[4]byte{0, 0, 0, 0}, [3]float32{255, 255, 255}},
+				{[4]byte{0, 0, 0, 51}, [3]float32{204, 204, 204}},
+			} {
+				if err := m.Preprocess(&x, solid(sz[0], sz[1], tc.px), sz[0], sz[1], v); err != nil {
+					t.Fatal(err)
+				}
+				for i, got := range x {
+					want := tc.want[i%3]/255*2 - 1
+					if v.Pad && sz[0] != sz[1] {
+						continue // white borders: checked in TestPreprocessPad
+					}
+					if math.Abs(float64(got-want)) > 1e-4 {
+						t.Fatalf("%v %+v %v: x[%d] = %g, want %g", sz, v, tc.px, i, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestPreprocessFlipAndCrop(t *testing.T) {
+	m := tinyModel(t, 8, 0, 255)
+	r := rand.New(rand.NewPCG(5, 5))
+	w, h := 50, 40
+	img := make([]byte, 4*w*h)
+	for i := range img {
+		img[i] = byte(r.IntN(256))
+		if i%4 == 3 {
+			img[i] = 255
+		}
+	}
+	var a, b []float32
+	m.Preprocess(&a, img, w, h, View{})
+	m.Preprocess(&b, img, w, h, View{Flip: true})
+	for y := 0; y < 8; y++ {
+		for x := 0; x < 8; x++ {
+			for c := 0; c < 3; c++ {
+				if a[(y*8+x)*3+c] != b[(y*8+7-x)*3+c] {
+					t.Fatalf("flip: pixel (%d,%d) differs", x, y)
+				}
+			}
+		}
+	}
+	// Upscaling exactly 8×8 → 8×8 is the identity (each output pixel sits on a source pixel).
+	small := img[:4*8*8]
+	m.Preprocess(&a, small, 8, 8, View{})
+	for i := 0; i < 64; i++ {
+		for c := 0; c < 3; c++ {
+			if math.Abs(float64(a[3*i+c]-float32(small[4*i+c]))) > 1e-3 {
+				t.Fatalf("identity resize: pixel %d channel %d: %g vs %d", i, c, a[3*i+c], small[4*i+c])
+			}
+		}
+	}
+	for _, v := range []View{{Scale: -1}, {Scale: 2}, {X: 1.5}, {Y: float32(math.NaN())}} {
+		if err := m.Preprocess(&a, small, 8, 8, v); err == nil {
+			t.Errorf("view %+v accepted", v)
+		}
+	}
+	if err := m.Preprocess(&a, small[:10], 8, 8, View{}); err == nil {
+		t.Error("short pixel buffer accepted")
+	}
+	if err := m.Preprocess(&a, nil, 0, 8, View{}); err == nil {
+		t.Error("empty image accepted")
+	}
+}
+
+func TestPreprocessPad(t *testing.T) {
+	m := tinyModel(t, 10, 0, 255)
+	var x []float32
+	// A black 100×50 image padded to 100×100: the top and bottom quarters are white.
+	m.Preprocess(&x, solid(100, 50, [4]byte{0, 0, 0, 255}), 100, 50, View{Pad: true})
+	if x[0] < 254.99 || x[len(x)-1] < 254.99 || x[(5*10+5)*3] != 0 {
+		t.Fatalf("pad: top-left %g, centre %g, bottom-right %g", x[0], x[(5*10+5)*3], x[len(x)-1])
+	}
+}
+
+// jpegWithOrientation encodes img as a JPEG carrying an EXIF Orientation tag.
+func jpegWithOrientation(t *testing.T, img image.Image, o uint16) []byte {
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 100}); err != nil {
+		t.Fatal(err)
+	}
+	tiff := []byte{'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, byte(o >> 8), byte(o), 0, 0, 0, 0, 0, 0}
+	seg := append([]byte("Exif\x00\x00"), tiff...)
+	app1 := append([]byte{0xFF, 0xE1, byte((len(seg) + 2) >> 8), byte(len(seg) + 2)}, seg...)
+	j := b.Bytes()
+	return append(append(append([]byte{}, j[:2]...), app1...), j[2:]...)
+}
+
+func TestDecodeOrientation(t *testing.T) {
+	// 16×8: left half red, right half blue.
+	img := image.NewRGBA(image.Rect(0, 0, 16, 8))
+	for y := 0; y < 8; y++ {
+		for x := 0; x < 16; x++ {
+			c := color.RGBA{255, 0, 0, 255}
+			if x >= 8 {
+				c = color.RGBA{0, 0, 255, 255}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	for _, tc := range []struct {
+		o          uint16
+		w, h       int
+		topLeftRed bool
+	}{{1, 16, 8, true}, {3, 16, 8, false}, {6, 8, 16, true}, {8, 8, 16, false}, {2, 16, 8, false}} {
+		rgba, w, h, err := DecodeImage(jpegWithOrientation(t, img, tc.o))
+		if err != nil {
+			t.Fatal(err)
+		}
+		red := rgba[0] > 128 && rgba[2] < 128
+		if w != tc.w || h != tc.h || red != tc.topLeftRed {
+			t.Errorf("orientation %d: %dx%d top-left red %v, want %dx%d %v", tc.o, w, h, red, tc.w, tc.h, tc.topLeftRed)
+		}
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	var b bytes.Buffer
+	png.Encode(&b, image.NewRGBA(image.Rect(0, 0, 4, 4)))
+	for name, data := range map[string][]byte{
+		"empty": nil, "text": []byte("hello"), "truncated png": b.Bytes()[:b.Len()/2],
+		"jpeg header only": {0xFF, 0xD8, 0xFF, 0xE0, 0, 4, 0, 0},
+	} {
+		if _, _, _, err := DecodeImage(data); err == nil {
+			t.Errorf("%s: decoded", name)
+		}
+	}
+	rgba, w, h, err := DecodeImage(b.Bytes())
+	if err != nil || w != 4 || h != 4 || len(rgba) != 64 {
+		t.Errorf("png: %v %dx%d %d", err, w, h, len(rgba))
+	}
+}
