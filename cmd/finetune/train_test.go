@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"finetuner/featio"
+)
+
+// capture runs f with stdout redirected and returns what it printed.
+func capture(t *testing.T, f func() error) (string, error) {
+	t.Helper()
+	r, w, _ := os.Pipe()
+	old := os.Stdout
+	os.Stdout = w
+	done := make(chan string)
+	go func() {
+		var b bytes.Buffer
+		b.ReadFrom(r)
+		done <- b.String()
+	}()
+	err := f()
+	w.Close()
+	os.Stdout = old
+	return <-done, err
+}
+
+func writeFeatures(t *testing.T, dir, name string, x []float32, n, d int, labels []string) (string, string) {
+	t.Helper()
+	fp, lp := filepath.Join(dir, name+".npy"), filepath.Join(dir, name+".txt")
+	var b bytes.Buffer
+	if err := featio.WriteNPY(&b, x, n, d); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(fp, b.Bytes(), 0o644)
+	text := ""
+	if len(labels) > 0 {
+		text = strings.Join(labels, "\n") + "\n"
+	}
+	os.WriteFile(lp, []byte(text), 0o644)
+	return fp, lp
+}
+
+const tuxFeatures, tuxLabels = "../../head/testdata/tux-centernet.npy", "../../head/testdata/tux-centernet.txt"
+
+func TestTrainEvalPredict(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "head.safetensors")
+	for _, kind := range []string{"linear", "mlp", "auto"} {
+		args := []string{"-features", tuxFeatures, "-labels", tuxLabels, "-o", out, "-head", kind, "-q", "-epochs", "30", "-backbone", "centernet"}
+		s, err := capture(t, func() error { return runTrain(args) })
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		for _, want := range []string{"trained", "val 55 rows", "per class (val)", "confusion", "mammals", "wrote " + out} {
+			if !strings.Contains(s, want) {
+				t.Fatalf("%s: output lacks %q:\n%s", kind, want, s)
+			}
+		}
+	}
+	s, err := capture(t, func() error {
+		return runEval([]string{"-head", out, "-features", tuxFeatures, "-labels", tuxLabels})
+	})
+	if err != nil || !strings.Contains(s, "220 rows: accuracy") {
+		t.Fatalf("eval: %v\n%s", err, s)
+	}
+	s, err = capture(t, func() error { return runPredict([]string{"-head", out, "-features", tuxFeatures, "-top", "2"}) })
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if err != nil || len(lines) != 221 || lines[0] != "row,class1,prob1,class2,prob2" {
+		t.Fatalf("predict: %v, %d lines, header %q", err, len(lines), lines[0])
+	}
+}
+
+func TestCLIErrors(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "h.safetensors")
+	good, goodL := writeFeatures(t, dir, "good", []float32{1, 2, 3, 4, 5, 6, 7, 8}, 4, 2, []string{"a", "b", "a", "b"})
+	if _, err := capture(t, func() error {
+		return runTrain([]string{"-features", good, "-labels", goodL, "-o", out, "-q", "-epochs", "2"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	nanF, nanL := writeFeatures(t, dir, "nan", []float32{1, float32(math.NaN()), 3, 4}, 2, 2, []string{"a", "b"})
+	oneF, oneL := writeFeatures(t, dir, "one", []float32{1, 2, 3, 4}, 2, 2, []string{"a", "a"})
+	emptyF, emptyL := writeFeatures(t, dir, "empty", nil, 0, 2, nil)
+	wideF, _ := writeFeatures(t, dir, "wide", []float32{1, 2, 3, 4, 5, 6}, 2, 3, []string{"a", "b"})
+	_, unkL := writeFeatures(t, dir, "unk", nil, 0, 2, []string{"a", "zebra", "a", "b"})
+	cases := []struct {
+		want string
+		run  func() error
+	}{
+		{"must be finite numbers", func() error { return runTrain([]string{"-features", nanF, "-labels", nanL, "-o", out, "-q"}) }},
+		{"at least 2", func() error { return runTrain([]string{"-features", oneF, "-labels", oneL, "-o", out, "-q"}) }},
+		{"no samples", func() error { return runTrain([]string{"-features", emptyF, "-labels", emptyL, "-o", out, "-q"}) }},
+		{"must match one to one", func() error { return runTrain([]string{"-features", good, "-labels", oneL, "-o", out, "-q"}) }},
+		{"expects 2", func() error { return runPredict([]string{"-head", out, "-features", wideF}) }},
+		{`"zebra"`, func() error { return runEval([]string{"-head", out, "-features", good, "-labels", unkL}) }},
+		{"not a valid .safetensors", func() error { return runPredict([]string{"-head", good, "-features", good}) }},
+		{"no such file", func() error { return runTrain([]string{"-features", "/nope.npy", "-labels", goodL, "-q"}) }},
+		{"-head", func() error { return runTrain([]string{"-features", good, "-labels", goodL, "-head", "svm", "-q"}) }},
+	}
+	for _, c := range cases {
+		_, err := capture(t, c.run)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("want error containing %q, got %v", c.want, err)
+		}
+	}
+}

@@ -1,0 +1,27 @@
+package main
+
+import (
+	"math"
+	"strings"
+)
+
+func argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// logf is log(p) with p clamped away from 0, so a confident mistake costs a large finite loss.
+func logf(p float32) float64 { return math.Log(math.Max(float64(p), 1e-12)) }
+
+// csvField quotes a label for CSV when it needs it.
+func csvField(s string) string {
+	if strings.ContainsAny(s, ",\"\n\r") {
+		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	}
+	return s
+}

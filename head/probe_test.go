@@ -1,0 +1,158 @@
+package head_test
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"gonum.org/v1/gonum/optimize"
+
+	"finetuner/featio"
+	"finetuner/head"
+)
+
+// The features are real: CenterNet-MobileNetV3 (480-d) features of 220 photos from Debian's
+// tuxpaint-stamps-default in 7 classes, made by scripts/probe-testdata.sh.
+func loadTux(t *testing.T) *head.Dataset {
+	ds, err := featio.Load("testdata/tux-centernet.npy", "testdata/tux-centernet.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+// lbfgsOptimum minimises mean CE + λ/2‖W‖² in float64 with gonum's L-BFGS to a tight tolerance,
+// on the standardised training rows, and returns (W (C,D), b (C)) flattened like Model.Params.
+func lbfgsOptimum(t *testing.T, x []float64, y []int32, D, C int, lambda float64) ([]float64, float64, func([]float64) float64) {
+	n := len(y)
+	f := func(p, grad []float64) float64 {
+		w, b := p[:C*D], p[C*D:]
+		if grad != nil {
+			clear(grad)
+		}
+		var loss float64
+		z := make([]float64, C)
+		for i := 0; i < n; i++ {
+			xi := x[i*D : i*D+D]
+			m := math.Inf(-1)
+			for c := 0; c < C; c++ {
+				s := b[c]
+				for k, v := range xi {
+					s += w[c*D+k] * v
+				}
+				z[c] = s
+				m = math.Max(m, s)
+			}
+			var se float64
+			for c := range z {
+				se += math.Exp(z[c] - m)
+			}
+			loss += math.Log(se) + m - z[y[i]]
+			if grad != nil {
+				for c := range z {
+					g := math.Exp(z[c]-m) / se
+					if c == int(y[i]) {
+						g--
+					}
+					g /= float64(n)
+					for k, v := range xi {
+						grad[c*D+k] += g * v
+					}
+					grad[C*D+c] += g
+				}
+			}
+		}
+		loss /= float64(n)
+		for k, v := range w {
+			loss += 0.5 * lambda * v * v
+			if grad != nil {
+				grad[k] += lambda * v
+			}
+		}
+		return loss
+	}
+	p := make([]float64, C*D+C)
+	res, err := optimize.Minimize(optimize.Problem{
+		Func: func(p []float64) float64 { return f(p, nil) },
+		Grad: func(g, p []float64) { f(p, g) },
+	}, p, &optimize.Settings{GradientThreshold: 1e-9, MajorIterations: 5000,
+		Converger: &optimize.FunctionConverge{Relative: 1e-13, Iterations: 20}}, &optimize.LBFGS{})
+	if err != nil && res == nil {
+		t.Fatal(err)
+	}
+	return res.X, res.F, func(p []float64) float64 { return f(p, nil) }
+}
+
+// TestAutoProbeMatchesLBFGS: the auto probe must land within 0.5 accuracy points of the float64
+// L-BFGS optimum at the strength it chose, on the same features and split.
+func TestAutoProbeMatchesLBFGS(t *testing.T) {
+	ds := loadTux(t)
+	cfg := head.Config{ValFraction: 0.25, Seed: 3}
+	var trials []head.Event
+	m, rep, err := head.AutoProbe(context.Background(), ds, cfg, nil, func(e head.Event) {
+		if e.Kind == "trial" {
+			trials = append(trials, e)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(trials) != len(head.ProbeLambdas)+2 {
+		t.Fatalf("%d trials, want %d", len(trials), len(head.ProbeLambdas)+2)
+	}
+	train, val := head.Split(ds.Y, len(ds.Labels), 0.25, 3)
+	D, C := ds.D, len(ds.Labels)
+	std := func(rows []int32) ([]float64, []int32) {
+		x := make([]float64, len(rows)*D)
+		y := make([]int32, len(rows))
+		for i, r := range rows {
+			for k := 0; k < D; k++ {
+				x[i*D+k] = (float64(ds.X[int(r)*D+k]) - float64(m.Mean[k])) / float64(m.Std[k])
+			}
+			y[i] = ds.Y[r]
+		}
+		return x, y
+	}
+	xtr, ytr := std(train)
+	xval, yval := std(val)
+	opt, fOpt, objective := lbfgsOptimum(t, xtr, ytr, D, C, rep.Lambda)
+	acc := func(p []float64) float64 {
+		ok := 0
+		for i := range yval {
+			best, bz := 0, math.Inf(-1)
+			for c := 0; c < C; c++ {
+				s := p[C*D+c]
+				for k := 0; k < D; k++ {
+					s += p[c*D+k] * xval[i*D+k]
+				}
+				if s > bz {
+					best, bz = c, s
+				}
+			}
+			if best == int(yval[i]) {
+				ok++
+			}
+		}
+		return float64(ok) / float64(len(yval))
+	}
+	ours := make([]float64, len(m.Params))
+	for i, v := range m.Params {
+		ours[i] = float64(v)
+	}
+	refAcc := acc(opt)
+	fOurs := objective(ours)
+	t.Logf("auto probe: λ=%.3g val acc %.2f%% objective %.6f | float64 L-BFGS optimum at that λ: val acc %.2f%%, objective %.6f",
+		rep.Lambda, 100*rep.ValAcc, fOurs, 100*refAcc, fOpt)
+	if (fOurs-fOpt)/fOpt > 1e-3 {
+		t.Fatalf("the probe's objective %.6f is %.2g above the optimum %.6f", fOurs, (fOurs-fOpt)/fOpt, fOpt)
+	}
+	if math.Abs(acc(ours)-rep.ValAcc) > 1e-9 {
+		t.Fatalf("report says %.4f, the weights give %.4f", rep.ValAcc, acc(ours))
+	}
+	if math.Abs(rep.ValAcc-refAcc) > 0.005 {
+		t.Fatalf("auto probe val acc %.2f%% is more than 0.5 points from the L-BFGS optimum's %.2f%%", 100*rep.ValAcc, 100*refAcc)
+	}
+	if rep.ValAcc < 0.5 {
+		t.Fatalf("val accuracy %.2f on 7 classes of real photo features; the features or the probe are broken", rep.ValAcc)
+	}
+}
