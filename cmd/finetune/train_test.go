@@ -56,7 +56,7 @@ func TestTrainEvalPredict(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", kind, err)
 		}
-		for _, want := range []string{"trained", "val 55 rows", "per class (val)", "confusion", "mammals", "wrote " + out} {
+		for _, want := range []string{"trained", "val 44 rows", "per class (val)", "confusion", "mammals", "wrote " + out} {
 			if !strings.Contains(s, want) {
 				t.Fatalf("%s: output lacks %q:\n%s", kind, want, s)
 			}
