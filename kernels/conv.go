@@ -59,10 +59,9 @@ func Im2col(col, x []float32, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW i
 //
 //	out[m,n] = act(b[n] + Σ_k a[m,k]·w[n,k])
 //
-// Both operands are read along k, contiguously. Outputs are computed in 2×4 register blocks (8
-// accumulators, 6 loads per 8 multiply-adds) with the k loop innermost: measured here against 4×4,
-// 3×4, 4×3, 2×6, 2×2 and 1×4 blocks, 2×4 was fastest natively and close to the best under wasm,
-// where 4×4 ran 2-3× slower because its 16 accumulators spill.
+// Both operands are read along k, contiguously. Rows are taken two at a time and outputs computed
+// in small register blocks with the k loop innermost (convGemm2, which has a native and a js/wasm
+// twin: the best block shape differs between the two compilers).
 func ConvGemm(out, a, w, b []float32, M, K, N int, act FusedAct) {
 	if M < 0 || K <= 0 || N <= 0 {
 		panic("kernels: ConvGemm size <= 0")
@@ -72,42 +71,7 @@ func ConvGemm(out, a, w, b []float32, M, K, N int, act FusedAct) {
 	}
 	m := 0
 	for ; m+2 <= M; m += 2 {
-		a0 := a[m*K:][:K]
-		a1 := a[(m+1)*K:][:K]
-		o0 := out[m*N:][:N]
-		o1 := out[(m+1)*N:][:N]
-		n := 0
-		for ; n+4 <= N; n += 4 {
-			w0 := w[n*K:][:K]
-			w1 := w[(n+1)*K:][:K]
-			w2 := w[(n+2)*K:][:K]
-			w3 := w[(n+3)*K:][:K]
-			var s00, s01, s02, s03, s10, s11, s12, s13 float32
-			for k := range a0 {
-				x0, x1 := a0[k], a1[k]
-				y0, y1, y2, y3 := w0[k], w1[k], w2[k], w3[k]
-				s00 += x0 * y0
-				s01 += x0 * y1
-				s02 += x0 * y2
-				s03 += x0 * y3
-				s10 += x1 * y0
-				s11 += x1 * y1
-				s12 += x1 * y2
-				s13 += x1 * y3
-			}
-			p0, p1 := o0[n:n+4], o1[n:n+4]
-			p0[0], p0[1], p0[2], p0[3] = s00, s01, s02, s03
-			p1[0], p1[1], p1[2], p1[3] = s10, s11, s12, s13
-		}
-		for ; n < N; n++ {
-			wn := w[n*K:][:K]
-			var s0, s1 float32
-			for k, y := range wn {
-				s0 += a0[k] * y
-				s1 += a1[k] * y
-			}
-			o0[n], o1[n] = s0, s1
-		}
+		convGemm2(out[m*N:][:N], out[(m+1)*N:][:N], a[m*K:][:K], a[(m+1)*K:][:K], w[:N*K], K, N)
 	}
 	for ; m < M; m++ {
 		am := a[m*K:][:K]
@@ -190,4 +154,17 @@ func SamePadding(in, k, stride int) (out, before int) {
 		total = 0
 	}
 	return out, total / 2
+}
+
+// convGemm2Tail finishes two rows of convGemm2 from output column n on, one column at a time.
+func convGemm2Tail(o0, o1, a0, a1, w []float32, K, N, n int) {
+	for ; n < N; n++ {
+		wn := w[n*K:][:len(a0)]
+		var s0, s1 float32
+		for k, y := range wn {
+			s0 += a0[k] * y
+			s1 += a1[k] * y
+		}
+		o0[n], o1[n] = s0, s1
+	}
 }

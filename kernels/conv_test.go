@@ -53,7 +53,7 @@ func TestConvGemmRemainders(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, M := range []int{1, 2, 3, 4, 5, 7, 8, 9} {
 		for _, K := range []int{1, 2, 3, 5, 16, 17} {
-			for _, N := range []int{1, 3, 4, 5, 8, 9} {
+			for _, N := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 13} {
 				a, w, b := cvRand(r, M*K), cvRand(r, N*K), cvRand(r, N)
 				for _, act := range cvActs {
 					got, check := cvGuarded(t, M*N)
