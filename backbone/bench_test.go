@@ -2,6 +2,7 @@ package backbone
 
 import (
 	"os"
+	"runtime"
 	"path/filepath"
 	"testing"
 )
@@ -35,6 +36,12 @@ func BenchmarkForward(b *testing.B) {
 				x[i] = m.info.InputRange[0] + (m.info.InputRange[1]-m.info.InputRange[0])*float32(i%251)/251
 			}
 			dst := make([]float32, m.Dim())
+			if err := m.Forward(dst, x); err != nil {
+				b.Fatal(err)
+			}
+			runtime.GC()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
 			for b.Loop() {
 				if err := m.Forward(dst, x); err != nil {
 					b.Fatal(err)
@@ -43,6 +50,7 @@ func BenchmarkForward(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/image")
 			b.ReportMetric(float64(m.PeakBytes())/1e6, "MB-activations")
 			b.ReportMetric(float64(m.WeightBytes())/1e6, "MB-weights")
+			b.ReportMetric(float64(ms.HeapInuse)/1e6, "MB-heap")
 		})
 	}
 }
