@@ -88,11 +88,11 @@ func runEval(args []string) error {
 	pc := head.PerClass(cm, m.Labels)
 	acc := float64(correct) / float64(n)
 	if *asJSON {
-		return json.NewEncoder(os.Stdout).Encode(map[string]any{
+		return json.NewEncoder(stdout).Encode(map[string]any{
 			"rows": n, "accuracy": acc, "loss": loss / float64(n), "perClass": pc, "confusion": cm, "labels": m.Labels})
 	}
-	fmt.Printf("%d rows: accuracy %.2f%%, loss %.4f\n", n, 100*acc, loss/float64(n))
-	printClassTable(os.Stdout, pc, cm, "eval")
+	fmt.Fprintf(stdout, "%d rows: accuracy %.2f%%, loss %.4f\n", n, 100*acc, loss/float64(n))
+	printClassTable(stdout, pc, cm, "eval")
 	return nil
 }
 
@@ -113,11 +113,11 @@ func runPredict(args []string) error {
 	if err := m.Predict(probs, x, n); err != nil {
 		return err
 	}
-	fmt.Print("row")
+	fmt.Fprint(stdout, "row")
 	for j := 1; j <= k; j++ {
-		fmt.Printf(",class%d,prob%d", j, j)
+		fmt.Fprintf(stdout, ",class%d,prob%d", j, j)
 	}
-	fmt.Println()
+	fmt.Fprintln(stdout)
 	order := make([]int, m.C)
 	for i := 0; i < n; i++ {
 		p := probs[i*m.C : i*m.C+m.C]
@@ -133,11 +133,11 @@ func runPredict(args []string) error {
 			}
 			order[a], order[best] = order[best], order[a]
 		}
-		fmt.Print(i)
+		fmt.Fprint(stdout, i)
 		for _, c := range order[:k] {
-			fmt.Printf(",%s,%.6f", csvField(m.Labels[c]), p[c])
+			fmt.Fprintf(stdout, ",%s,%.6f", csvField(m.Labels[c]), p[c])
 		}
-		fmt.Println()
+		fmt.Fprintln(stdout)
 	}
 	return nil
 }

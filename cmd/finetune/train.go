@@ -144,9 +144,9 @@ Trains a classifier head on feature rows and writes it as a .safetensors head fi
 	if rep.Cancelled {
 		how += ", interrupted"
 	}
-	fmt.Printf("trained %s head (%s) in %.2fs\n", m.Arch.Kind(), how, time.Since(start).Seconds())
-	printReport(os.Stdout, rep)
-	fmt.Printf("wrote %s (%d bytes)\n", *out, len(b))
+	fmt.Fprintf(stdout, "trained %s head (%s) in %.2fs\n", m.Arch.Kind(), how, time.Since(start).Seconds())
+	printReport(stdout, rep)
+	fmt.Fprintf(stdout, "wrote %s (%d bytes)\n", *out, len(b))
 	return nil
 }
 

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"io"
 	"math"
+	"os"
 	"strings"
 )
+
+// stdout is where results go (tests swap it; os.Pipe does not exist under wasm).
+var stdout io.Writer = os.Stdout
 
 func argmax(v []float32) int {
 	best := 0
