@@ -17,7 +17,7 @@ GOOS=js GOARCH=wasm go test -run '^$' -bench '^BenchmarkForward$' -benchtime "${
 echo "== TensorFlow.js 4.22.0, wasm backend under Node $(node --version)"
 G=$(mktemp -d)
 trap 'rm -rf "$G"' EXIT
-photos=$(find /usr/share/tuxpaint/stamps/animals -name '*.png' 2>/dev/null | LC_ALL=C sort | head -8)
+photos=$(find /usr/share/tuxpaint/stamps/animals -name '*.png' 2>/dev/null | LC_ALL=C sort | sed -n 1,8p)
 if [ -z "$photos" ]; then
   echo "(no photos: apt-get install tuxpaint-stamps-default)" >&2
   exit 1
