@@ -8,6 +8,8 @@ import (
 	"image/png"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -173,5 +175,34 @@ func TestDecodeErrors(t *testing.T) {
 	rgba, w, h, err := DecodeImage(b.Bytes())
 	if err != nil || w != 4 || h != 4 || len(rgba) != 64 {
 		t.Errorf("png: %v %dx%d %d", err, w, h, len(rgba))
+	}
+}
+
+// TestDecodeWebP reads two WebP fixtures made with cwebp from a 48×32 image, left half red and right
+// half blue: testdata/red-blue.webp (lossy) and testdata/red-blue-alpha.webp (lossless, bottom half
+// transparent).
+func TestDecodeWebP(t *testing.T) {
+	for _, tc := range []struct {
+		file        string
+		bottomAlpha byte
+	}{{"red-blue.webp", 255}, {"red-blue-alpha.webp", 0}} {
+		data, err := os.ReadFile(filepath.Join("..", "testdata", tc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rgba, w, h, err := DecodeImage(data)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.file, err)
+		}
+		if w != 48 || h != 32 {
+			t.Fatalf("%s: %dx%d, want 48x32", tc.file, w, h)
+		}
+		left, right := rgba[4*(8*48+4):], rgba[4*(8*48+44):]
+		if left[0] < 180 || left[2] > 80 || right[2] < 180 || right[0] > 80 || left[3] != 255 {
+			t.Errorf("%s: left %v right %v", tc.file, left[:4], right[:4])
+		}
+		if a := rgba[4*(28*48+4)+3]; a != tc.bottomAlpha {
+			t.Errorf("%s: bottom alpha %d, want %d", tc.file, a, tc.bottomAlpha)
+		}
 	}
 }
