@@ -10,8 +10,8 @@ import (
 
 // A graph is a TF.js GraphDef compiled, once at load time, into a flat list of steps from the input
 // placeholder to the tap node: nodes the tap does not depend on are dropped, operations whose inputs
-// are all constants are evaluated (folded), MobileNetV3's spelled-out hard-swish is fused into the
-// convolution before it, and every intermediate tensor is given a slot in a few reused buffers.
+// are all constants are evaluated (folded), MobileNetV3's spelled-out hard-swish becomes one
+// in-place step, and every intermediate tensor is given a slot in a few reused buffers.
 
 type opKind int
 

@@ -335,3 +335,44 @@ func TestFloat16(t *testing.T) {
 		t.Errorf("0x7e00 is not NaN")
 	}
 }
+
+// TestBroadcastOrder checks binary ops whose full-size operand comes second (the runtime swaps
+// operands for its fast paths and must still compute c − x, not x − c) and a general broadcast.
+func TestBroadcastOrder(t *testing.T) {
+	ws := []tWeight{
+		{name: "c", shape: []int{3}, f: []float32{1, 2, 4}, dtype: "float32"},
+		{name: "col", shape: []int{1, 8, 1, 1}, f: []float32{1, 2, 3, 4, 5, 6, 7, 8}, dtype: "float32"},
+	}
+	nodes := []map[string]any{
+		{"name": "x", "op": "Placeholder", "attr": map[string]any{}},
+		node("c", "Const"), node("col", "Const"),
+		node("d", "Sub", "c", "x"),
+		node("tap", "Mul", "col", "d"),
+	}
+	mj, files := buildModel(t, nodes, ws)
+	info := Info{Tap: "tap", InputSize: 8, InputRange: [2]float32{0, 1}}
+	m, err := LoadGraphModel(mj, func(p string) ([]byte, error) { return files[p], nil }, &info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float32, 8*8*3)
+	for i := range x {
+		x[i] = float32(i) / 10
+	}
+	got := make([]float32, 3)
+	if err := m.Forward(got, x); err != nil {
+		t.Fatal(err)
+	}
+	for c := 0; c < 3; c++ {
+		var want float64
+		for h := 0; h < 8; h++ {
+			for w := 0; w < 8; w++ {
+				want += float64(h+1) * (float64(ws[0].f[c]) - float64(x[(h*8+w)*3+c]))
+			}
+		}
+		want /= 64
+		if math.Abs(float64(got[c])-want) > 1e-5 {
+			t.Errorf("channel %d: got %g, want %g", c, got[c], want)
+		}
+	}
+}
