@@ -376,3 +376,24 @@ func TestBroadcastOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestNoAllocs: after the first image, Forward and Features allocate nothing (every buffer is the
+// Model's own and reused).
+func TestNoAllocs(t *testing.T) {
+	_, files, _ := tinyNet(t, rand.New(rand.NewPCG(6, 6)))
+	info := tinyInfo
+	m, err := LoadGraphModel(files["model.json"], func(p string) ([]byte, error) { return files[p], nil }, &info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float32, 9*9*3)
+	rgba := make([]byte, 4*40*30)
+	dst := make([]float32, m.Dim())
+	m.Features(dst, rgba, 40, 30)
+	if n := testing.AllocsPerRun(10, func() { m.Forward(dst, x) }); n != 0 {
+		t.Errorf("Forward: %v allocations per image", n)
+	}
+	if n := testing.AllocsPerRun(10, func() { m.Features(dst, rgba, 40, 30) }); n != 0 {
+		t.Errorf("Features: %v allocations per image", n)
+	}
+}

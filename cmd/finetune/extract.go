@@ -50,7 +50,7 @@ func runExtract(args []string) error {
 		fmt.Fprint(fl.Output(), extractHelp)
 		fl.PrintDefaults()
 	}
-	model := fl.String("backbone", "public/models/centernet", "backbone directory (model.json + weights, from ./build.sh models)")
+	model := fl.String("backbone", "centernet", "backbone: a directory with model.json + weights, or the id of one in public/models (./build.sh models)")
 	out := fl.String("o", "features.npy", "output features (.npy, float32, rows × dim)")
 	labels := fl.String("labels", "labels.txt", "output labels, one class name per line, one line per row")
 	files := fl.String("files", "", "optional output: source file of each row, one per line")
@@ -76,7 +76,11 @@ func runExtract(args []string) error {
 	if len(items) == 0 {
 		return fmt.Errorf("%s: no files in class subfolders (want DIR/<class>/<image>)", fl.Arg(0))
 	}
-	m, err := backbone.Load(os.DirFS(filepath.Dir(*model)), filepath.Base(*model))
+	dir := *model
+	if _, err := os.Stat(filepath.Join(dir, "model.json")); err != nil && !strings.ContainsRune(dir, os.PathSeparator) {
+		dir = filepath.Join("public", "models", dir)
+	}
+	m, err := backbone.Load(os.DirFS(filepath.Dir(dir)), filepath.Base(dir))
 	if err != nil {
 		return err
 	}
