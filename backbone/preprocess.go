@@ -15,8 +15,8 @@ type View struct {
 	Flip bool
 	// Scale is the side of the crop as a fraction of the square's side; 0 means 1 (all of it).
 	Scale float32
-	// X and Y place a smaller crop inside the square: 0 is left/top, 1 right/bottom, 0.5 centred.
-	// With Scale 0 or 1 they have no effect; the zero value means centred.
+	// X and Y place a smaller crop inside the square: -1 is left/top, 1 right/bottom, 0 centred.
+	// With Scale 0 or 1 they have no effect.
 	X, Y float32
 }
 
@@ -25,9 +25,9 @@ type View struct {
 func Augmentations() []View {
 	return []View{
 		{}, {Flip: true},
-		{Scale: 0.8, X: 0.0001, Y: 0.0001}, {Scale: 0.8, X: 1, Y: 0.0001},
-		{Scale: 0.8, X: 0.0001, Y: 1}, {Scale: 0.8, X: 1, Y: 1},
-		{Scale: 0.8, X: 0.5, Y: 0.5},
+		{Scale: 0.8, X: -1, Y: -1}, {Scale: 0.8, X: 1, Y: -1},
+		{Scale: 0.8, X: -1, Y: 1}, {Scale: 0.8, X: 1, Y: 1},
+		{Scale: 0.8},
 	}
 }
 
@@ -71,9 +71,9 @@ func (m *Model) Preprocess(dst *[]float32, rgba []byte, w, h int, v View) error 
 	if len(rgba) != 4*w*h {
 		return fmt.Errorf("backbone: %dx%d image needs %d RGBA bytes, got %d", w, h, 4*w*h, len(rgba))
 	}
-	if v.Scale < 0 || v.Scale > 1 || v.X < 0 || v.X > 1 || v.Y < 0 || v.Y > 1 ||
+	if v.Scale < 0 || v.Scale > 1 || v.X < -1 || v.X > 1 || v.Y < -1 || v.Y > 1 ||
 		math.IsNaN(float64(v.Scale)) || math.IsNaN(float64(v.X)) || math.IsNaN(float64(v.Y)) {
-		return fmt.Errorf("backbone: view %+v out of range (Scale, X, Y in [0,1])", v)
+		return fmt.Errorf("backbone: view %+v out of range (Scale in [0,1], X and Y in [-1,1])", v)
 	}
 	S := m.info.InputSize
 	if cap(*dst) < S*S*3 {
@@ -89,12 +89,8 @@ func (m *Model) Preprocess(dst *[]float32, rgba []byte, w, h int, v View) error 
 	x0, y0 := (float64(w)-side)/2, (float64(h)-side)/2
 	if v.Scale > 0 && v.Scale < 1 {
 		cs := side * float64(v.Scale)
-		cx, cy := float64(v.X), float64(v.Y)
-		if cx == 0 && cy == 0 {
-			cx, cy = 0.5, 0.5
-		}
-		x0 += (side - cs) * cx
-		y0 += (side - cs) * cy
+		x0 += (side - cs) * (float64(v.X) + 1) / 2
+		y0 += (side - cs) * (float64(v.Y) + 1) / 2
 		side = cs
 	}
 	p := &m.pre

@@ -37,7 +37,7 @@ func TestPreprocessSolid(t *testing.T) {
 	m := tinyModel(t, 16, -1, 1)
 	var x []float32
 	for _, sz := range [][2]int{{1, 1}, {7, 3}, {16, 16}, {640, 480}, {33, 1000}} {
-		for _, v := range []View{{}, {Pad: true}, {Flip: true, Scale: 0.8, X: 1, Y: 0.3}} {
+		for _, v := range []View{{}, {Pad: true}, {Flip: true, Scale: 0.8, X: 1, Y: -0.3}} {
 			// Opaque colour (200, 100, 0) and half-transparent black, which composites onto white.
 			for _, tc := range []struct {
 				px   [4]byte
@@ -97,7 +97,7 @@ func TestPreprocessFlipAndCrop(t *testing.T) {
 			}
 		}
 	}
-	for _, v := range []View{{Scale: -1}, {Scale: 2}, {X: 1.5}, {Y: float32(math.NaN())}} {
+	for _, v := range []View{{Scale: -1}, {Scale: 2}, {X: 1.5}, {X: -1.5}, {Y: float32(math.NaN())}} {
 		if err := m.Preprocess(&a, small, 8, 8, v); err == nil {
 			t.Errorf("view %+v accepted", v)
 		}
@@ -203,6 +203,41 @@ func TestDecodeWebP(t *testing.T) {
 		}
 		if a := rgba[4*(28*48+4)+3]; a != tc.bottomAlpha {
 			t.Errorf("%s: bottom alpha %d, want %d", tc.file, a, tc.bottomAlpha)
+		}
+	}
+}
+
+// TestPreprocessCrops: a half-size crop at each corner of a four-colour image sees one colour.
+func TestPreprocessCrops(t *testing.T) {
+	m := tinyModel(t, 8, 0, 255)
+	const n = 64
+	img := make([]byte, 4*n*n)
+	quad := func(x, y int) byte { return byte(40 + 60*(2*(y/(n/2))+x/(n/2))) }
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			p := img[4*(y*n+x):]
+			p[0], p[1], p[2], p[3] = quad(x, y), 0, 0, 255
+		}
+	}
+	var x []float32
+	for _, tc := range []struct{ X, Y float32 }{{-1, -1}, {1, -1}, {-1, 1}, {1, 1}} {
+		if err := m.Preprocess(&x, img, n, n, View{Scale: 0.5, X: tc.X, Y: tc.Y}); err != nil {
+			t.Fatal(err)
+		}
+		qx, qy := 0, 0
+		if tc.X > 0 {
+			qx = n - 1
+		}
+		if tc.Y > 0 {
+			qy = n - 1
+		}
+		want := float32(quad(qx, qy))
+
+		// The output pixel at the image's own corner is pure (the filter reaches across the crop's
+		// inner edges, by design, so those blend).
+		corner := map[[2]float32]int{{-1, -1}: 0, {1, -1}: 7, {-1, 1}: 56, {1, 1}: 63}[[2]float32{tc.X, tc.Y}]
+		if got := x[3*corner]; math.Abs(float64(got-want)) > 0.5 {
+			t.Errorf("crop %+v outer corner: red %g, want %g", tc, got, want)
 		}
 	}
 }
