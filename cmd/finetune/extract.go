@@ -59,6 +59,9 @@ func runExtract(args []string) error {
 	jobs := fl.Int("j", runtime.NumCPU(), "images processed in parallel")
 	quiet := fl.Bool("q", false, "no progress bar")
 	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	if fl.NArg() != 1 {
