@@ -51,3 +51,10 @@ func BenchmarkLinearBackwardNaive(b *testing.B) {
 		linearBackwardNaive(dx, dw, db, dout, x, w, N, D, C)
 	}, bwdFlops)
 }
+
+// BenchmarkLinearBackwardNoDX is the first layer's backward pass: dW and db only.
+func BenchmarkLinearBackwardNoDX(b *testing.B) {
+	benchLinear(b, func(N, D, C int, x, w, _, _, dout, _, dw, db []float32) {
+		LinearBackward(nil, dw, db, dout, x, w, N, D, C)
+	}, fwdFlops)
+}
