@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // A tiny TF.js graph model built in the test: the same ops, attributes and weight encodings as the
@@ -395,5 +396,38 @@ func TestNoAllocs(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(10, func() { m.Features(dst, rgba, 40, 30) }); n != 0 {
 		t.Errorf("Features: %v allocations per image", n)
+	}
+}
+
+func TestLoadFS(t *testing.T) {
+	mj, files, _ := tinyNet(t, rand.New(rand.NewPCG(7, 7)))
+	var withInfo map[string]any
+	json.Unmarshal(mj, &withInfo)
+	withInfo["finetuner"] = tinyInfo
+	mj2, _ := json.Marshal(withInfo)
+	fsys := fstest.MapFS{
+		"m/model.json": {Data: mj2}, "m/s1": {Data: files["s1"]}, "m/s2": {Data: files["s2"]},
+		"evil/model.json": {Data: []byte(strings.Replace(string(mj2), `"paths":["s1","s2"]`, `"paths":["../m/s1","s2"]`, 1))},
+	}
+	m, err := Load(fsys, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Info().ID != "tiny" || m.Dim() != 5 {
+		t.Errorf("info %+v", m.Info())
+	}
+	if _, err := Load(fsys, "evil"); err == nil || !strings.Contains(err.Error(), "not a plain relative path") {
+		t.Errorf("weight path outside the model directory: %v", err)
+	}
+	if _, err := Load(fsys, "none"); err == nil {
+		t.Error("missing directory loaded")
+	}
+	f2 := map[string][]byte{"model.json": mj2, "s1": files["s1"]}
+	if _, err := LoadFiles(f2); err == nil || !strings.Contains(err.Error(), `"s2" is missing`) {
+		t.Errorf("LoadFiles without s2: %v", err)
+	}
+	f2["s2"] = files["s2"]
+	if _, err := LoadFiles(f2); err != nil {
+		t.Error(err)
 	}
 }

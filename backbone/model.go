@@ -100,6 +100,10 @@ func Load(fsys fs.FS, dir string) (*Model, error) {
 		return nil, fmt.Errorf("backbone: %w", err)
 	}
 	return LoadGraphModel(mj, func(p string) ([]byte, error) {
+		// Weight files sit beside model.json: no absolute paths, no "..".
+		if !fs.ValidPath(p) {
+			return nil, fmt.Errorf("weight path %q is not a plain relative path", p)
+		}
 		return fs.ReadFile(fsys, path.Join(dir, p))
 	}, nil)
 }
