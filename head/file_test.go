@@ -94,7 +94,7 @@ func TestHeadFileErrors(t *testing.T) {
 			meta["labels"] = `["a","b"]`
 		}),
 		"bad feature_dim": rewrite(t, good, func(meta map[string]string, _ map[string]safetensors.TensorView) { meta["feature_dim"] = "-3" }),
-		"is missing": rewrite(t, good, func(_ map[string]string, ts map[string]safetensors.TensorView) { delete(ts, "layer1.bias") }),
+		"is missing":      rewrite(t, good, func(_ map[string]string, ts map[string]safetensors.TensorView) { delete(ts, "layer1.bias") }),
 		"unexpected tensor": rewrite(t, good, func(_ map[string]string, ts map[string]safetensors.TensorView) {
 			ts["layer7.weight"] = ts["layer1.bias"]
 		}),

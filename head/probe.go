@@ -35,14 +35,7 @@ func AutoProbe(ctx context.Context, ds *Dataset, cfg Config, ctl *Control, progr
 	}
 	cfg.Arch = Arch{}
 	cfg.Optimizer, cfg.Schedule, cfg.Epochs = "adam", "constant", 1 // unused by the probe; keeps Validate happy
-	cfg = cfg.Defaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, nil, err
-	}
-	if err := ds.Validate(); err != nil {
-		return nil, nil, err
-	}
-	tr, val, err := newTrainer(ds, cfg)
+	tr, val, err := prepare(ds, cfg)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -180,17 +180,11 @@ type trainer struct {
 // lowest validation loss (the last epoch when there is no validation split) and a Report.
 // progress, if not nil, receives every Event. ctl may be nil.
 func Train(ctx context.Context, ds *Dataset, cfg Config, ctl *Control, progress func(Event)) (*Model, *Report, error) {
-	cfg = cfg.Defaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, nil, err
-	}
-	if err := ds.Validate(); err != nil {
-		return nil, nil, err
-	}
-	tr, val, err := newTrainer(ds, cfg)
+	tr, val, err := prepare(ds, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
+	cfg = tr.cfg
 	start := time.Now()
 	emit := func(e Event) {
 		e.ElapsedMs = float64(time.Since(start).Microseconds()) / 1000
@@ -206,6 +200,18 @@ func Train(ctx context.Context, ds *Dataset, cfg Config, ctl *Control, progress 
 	emit(Event{Kind: "done", Epoch: rep.Epochs, Epochs: cfg.Epochs, TrainLoss: rep.TrainLoss, TrainAcc: rep.TrainAcc,
 		HasVal: rep.NVal > 0, ValLoss: rep.ValLoss, ValAcc: rep.ValAcc})
 	return tr.m, rep, nil
+}
+
+// prepare fills the defaults, validates settings and data, and makes the run's trainer.
+func prepare(ds *Dataset, cfg Config) (*trainer, []int32, error) {
+	cfg = cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if err := ds.Validate(); err != nil {
+		return nil, nil, err
+	}
+	return newTrainer(ds, cfg)
 }
 
 func newTrainer(ds *Dataset, cfg Config) (*trainer, []int32, error) {
@@ -416,7 +422,7 @@ func (tr *trainer) evaluate(x []float32, y []int32, pred []int32) (loss, acc flo
 		correct += countCorrect(probs, y[r:r+k], C)
 		if pred != nil {
 			for i := 0; i < k; i++ {
-				pred[r+i] = int32(argmax(probs[i*C : i*C+C]))
+				pred[r+i] = int32(Argmax(probs[i*C : i*C+C]))
 			}
 		}
 	}
@@ -426,14 +432,16 @@ func (tr *trainer) evaluate(x []float32, y []int32, pred []int32) (loss, acc flo
 func countCorrect(probs []float32, y []int32, C int) int {
 	ok := 0
 	for i, t := range y {
-		if argmax(probs[i*C:i*C+C]) == int(t) {
+		if Argmax(probs[i*C:i*C+C]) == int(t) {
 			ok++
 		}
 	}
 	return ok
 }
 
-func argmax(v []float32) int {
+// Argmax returns the index of the largest value (the first on ties): the predicted class of a
+// row of probabilities or logits.
+func Argmax(v []float32) int {
 	best := 0
 	for i, x := range v {
 		if x > v[best] {

@@ -68,7 +68,7 @@ func TestTrainConverges(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, r := range rep.EvalIndex {
-			if got := argmax(probs[int(r)*m.C : int(r)*m.C+m.C]); int32(got) != rep.EvalPred[i] {
+			if got := Argmax(probs[int(r)*m.C : int(r)*m.C+m.C]); int32(got) != rep.EvalPred[i] {
 				t.Fatalf("row %d: Predict says %d, report %d", r, got, rep.EvalPred[i])
 			}
 		}

@@ -78,7 +78,7 @@ func runEval(args []string) error {
 	correct := 0
 	for i := range pred {
 		p := probs[i*m.C : i*m.C+m.C]
-		pred[i] = int32(argmax(p))
+		pred[i] = int32(head.Argmax(p))
 		if pred[i] == y[i] {
 			correct++
 		}

@@ -10,16 +10,6 @@ import (
 // stdout is where results go (tests swap it; os.Pipe does not exist under wasm).
 var stdout io.Writer = os.Stdout
 
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
-}
-
 // logf is log(p) with p clamped away from 0, so a confident mistake costs a large finite loss.
 func logf(p float32) float64 { return math.Log(math.Max(float64(p), 1e-12)) }
 
