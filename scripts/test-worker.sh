@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Worker tests: build it, run wrangler dev --local, check site + API over HTTP, load-test predict
+#
+# Builds the Worker (scripts/worker.sh), trains a real head on head/testdata's backbone features
+# with the CLI and has the CLI predict them, starts the pinned wrangler (package-lock.json) on a
+# free loopback port with a throwaway --persist-to folder and no outside lookups, then runs
+# worker/itest: page, wasm types and headers; share, fetch, meta; the Worker's probabilities
+# against the CLI's; bad input; 500 predict requests at concurrency 10 with median and p95.
+# Finally stops wrangler with SIGINT and checks that it is gone. Any failure exits non-zero.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+if ! declare -F npm_ci >/dev/null; then
+  npm_ci() {
+    if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+      log "npm ci"
+      npm ci --no-audit --no-fund --loglevel=error
+    fi
+  }
+fi
+
+npm_ci
+BROTLI_Q=${BROTLI_Q:-5} bash scripts/worker.sh
+
+T=$(mktemp -d)
+WPID=
+stop_wrangler() {
+  [ -n "$WPID" ] || return 0
+  local pid=$WPID i
+  WPID=
+  kill -INT "$pid" 2>/dev/null || true
+  for i in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  if kill -0 "$pid" 2>/dev/null; then
+    # Its own session (setsid below): end the whole group it leads, by that id.
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    echo "test-worker.sh: wrangler did not stop within 15 s of SIGINT" >&2
+    return 1
+  fi
+  wait "$pid" 2>/dev/null || true
+  # workerd children must be gone with it.
+  kill -KILL -- "-$pid" 2>/dev/null || true
+}
+cleanup() {
+  local rc=$?
+  stop_wrangler || rc=1
+  if [ $rc -ne 0 ] && [ -f "$T/wrangler.log" ]; then
+    echo "--- wrangler log (last 40 lines) ---" >&2
+    tail -n 40 "$T/wrangler.log" >&2
+  fi
+  rm -rf "$T"
+  exit $rc
+}
+trap cleanup EXIT
+
+log "a real head and the CLI's predictions (head/testdata: 480-d centernet features)"
+go build -o "$T/finetune" ./cmd/finetune
+go build -o "$T/itest" ./worker/itest
+FEAT=head/testdata/tux-centernet.npy
+LABELS=head/testdata/tux-centernet.txt
+"$T/finetune" train -features "$FEAT" -labels "$LABELS" -o "$T/head.safetensors" -q >"$T/train.log"
+classes=$(sort -u "$LABELS" | grep -c .)
+"$T/finetune" predict -head "$T/head.safetensors" -features "$FEAT" -top "$classes" >"$T/cli.csv"
+
+PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+log "wrangler dev --local on 127.0.0.1:$PORT ($(node -p 'require("./node_modules/wrangler/package.json").version'))"
+mkdir -p "$T/config" "$T/state"
+(
+  cd worker
+  export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_HIDE_BANNER=true
+  export XDG_CONFIG_HOME="$T/config" CI=true
+  exec setsid "$ROOT/node_modules/.bin/wrangler" dev --local --ip 127.0.0.1 --port "$PORT" \
+    --persist-to "$T/state" --log-level info
+) >"$T/wrangler.log" 2>&1 </dev/null &
+WPID=$!
+t0=$(date +%s.%N)
+for i in $(seq 120); do
+  if curl -sf -o /dev/null "http://127.0.0.1:$PORT/api/health"; then break; fi
+  if ! kill -0 "$WPID" 2>/dev/null; then echo "test-worker.sh: wrangler exited before answering" >&2; exit 1; fi
+  if [ "$i" = 120 ]; then echo "test-worker.sh: wrangler did not answer within 60 s" >&2; exit 1; fi
+  sleep 0.5
+done
+awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "wrangler answered after %.1f s\n", b - a }' >&2
+
+log "worker/itest against http://127.0.0.1:$PORT"
+"$T/itest" -url "http://127.0.0.1:$PORT" -head "$T/head.safetensors" -features "$FEAT" -cli "$T/cli.csv" -n 500 -c 10
+
+log "stop wrangler"
+stop_wrangler
+if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/"; then
+  echo "test-worker.sh: port $PORT still answers after wrangler stopped" >&2
+  exit 1
+fi
+log "worker tests passed"
