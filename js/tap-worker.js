@@ -1,0 +1,33 @@
+// The trainer worker (js/worker.js) with two more ops, for the kiosk and the docs embed:
+//   loadBackboneAt({id, files, tap, pool}) loads a backbone with its feature tap moved to another
+//     node of the graph (a mid-level block instead of the last one): same weights, model.json's
+//     "finetuner" block rewritten before Go compiles it;
+//   memory() reports the Go wasm instance's linear memory, for the kiosk's soak gauge.
+// worker.js defines `ops` as a top-level const of a classic worker script; scripts loaded with
+// importScripts share that global scope, so the ops table is extended here rather than copied.
+'use strict';
+
+let wasmMemory = null;
+const instantiateStreaming = WebAssembly.instantiateStreaming;
+WebAssembly.instantiateStreaming = async (...args) => {
+  const r = await instantiateStreaming(...args);
+  if (r.instance.exports.mem instanceof WebAssembly.Memory) wasmMemory = r.instance.exports.mem;
+  return r;
+};
+
+importScripts('./worker.js');
+
+/* global ops, ft, fetchBytes, base */
+ops.loadBackboneAt = async ({ id, files, tap, pool }) => {
+  if (!tap) return ops.loadBackbone({ id, files });
+  const dir = new URL(`models/${encodeURIComponent(id)}/`, base);
+  const bytes = {};
+  const model = JSON.parse(new TextDecoder().decode(await fetchBytes(new URL('model.json', dir))));
+  if (!model.finetuner) throw new Error(`models/${id}/model.json has no finetuner block`);
+  model.finetuner = { ...model.finetuner, tap, pool: pool || 'mean', dim: 0 };
+  bytes['model.json'] = new TextEncoder().encode(JSON.stringify(model));
+  for (const f of (model.weightsManifest || []).flatMap((g) => g.paths || [])) bytes[f] = await fetchBytes(new URL(f, dir));
+  return ft.loadBackbone(id, bytes);
+};
+
+ops.memory = () => ({ wasmBytes: wasmMemory ? wasmMemory.buffer.byteLength : 0 });
