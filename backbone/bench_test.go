@@ -1,6 +1,8 @@
 package backbone
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -51,6 +53,33 @@ func BenchmarkForward(b *testing.B) {
 			b.ReportMetric(float64(m.PeakBytes())/1e6, "MB-activations")
 			b.ReportMetric(float64(m.WeightBytes())/1e6, "MB-weights")
 			b.ReportMetric(float64(ms.HeapInuse)/1e6, "MB-heap")
+		})
+	}
+}
+
+// BenchmarkPreprocess times crop + resize + scaling of one RGBA image to 224×224 (the part of
+// Features before the network), for a webcam frame and a 12-megapixel photo.
+func BenchmarkPreprocess(b *testing.B) {
+	_, files, _ := tinyNet(b, rand.New(rand.NewPCG(8, 8)))
+	info := tinyInfo
+	info.InputSize = 224
+	m, err := LoadGraphModel(files["model.json"], func(p string) ([]byte, error) { return files[p], nil }, &info)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, sz := range [][2]int{{640, 480}, {4000, 3000}} {
+		b.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(b *testing.B) {
+			rgba := make([]byte, 4*sz[0]*sz[1])
+			for i := range rgba {
+				rgba[i] = byte(i * 31)
+			}
+			var x []float32
+			for b.Loop() {
+				if err := m.Preprocess(&x, rgba, sz[0], sz[1], View{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/image")
 		})
 	}
 }

@@ -35,6 +35,7 @@ func Augmentations() []View {
 type preBuffers struct {
 	input []float32 // (S,S,3) in the model's range
 	tmp   []float32 // horizontally resampled rows, (rows,S,3)
+	row   []float32 // one source row composited onto white, RGB
 	wx    []resampleTap
 	wy    []resampleTap
 	taps  []float32
@@ -139,9 +140,9 @@ func resampleTaps(t []resampleTap, taps *[]float32, x0, side float64, S, n int) 
 	return t
 }
 
-// resample applies the separable filter: each needed source row is composited onto white and
-// filtered horizontally into p.tmp, then columns are filtered vertically into dst, scaled by
-// (value·k + lo).
+// resample applies the separable filter: each needed source row is composited onto white once
+// (into p.row) and filtered horizontally into p.tmp, then columns are filtered vertically into dst,
+// scaled by (value·k + lo).
 func resample(dst []float32, rgba []byte, w int, p *preBuffers, S int, flip bool, lo, k float32) {
 	h := len(rgba) / (4 * w)
 	y0, y1 := p.wy[0].first, p.wy[S-1].first+p.wy[S-1].n
@@ -150,6 +151,12 @@ func resample(dst []float32, rgba []byte, w int, p *preBuffers, S int, flip bool
 		p.tmp = make([]float32, rows*S*3)
 	}
 	tmp := p.tmp[:rows*S*3]
+	// The row covers every column a tap can reach, white outside the image.
+	x0, x1 := p.wx[0].first, p.wx[S-1].first+p.wx[S-1].n
+	if cap(p.row) < 3*(x1-x0) {
+		p.row = make([]float32, 3*(x1-x0))
+	}
+	row := p.row[:3*(x1-x0)]
 	for y := y0; y < y1; y++ {
 		out := tmp[(y-y0)*S*3:][:S*3]
 		if y < 0 || y >= h {
@@ -158,24 +165,32 @@ func resample(dst []float32, rgba []byte, w int, p *preBuffers, S int, flip bool
 			}
 			continue
 		}
-		row := rgba[y*w*4:][:w*4]
+		src := rgba[y*w*4:][:w*4]
+		for x := x0; x < x1; x++ {
+			r := row[3*(x-x0):][:3]
+			if x < 0 || x >= w {
+				r[0], r[1], r[2] = 255, 255, 255
+				continue
+			}
+			px := src[4*x:][:4]
+			if px[3] == 255 {
+				r[0], r[1], r[2] = float32(px[0]), float32(px[1]), float32(px[2])
+				continue
+			}
+			a := float32(px[3]) / 255
+			bg := 255 * (1 - a)
+			r[0] = float32(px[0])*a + bg
+			r[1] = float32(px[1])*a + bg
+			r[2] = float32(px[2])*a + bg
+		}
 		for i, t := range p.wx {
 			var r, g, b float32
-			for j := 0; j < t.n; j++ {
-				x := t.first + j
-				wt := p.taps[t.off+j]
-				if x < 0 || x >= w {
-					r += 255 * wt
-					g += 255 * wt
-					b += 255 * wt
-					continue
-				}
-				px := row[4*x:][:4]
-				a := float32(px[3]) / 255
-				bg := 255 * (1 - a)
-				r += (float32(px[0])*a + bg) * wt
-				g += (float32(px[1])*a + bg) * wt
-				b += (float32(px[2])*a + bg) * wt
+			src := row[3*(t.first-x0):][:3*t.n]
+			for j, wt := range p.taps[t.off:][:t.n] {
+				q := src[3*j:][:3]
+				r += q[0] * wt
+				g += q[1] * wt
+				b += q[2] * wt
 			}
 			o := out[3*i:][:3]
 			o[0], o[1], o[2] = r, g, b
