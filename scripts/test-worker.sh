@@ -5,7 +5,9 @@
 # with the CLI and has the CLI predict them, starts the pinned wrangler (package-lock.json) on a
 # free loopback port with a throwaway --persist-to folder and no outside lookups, then runs
 # worker/itest: page, wasm types and headers; share, fetch, meta; the Worker's probabilities
-# against the CLI's; bad input; 500 predict requests at concurrency 10 with median and p95.
+# against the CLI's; bad input; 500 predict requests at concurrency 10 with median and p95; a
+# share link opened in headless chromium under the Worker's CSP (trainer, plot frame, service
+# worker up, no violation); then js/share.js from Node (worker/sharetest.mjs).
 # Finally stops wrangler with SIGINT and checks that it is gone. Any failure exits non-zero.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +20,13 @@ if ! declare -F npm_ci >/dev/null; then
       npm ci --no-audit --no-fund --loglevel=error
     fi
   }
+fi
+
+# The CSP check needs a browser; CI installs Debian's chromium (.ci/run).
+CHROMIUM=$(command -v chromium || true)
+if [ -z "$CHROMIUM" ]; then
+  echo "test-worker.sh: chromium is missing (apt-get install -y chromium)" >&2
+  exit 1
 fi
 
 npm_ci
@@ -83,7 +92,12 @@ done
 awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "wrangler answered after %.1f s\n", b - a }' >&2
 
 log "worker/itest against http://127.0.0.1:$PORT"
-"$T/itest" -url "http://127.0.0.1:$PORT" -head "$T/head.safetensors" -features "$FEAT" -cli "$T/cli.csv" -n 500 -c 10
+"$T/itest" -url "http://127.0.0.1:$PORT" -head "$T/head.safetensors" -features "$FEAT" -cli "$T/cli.csv" -n 500 -c 10 \
+  -browser "$CHROMIUM"
+
+log "js/share.js from Node against the Worker"
+DEAD=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+node --disable-warning=MODULE_TYPELESS_PACKAGE_JSON worker/sharetest.mjs "http://127.0.0.1:$PORT" "$T/head.safetensors" "http://127.0.0.1:$DEAD"
 
 log "stop wrangler"
 stop_wrangler

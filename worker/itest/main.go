@@ -39,6 +39,7 @@ var (
 	nLoad  = flag.Int("n", 500, "load test: predict requests")
 	conc   = flag.Int("c", 10, "load test: concurrent requests")
 	budget = flag.Duration("budget", 120*time.Second, "load test: give up after this long")
+	chrome = flag.String("browser", "", "chromium binary: also open a share link in it and check the CSP")
 )
 
 // tol is the CLI's print precision: it writes probabilities with 6 decimals.
@@ -63,6 +64,9 @@ func main() {
 	predictAll(id, x, n, d, labels, want)
 	badInput(id, d)
 	load(id, x, n, d, labels, want)
+	if *chrome != "" {
+		browserCheck(*chrome, id)
+	}
 	fmt.Println("itest: all checks passed")
 }
 
