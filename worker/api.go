@@ -310,9 +310,13 @@ func (h *Handler) meta(w http.ResponseWriter, r *http.Request, id string) error 
 			delete(metrics, k)
 		}
 	}
+	arch := m.Arch
+	if arch.Hidden == nil {
+		arch.Hidden = []int{} // [] rather than null: a linear head has no hidden layers
+	}
 	writeJSON(w, r, http.StatusOK, Meta{
 		ID: id, Bytes: len(b), Labels: m.Labels, Classes: m.C, FeatureDim: m.D,
-		Kind: m.Arch.Kind(), Arch: m.Arch, Standardized: m.Mean != nil,
+		Kind: m.Arch.Kind(), Arch: arch, Standardized: m.Mean != nil,
 		Backbone: m.Meta.BackboneID, Tap: m.Meta.Tap, Config: m.Meta.Config,
 		Metrics: metrics, Created: m.Meta.Created,
 	})
