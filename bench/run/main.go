@@ -1,0 +1,705 @@
+//go:build !js
+
+// Command run is the benchmark driver behind `./build.sh bench` (scripts/bench.sh) and its CI
+// smoke version (scripts/test-bench.sh). It stages the bench page (bench/web), TensorFlow.js's
+// pinned dist files and .wasm binaries from node_modules, and our bench wasm (bench/wasm) into
+// bench/out/site; serves it on 127.0.0.1; runs Debian's headless Chromium through chromedp;
+// calls the page's runBench with the plan; measures the app's cold load (page weight) with
+// cmd/serve; and writes bench/out/results.json, bench/out/report.md and bench/out/ms-per-epoch.png.
+//
+//	go run ./bench/run            # the full benchmark (minutes)
+//	go run ./bench/run -smoke     # tiny sizes, one repetition: checks the harness end to end
+//
+// Any error anywhere (a failed build, a page error, a request that leaves the machine, results
+// that do not add up) ends the run with a non-zero status.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"finetuner/featio"
+)
+
+var (
+	smoke    = flag.Bool("smoke", false, "tiny sizes and one repetition: a quick end-to-end check of the harness")
+	outDir   = flag.String("out", "bench/out", "output folder (site, results.json, report.md, plot)")
+	reps     = flag.Int("reps", 3, "timed repetitions of each engine per workload (interleaved)")
+	parts    = flag.String("parts", "heads,ttq,backbone,weight,scale", "parts to run, comma-separated")
+	browser  = flag.String("chromium", "", "Chromium executable (default: $CHROMIUM, /usr/bin/chromium)")
+	scaleCap = flag.Int("scale-cap", 3200000, "largest N the scale search tries")
+	timeout  = flag.Duration("timeout", 60*time.Minute, "give up after this long")
+)
+
+func main() {
+	log.SetFlags(0)
+	log.SetPrefix("bench: ")
+	flag.Parse()
+	if *smoke {
+		*reps = 1
+	}
+	if *reps < 1 {
+		log.Fatal("-reps must be at least 1")
+	}
+	want := map[string]bool{}
+	for _, p := range strings.Split(*parts, ",") {
+		switch p = strings.TrimSpace(p); p {
+		case "heads", "ttq", "backbone", "weight", "scale":
+			want[p] = true
+		case "":
+		default:
+			log.Fatalf("unknown part %q (heads, ttq, backbone, weight, scale)", p)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	if err := run(ctx, want); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(ctx context.Context, want map[string]bool) error {
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	out, err := filepath.Abs(filepath.Join(root, *outDir))
+	if *outDir != "" && filepath.IsAbs(*outDir) {
+		out = *outDir
+	}
+	if err != nil {
+		return err
+	}
+	exe, err := chromiumPath()
+	if err != nil {
+		return err
+	}
+	m := machine(exe)
+	m.LoadStart = loadavg()
+	started := time.Now()
+
+	site := filepath.Join(out, "site")
+	log.Printf("staging %s", site)
+	plan, err := stage(root, site, want)
+	if err != nil {
+		return err
+	}
+
+	var res Results
+	if want["heads"] || want["ttq"] || want["backbone"] || want["scale"] {
+		raw, err := runPage(ctx, exe, root, site, plan)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(raw, &res); err != nil {
+			return fmt.Errorf("the page's results: %v", err)
+		}
+		res.Raw = raw
+	}
+	if want["weight"] {
+		w, err := pageWeight(ctx, exe, root)
+		if err != nil {
+			return fmt.Errorf("page weight: %w", err)
+		}
+		res.Weight = w
+	}
+	m.LoadEnd = loadavg()
+	m.Duration = time.Since(started).Round(time.Second).String()
+	res.Machine = m
+	res.Smoke = *smoke
+	if err := check(&res, plan); err != nil {
+		return err
+	}
+
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	js, err := json.MarshalIndent(res, "", " ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(out, "results.json"), js, 0o644); err != nil {
+		return err
+	}
+	if len(res.Heads) > 0 {
+		if err := plotHeads(filepath.Join(out, "ms-per-epoch.png"), res.Heads); err != nil {
+			return fmt.Errorf("plot: %v", err)
+		}
+	}
+	md := report(&res)
+	if err := os.WriteFile(filepath.Join(out, "report.md"), []byte(md), 0o644); err != nil {
+		return err
+	}
+	fmt.Print(md)
+	log.Printf("wrote %s/{results.json,report.md,ms-per-epoch.png} in %s", out, m.Duration)
+	return nil
+}
+
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.HasPrefix(string(b), "module finetuner") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run from inside the finetuner module (no go.mod found)")
+		}
+		dir = parent
+	}
+}
+
+func chromiumPath() (string, error) {
+	for _, p := range []string{*browser, os.Getenv("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("chromium not found: apt-get install -y chromium (or set CHROMIUM)")
+}
+
+// ---- the plan -----------------------------------------------------------------------------------
+
+// Workload is one head-training workload, as worker.js reads it.
+type Workload struct {
+	Name         string  `json:"name"`
+	N            int     `json:"n"`
+	D            int     `json:"d"`
+	Classes      int     `json:"classes"`
+	Hidden       int     `json:"hidden,omitempty"`
+	NoOutputBias bool    `json:"noOutputBias,omitempty"`
+	Batch        int     `json:"batch"`
+	Epochs       int     `json:"epochs"`
+	LR           float64 `json:"lr"`
+	Seed         int     `json:"seed"`
+	Sep          float64 `json:"sep"`
+	Desc         string  `json:"desc"`
+	Goal         float64 `json:"goal,omitempty"` // tfjs-wasm ÷ ours to reach
+}
+
+// Plan is what the page runs; nil parts are skipped.
+type Plan struct {
+	Heads *struct {
+		Workloads []Workload `json:"workloads"`
+		Engines   []string   `json:"engines"`
+		Reps      int        `json:"reps"`
+	} `json:"heads,omitempty"`
+	TTQ *struct {
+		Features    string  `json:"features"`
+		Meta        string  `json:"meta"`
+		Reps        int     `json:"reps"`
+		Epochs      int     `json:"epochs"`
+		Batch       int     `json:"batch"`
+		LR          float64 `json:"lr"`
+		ValFraction float64 `json:"valFraction"`
+		Seed        int     `json:"seed"`
+		Tol         float64 `json:"tol"`
+	} `json:"ttq,omitempty"`
+	Backbones *struct {
+		IDs     []string `json:"ids"`
+		Photo   string   `json:"photo"`
+		Reps    int      `json:"reps"`
+		Batches []int    `json:"batches"`
+	} `json:"backbones,omitempty"`
+	Scale *struct {
+		Sizes       []int   `json:"sizes"`
+		D           int     `json:"d"`
+		Classes     int     `json:"classes"`
+		Epochs      int     `json:"epochs"`
+		ValFraction float64 `json:"valFraction"`
+		TimeoutMs   int     `json:"timeoutMs"`
+		Search      *struct {
+			Start int `json:"start"`
+			Cap   int `json:"cap"`
+		} `json:"search,omitempty"`
+	} `json:"scale,omitempty"`
+}
+
+// workloads are the head-training workloads of the speed goals (head/bench_test.go has the same
+// shapes for the Go benchmarks). Epochs are fewer for the big ones so the full run takes minutes.
+func workloads() []Workload {
+	w := []Workload{
+		{Name: "W1", N: 1000, D: 1280, Classes: 10, Batch: 32, Epochs: 20, Goal: 2.5,
+			Desc: "N=1000, D=1280, Dense(10), Adam 1e-3, batch 32"},
+		{Name: "W2", N: 1000, D: 1280, Classes: 10, Hidden: 100, NoOutputBias: true, Batch: 16, Epochs: 10, Goal: 2,
+			Desc: "Teachable Machine's head: Dense(100, relu) → Dense(10, no bias), Adam 1e-3, batch 16, N=1000, D=1280"},
+		{Name: "W3", N: 10000, D: 1280, Classes: 10, Batch: 32, Epochs: 3, Goal: 2.5,
+			Desc: "N=10000, D=1280, Dense(10), Adam 1e-3, batch 32"},
+		{Name: "W4", N: 50000, D: 480, Classes: 20, Batch: 32, Epochs: 2,
+			Desc: "N=50000, D=480, Dense(20), Adam 1e-3, batch 32 (scale)"},
+	}
+	for i := range w {
+		w[i].LR, w[i].Seed, w[i].Sep = 1e-3, i+1, 0.05
+		if *smoke {
+			w[i].N = max(w[i].Classes*10, w[i].N/50)
+			w[i].Epochs = 2
+		}
+	}
+	return w
+}
+
+// stage fills site with the page, tfjs, our bench wasm and the data, and returns the plan.
+func stage(root, site string, want map[string]bool) (*Plan, error) {
+	if err := os.RemoveAll(site); err != nil {
+		return nil, err
+	}
+	for _, d := range []string{"vendor", "build", "data"} {
+		if err := os.MkdirAll(filepath.Join(site, d), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	web := filepath.Join(root, "bench", "web")
+	entries, err := os.ReadDir(web)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			if err := copyFile(filepath.Join(site, e.Name()), filepath.Join(web, e.Name())); err != nil {
+				return nil, err
+			}
+		}
+	}
+	nm := filepath.Join(root, "node_modules", "@tensorflow")
+	for dst, src := range map[string]string{
+		"tf.min.js":                            "tfjs/dist/tf.min.js",
+		"tf-backend-wasm.min.js":               "tfjs-backend-wasm/dist/tf-backend-wasm.min.js",
+		"tfjs-backend-wasm.wasm":               "tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm",
+		"tfjs-backend-wasm-simd.wasm":          "tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm",
+		"tfjs-backend-wasm-threaded-simd.wasm": "tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm",
+	} {
+		if err := copyFile(filepath.Join(site, "vendor", dst), filepath.Join(nm, src)); err != nil {
+			return nil, fmt.Errorf("%v (run npm ci: package.json pins @tensorflow/tfjs and tfjs-backend-wasm 4.22.0)", err)
+		}
+	}
+	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		return nil, fmt.Errorf("go env GOROOT: %v", err)
+	}
+	if err := copyFile(filepath.Join(site, "build", "wasm_exec.js"), filepath.Join(strings.TrimSpace(string(goroot)), "lib", "wasm", "wasm_exec.js")); err != nil {
+		return nil, err
+	}
+	log.Printf("go build ./bench/wasm (GOOS=js GOARCH=wasm)")
+	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(site, "build", "bench.wasm"), "./bench/wasm")
+	build.Dir = root
+	build.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if b, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go build ./bench/wasm: %v\n%s", err, b)
+	}
+
+	p := &Plan{}
+	if want["heads"] {
+		p.Heads = &struct {
+			Workloads []Workload `json:"workloads"`
+			Engines   []string   `json:"engines"`
+			Reps      int        `json:"reps"`
+		}{workloads(), []string{"ours", "tfjs-wasm", "tfjs-cpu"}, *reps}
+	}
+	if want["ttq"] {
+		src, err := stageTTQ(root, filepath.Join(site, "data"))
+		if err != nil {
+			return nil, err
+		}
+		log.Printf("time-to-quality features: %s", src)
+		p.TTQ = &struct {
+			Features    string  `json:"features"`
+			Meta        string  `json:"meta"`
+			Reps        int     `json:"reps"`
+			Epochs      int     `json:"epochs"`
+			Batch       int     `json:"batch"`
+			LR          float64 `json:"lr"`
+			ValFraction float64 `json:"valFraction"`
+			Seed        int     `json:"seed"`
+			Tol         float64 `json:"tol"`
+		}{"data/ttq.f32", "data/ttq.json", *reps, 50, 16, 1e-3, 0.2, 1, 0.005}
+		if *smoke {
+			p.TTQ.Epochs = 5
+		}
+	}
+	if want["backbone"] {
+		ids, err := modelIDs(root)
+		if err != nil {
+			return nil, err
+		}
+		photo := ""
+		if f := firstPhoto(); f != "" {
+			if err := copyFile(filepath.Join(site, "data", "photo.png"), f); err != nil {
+				return nil, err
+			}
+			photo = "data/photo.png"
+		}
+		p.Backbones = &struct {
+			IDs     []string `json:"ids"`
+			Photo   string   `json:"photo"`
+			Reps    int      `json:"reps"`
+			Batches []int    `json:"batches"`
+		}{ids, photo, 4 * *reps, []int{1, 8}}
+		if *smoke {
+			p.Backbones.IDs, p.Backbones.Reps, p.Backbones.Batches = ids[:1], 1, []int{1}
+		}
+	}
+	if want["scale"] {
+		s := &struct {
+			Sizes       []int   `json:"sizes"`
+			D           int     `json:"d"`
+			Classes     int     `json:"classes"`
+			Epochs      int     `json:"epochs"`
+			ValFraction float64 `json:"valFraction"`
+			TimeoutMs   int     `json:"timeoutMs"`
+			Search      *struct {
+				Start int `json:"start"`
+				Cap   int `json:"cap"`
+			} `json:"search,omitempty"`
+		}{Sizes: []int{1000, 10000, 50000}, D: 480, Classes: 20, Epochs: 1, ValFraction: 0.2, TimeoutMs: 10 * 60 * 1000}
+		if *smoke {
+			s.Sizes = []int{1000}
+		} else {
+			s.Search = &struct {
+				Start int `json:"start"`
+				Cap   int `json:"cap"`
+			}{100000, *scaleCap}
+		}
+		p.Scale = s
+	}
+	return p, nil
+}
+
+// stageTTQ writes the time-to-quality features: real backbone features of Tux Paint photos
+// (the demo set's source) from head/testdata, as raw float32 plus a JSON of labels.
+func stageTTQ(root, dir string) (string, error) {
+	feat := filepath.Join(root, "head", "testdata", "tux-centernet.npy")
+	lab := filepath.Join(root, "head", "testdata", "tux-centernet.txt")
+	ds, err := featio.Load(feat, lab)
+	if err != nil {
+		return "", err
+	}
+	buf := make([]byte, 4*len(ds.X))
+	for i, v := range ds.X {
+		putF32(buf[4*i:], v)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ttq.f32"), buf, 0o644); err != nil {
+		return "", err
+	}
+	src := fmt.Sprintf("head/testdata/tux-centernet.npy: %d real centernet (480-d) features of Tux Paint photos, %d classes", ds.N, len(ds.Labels))
+	meta, _ := json.Marshal(map[string]any{"n": ds.N, "d": ds.D, "labels": ds.Labels, "y": ds.Y, "source": src})
+	return src, os.WriteFile(filepath.Join(dir, "ttq.json"), meta, 0o644)
+}
+
+func putF32(b []byte, v float32) {
+	u := math.Float32bits(v)
+	b[0], b[1], b[2], b[3] = byte(u), byte(u>>8), byte(u>>16), byte(u>>24)
+}
+
+func modelIDs(root string) ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(root, "public", "models", "manifest.json"))
+	if err != nil {
+		return nil, fmt.Errorf("%v (run ./build.sh models first)", err)
+	}
+	var m struct {
+		Backbones []struct {
+			ID string `json:"id"`
+		} `json:"backbones"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("public/models/manifest.json: %v", err)
+	}
+	var ids []string
+	for _, b := range m.Backbones {
+		ids = append(ids, b.ID)
+	}
+	if len(ids) == 0 {
+		return nil, errors.New("public/models/manifest.json lists no backbones")
+	}
+	return ids, nil
+}
+
+// firstPhoto picks a fixed real photo for the backbone check, if Tux Paint's stamps are there.
+func firstPhoto() string {
+	m, _ := filepath.Glob("/usr/share/tuxpaint/stamps/animals/birds/*.png")
+	sort.Strings(m)
+	if len(m) > 0 {
+		return m[0]
+	}
+	return ""
+}
+
+func copyFile(dst, src string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	o, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(o, in); err != nil {
+		o.Close()
+		return err
+	}
+	return o.Close()
+}
+
+// ---- serving and the browser --------------------------------------------------------------------
+
+// serveBench serves the staged site, with /models/ from public/models, on a loopback port. Every
+// request is recorded; a 404 is an error of the harness.
+type benchServer struct {
+	URL      string
+	mu       sync.Mutex
+	missing  []string
+	requests int
+	srv      *http.Server
+}
+
+func serveBench(root, site string) (*benchServer, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &benchServer{URL: "http://" + ln.Addr().String() + "/"}
+	mux := http.NewServeMux()
+	mux.Handle("/models/", http.StripPrefix("/models/", http.FileServer(http.Dir(filepath.Join(root, "public", "models")))))
+	mux.Handle("/", http.FileServer(http.Dir(site)))
+	s.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.requests++
+		s.mu.Unlock()
+		if strings.HasSuffix(r.URL.Path, ".wasm") {
+			w.Header().Set("Content-Type", "application/wasm")
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		rec := &statusRecorder{ResponseWriter: w}
+		mux.ServeHTTP(rec, r)
+		if rec.status == http.StatusNotFound {
+			s.mu.Lock()
+			s.missing = append(s.missing, r.URL.Path)
+			s.mu.Unlock()
+		}
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go s.srv.Serve(ln)
+	return s, nil
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) { r.status = code; r.ResponseWriter.WriteHeader(code) }
+
+// newBrowser starts headless Chromium with DESIGN.md's flags, without --disable-gpu (it makes
+// timings worse), and a fresh profile: a cold cache every time.
+func newBrowser(ctx context.Context, exe, profile string) (context.Context, context.CancelFunc) {
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe),
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1280, 900),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter"),
+		chromedp.Flag("use-angle", "swiftshader"),
+		chromedp.Flag("enable-unsafe-swiftshader", true),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(ctx, opts...)
+	bctx, cancelB := chromedp.NewContext(actx)
+	return bctx, func() { cancelB(); cancelA() }
+}
+
+// offLoopback records any request that is not to 127.0.0.1: the pages must not touch the network.
+type offLoopback struct {
+	mu   sync.Mutex
+	urls []string
+}
+
+func (o *offLoopback) see(url string) {
+	if strings.HasPrefix(url, "http://127.0.0.1:") || strings.HasPrefix(url, "data:") || strings.HasPrefix(url, "blob:") {
+		return
+	}
+	o.mu.Lock()
+	o.urls = append(o.urls, url)
+	o.mu.Unlock()
+}
+
+func (o *offLoopback) err() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.urls) > 0 {
+		return fmt.Errorf("the page requested %d URL(s) off this machine, e.g. %s", len(o.urls), o.urls[0])
+	}
+	return nil
+}
+
+// runPage runs the bench page with plan and returns the JSON it resolves to.
+func runPage(ctx context.Context, exe, root, site string, plan *Plan) (json.RawMessage, error) {
+	srv, err := serveBench(root, site)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.srv.Close()
+	profile, err := os.MkdirTemp("", "bench-chromium-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(profile)
+	bctx, cancel := newBrowser(ctx, exe, profile)
+	defer cancel()
+
+	var off offLoopback
+	var exMu sync.Mutex
+	var exceptions []string
+	if err := chromedp.Listen(bctx, func(ev any) {
+		switch e := ev.(type) {
+		case *cdpruntime.EventConsoleAPICalled:
+			var parts []string
+			for _, a := range e.Args {
+				var s string
+				if json.Unmarshal(a.Value, &s) == nil {
+					parts = append(parts, s)
+				} else if len(a.Value) > 0 {
+					parts = append(parts, string(a.Value))
+				} else {
+					parts = append(parts, a.Description)
+				}
+			}
+			fmt.Fprintf(os.Stderr, "  page %s: %s\n", e.Type, strings.Join(parts, " "))
+		case *cdpruntime.EventExceptionThrown:
+			msg := e.ExceptionDetails.Text
+			if e.ExceptionDetails.Exception != nil {
+				msg += " " + e.ExceptionDetails.Exception.Description
+			}
+			exMu.Lock()
+			exceptions = append(exceptions, msg)
+			exMu.Unlock()
+			fmt.Fprintf(os.Stderr, "  page exception: %s\n", msg)
+		case *network.EventRequestWillBeSent:
+			off.see(e.Request.URL)
+		}
+	}); err != nil {
+		return nil, fmt.Errorf("starting chromium: %v", err)
+	}
+	if _, err := chromedp.Call(bctx, network.Enable, network.EnableParams{}); err != nil {
+		return nil, err
+	}
+	if err := chromedp.Do(bctx, chromedp.Navigate(srv.URL+"index.html")); err != nil {
+		return nil, fmt.Errorf("opening the bench page: %v", err)
+	}
+	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`typeof window.runBench === 'function'`, chromedp.WithPollingTimeout(60*time.Second))); err != nil {
+		return nil, fmt.Errorf("the bench page did not start: %v", err)
+	}
+	planJSON, err := json.Marshal(plan)
+	if err != nil {
+		return nil, err
+	}
+	log.Printf("running the page at %s", srv.URL)
+	raw, err := chromedp.Run(bctx, chromedp.Evaluate[string](fmt.Sprintf("runBench(%q)", planJSON), chromedp.EvalAwaitPromise))
+	if err != nil {
+		return nil, fmt.Errorf("the bench page failed: %v", err)
+	}
+	if err := off.err(); err != nil {
+		return nil, err
+	}
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if len(srv.missing) > 0 {
+		return nil, fmt.Errorf("the bench page asked for missing files: %s", strings.Join(srv.missing, ", "))
+	}
+	exMu.Lock()
+	defer exMu.Unlock()
+	if len(exceptions) > 0 {
+		return nil, fmt.Errorf("uncaught exceptions in the page: %s", strings.Join(exceptions, "; "))
+	}
+	return json.RawMessage(raw), nil
+}
+
+// ---- machine --------------------------------------------------------------------------------------
+
+// Machine describes where the numbers were taken.
+type Machine struct {
+	CPU       string `json:"cpu"`
+	Cores     int    `json:"cores"`
+	MemTotal  string `json:"memTotal"`
+	Kernel    string `json:"kernel"`
+	OS        string `json:"os"`
+	Chromium  string `json:"chromium"`
+	Go        string `json:"go"`
+	Date      string `json:"date"`
+	LoadStart string `json:"loadStart"` // /proc/loadavg before and after: a busy machine shows here
+	LoadEnd   string `json:"loadEnd"`
+	Duration  string `json:"duration"`
+}
+
+func machine(exe string) Machine {
+	m := Machine{Cores: runtime.NumCPU(), Go: runtime.Version(), Date: time.Now().UTC().Format("2006-01-02 15:04 MST")}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				m.CPU = strings.TrimSpace(l[strings.Index(l, ":")+1:])
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		m.MemTotal = strings.Join(strings.Fields(strings.SplitN(string(b), "\n", 2)[0])[1:], " ")
+	}
+	if b, err := exec.Command("uname", "-srm").Output(); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/etc/os-release"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "PRETTY_NAME=") {
+				m.OS = strings.Trim(l[len("PRETTY_NAME="):], `"`)
+			}
+		}
+	}
+	// Debian's /usr/bin/chromium is a wrapper script; its --version line is the browser's.
+	if b, err := exec.Command(exe, "--version").Output(); err == nil {
+		m.Chromium = strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0])
+	}
+	return m
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}

@@ -1,0 +1,300 @@
+//go:build !js
+
+package main
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// report renders the results as Markdown: the tables with ratios first, then the raw numbers.
+func report(r *Results) string {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	m := r.Machine
+	p("# Benchmark: finetuner (Go → WebAssembly) vs TensorFlow.js %s\n\n", r.Env.TFJS)
+	if r.Smoke {
+		p("**Smoke run** (tiny sizes, one repetition): checks the harness, the numbers mean nothing.\n\n")
+	}
+	p("- Date: %s; the run took %s\n", m.Date, m.Duration)
+	p("- Machine: %s, %d cores, %s RAM, %s, %s\n", m.CPU, m.Cores, m.MemTotal, m.Kernel, m.OS)
+	p("- Load average (1, 5, 15 min) at start: %s, at end: %s — a load near or above the core count means the machine was busy and the timings are noisy\n", m.LoadStart, m.LoadEnd)
+	p("- Browser: %s, headless (flags from DESIGN.md, no --disable-gpu); user agent `%s`\n", m.Chromium, r.Env.UserAgent)
+	p("- TensorFlow.js %s, wasm backend %s: SIMD %v, threads %v (cross-origin isolated: %v, so tfjs-wasm runs single-threaded SIMD); all files served from 127.0.0.1\n",
+		r.Env.TFJS, r.Env.TFJSWasm, r.Env.WasmSIMD, r.Env.WasmThreads, r.Env.CrossOriginIsolated)
+	p("- Ours: %s, GOOS=js GOARCH=wasm (no SIMD, one thread), packages head/kernels/backbone through bench/wasm\n\n", r.Env.GoVersion)
+
+	if len(r.Heads) > 0 {
+		headsSection(p, r.Heads)
+	}
+	if r.TTQ != nil {
+		ttqSection(p, r.TTQ)
+	}
+	if len(r.Backbones) > 0 {
+		backboneSection(p, r.Backbones)
+	}
+	if r.Weight != nil {
+		weightSection(p, r.Weight)
+	}
+	if r.Scale != nil {
+		scaleSection(p, r.Scale)
+	}
+	rawSection(p, r)
+	p("\nReproduce: `./build.sh bench` (writes bench/out/report.md, results.json, ms-per-epoch.png).\n")
+	return b.String()
+}
+
+type printf func(format string, a ...any)
+
+func cell(s Stat) string { return fmt.Sprintf("%s (%s)", ms(s.Median), ms(s.Min)) }
+
+func ms(v float64) string {
+	switch {
+	case v >= 10000:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
+
+// goal says whether a ratio reaches its goal, and if not by how much it falls short.
+func goal(ratio, want float64, higherBetter bool) string {
+	if want == 0 {
+		return "—"
+	}
+	if higherBetter {
+		if ratio >= want {
+			return fmt.Sprintf("≥%.1f×: **met**", want)
+		}
+		return fmt.Sprintf("≥%.1f×: **missed** (ours needs %.0f%% less time)", want, 100*(1-ratio/want))
+	}
+	if ratio <= want {
+		return fmt.Sprintf("≤%.1f×: **met**", want)
+	}
+	return fmt.Sprintf("≤%.1f×: **missed** (ours needs %.0f%% less time)", want, 100*(1-want/ratio))
+}
+
+func headsSection(p printf, heads []HeadResult) {
+	p("## 1. Head training: ms per epoch, median (min) of the runs\n\n")
+	p("Same data (seeded Gaussian classes, generated once per workload in the worker), same model, Glorot-uniform weights and zero biases, Adam (β 0.9/0.999, ε 1e-7) at a constant 1e-3, same batch size and epochs, shuffled every epoch, no feature standardisation. Engines run in turn (ours, tfjs-wasm, tfjs-cpu, ours, ...) after a one-epoch warm-up each. Time runs from handing over the Float32Array (ours copies it into Go; tfjs makes its tensors) to the end of the last epoch; tfjs runs `model.fit` with `yieldEvery: 'never'`.\n\n")
+	p("| workload | epochs | ours | tfjs-wasm | tfjs-cpu | tfjs-wasm ÷ ours | tfjs-cpu ÷ ours | goal (tfjs-wasm ÷ ours) |\n|---|---|---|---|---|---|---|---|\n")
+	for _, h := range heads {
+		o, w, c := h.Summary["ours"], h.Summary["tfjs-wasm"], h.Summary["tfjs-cpu"]
+		rw, rc := w.Median/o.Median, c.Median/o.Median
+		p("| %s | %d | %s | %s | %s | **%.2f×** | %.2f× | %s |\n", h.Workload.Name, h.Workload.Epochs, cell(o), cell(w), cell(c), rw, rc, goal(rw, h.Workload.Goal, true))
+	}
+	p("\n")
+	for _, h := range heads {
+		p("- %s: %s\n", h.Workload.Name, h.Workload.Desc)
+	}
+	p("\n![ms per epoch by workload](ms-per-epoch.png)\n\n")
+	p("Equivalent work: the training loss and accuracy each engine reached (medians over runs): the mean over the last epoch as the optimiser saw it, and over the whole training set after training.\n\n")
+	p("| workload | engine | loss, last epoch | accuracy, last epoch | loss after | accuracy after | steady epoch (ms, epochs 2..) |\n|---|---|---|---|---|---|---|\n")
+	for _, h := range heads {
+		for _, e := range []string{"ours", "tfjs-wasm", "tfjs-cpu"} {
+			runs := h.Runs[e]
+			var l, a, el, ea []float64
+			for _, r := range runs {
+				l, a, el, ea = append(l, r.LastEpochLoss), append(a, r.LastEpochAcc), append(el, r.EvalLoss), append(ea, r.EvalAcc)
+			}
+			steady := "—"
+			if h.Summary[e].SteadyEpochMs > 0 {
+				steady = ms(h.Summary[e].SteadyEpochMs)
+			}
+			p("| %s | %s | %.4f | %.1f%% | %.4f | %.1f%% | %s |\n", h.Workload.Name, e, median(l), 100*median(a), median(el), 100*median(ea), steady)
+		}
+	}
+	p("\n")
+}
+
+func ttqSection(p printf, t *TTQResult) {
+	p("## 2. Time to quality\n\n")
+	p("Data: %s; one stratified split (head.Split, 20%% validation: %d train, %d validation rows), the same rows for every method. Time to quality: wall time from the call until validation accuracy is within 0.5 points of the run's final value. The automatic probe (L-BFGS over an L2 path) gives its model only at the end, so its time is its whole run. Teachable Machine's recipe: Dense(100, relu) → Dense(%d, no bias), Adam 1e-3, batch 16, 50 epochs, features as they are; in tfjs-wasm with TM's variance-scaling initialiser, and with our trainer (Glorot) for reference.\n\n", t.Source, t.NTrain, t.NVal, t.Classes)
+	p("| method | time to quality, ms: median (min) | final validation accuracy | whole run, ms |\n|---|---|---|---|\n")
+	names := map[string]string{"probe": "ours: automatic linear probe", "ours-tm": "ours: TM recipe", "tfjs-wasm-tm": "tfjs-wasm: TM recipe"}
+	for _, k := range []string{"probe", "ours-tm", "tfjs-wasm-tm"} {
+		s := t.Summary[k]
+		var total []float64
+		for _, r := range t.Runs[k] {
+			if r.TotalMs > 0 {
+				total = append(total, r.TotalMs)
+			} else {
+				total = append(total, r.Ms)
+			}
+		}
+		p("| %s | %s | %.1f%% | %s |\n", names[k], cell(s), 100*s.FinalAcc, ms(median(total)))
+	}
+	pr, tm := t.Summary["probe"], t.Summary["tfjs-wasm-tm"]
+	ratio := tm.Median / pr.Median
+	p("\nAuto probe vs tfjs-wasm TM recipe: **%.1f× faster** to its final accuracy (%.1f%% vs %.1f%%); goal ≥10×: ", ratio, 100*pr.FinalAcc, 100*tm.FinalAcc)
+	switch {
+	case ratio >= 10 && pr.FinalAcc >= tm.FinalAcc-0.005:
+		p("**met**, at the same or better accuracy.\n\n")
+	case ratio >= 10:
+		p("faster, but its accuracy is %.1f points lower: **not met** at the same accuracy.\n\n", 100*(tm.FinalAcc-pr.FinalAcc))
+	default:
+		p("**missed** (needs %.0f%% less time).\n\n", 100*(1-ratio/10))
+	}
+	if len(t.Runs["probe"]) > 0 {
+		r := t.Runs["probe"][0]
+		p("The probe chose λ = %g after %d L-BFGS iterations in all.\n\n", r.Lambda, r.Iters)
+	}
+}
+
+func backboneSection(p printf, bs []BackboneResult) {
+	p("## 3. Backbone: ms per image at 224×224, median (min)\n\n")
+	p("The same converted graph model (public/models/<id>: model.json + weights.bin as shipped) in both runtimes, the same preprocessed input (a real photo, our preprocessing), features checked equal before timing. tfjs: `execute` to the tap (+ spatial mean) and `dataSync`, batch as one tensor; ours: backbone.Forward image after image.\n\n")
+	p("| backbone | batch | ours | tfjs-wasm | ours ÷ tfjs-wasm | goal | max rel. difference |\n|---|---|---|---|---|---|---|\n")
+	for _, b := range bs {
+		keys := make([]string, 0, len(b.Batches))
+		for k := range b.Batches {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool { return len(keys[i]) < len(keys[j]) || len(keys[i]) == len(keys[j]) && keys[i] < keys[j] })
+		for _, k := range keys {
+			o, t := b.Batches[k]["ours"], b.Batches[k]["tfjs-wasm"]
+			ratio := o.Median / t.Median
+			p("| %s (%d-d) | %s | %s (%s) | %s (%s) | %.2f× | %s | %.1e |\n", b.ID, b.Dim, k, ms(o.Median), ms(o.Min), ms(t.Median), ms(t.Min), ratio, goal(ratio, 2.5, false), b.MaxRelDiff)
+		}
+	}
+	p("\n")
+}
+
+func mb(v float64) string { return fmt.Sprintf("%.2f MB", v/1e6) }
+
+func weightSection(p printf, w *Weight) {
+	p("## 4. Page weight: cold load of the app (cmd/serve, fresh profile)\n\n")
+	var before, all, beforeNoW, allNoW float64
+	cats := map[string][2]float64{}
+	encs := map[string]bool{}
+	for _, a := range w.Assets {
+		c := cats[a.Category]
+		c[1] += a.Transferred
+		all += a.Transferred
+		if a.Category != "weights" {
+			allNoW += a.Transferred
+		}
+		if a.BeforeReady {
+			c[0] += a.Transferred
+			before += a.Transferred
+			if a.Category != "weights" {
+				beforeNoW += a.Transferred
+			}
+		}
+		cats[a.Category] = c
+		if a.Encoding != "" {
+			encs[a.Encoding] = true
+		}
+	}
+	var encList []string
+	for e := range encs {
+		encList = append(encList, e)
+	}
+	sort.Strings(encList)
+	p("Navigation → ready (`body[data-ready]`): **%.0f ms**; load event at %.0f ms. The browser sent `Accept-Encoding: %s`; responses came as %s.\n\n", w.ReadyMs, w.LoadMs, w.AcceptEncoding, strings.Join(encList, ", "))
+	p("| category | transferred until ready | transferred in all |\n|---|---|---|\n")
+	var names []string
+	for k := range cats {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		p("| %s | %s | %s |\n", k, mb(cats[k][0]), mb(cats[k][1]))
+	}
+	p("| **total excluding weights** | **%s** | %s |\n| total | %s | %s |\n\n", mb(beforeNoW), mb(allNoW), mb(before), mb(all))
+	p("Goal ≤3.5 MB excluding weights (until ready): %s. %s\n\n", func() string {
+		if beforeNoW <= 3.5e6 {
+			return "**met**"
+		}
+		return fmt.Sprintf("**missed** by %s", mb(beforeNoW-3.5e6))
+	}(), w.Note)
+	p("| asset | encoding | transferred | before ready |\n|---|---|---|---|\n")
+	for i, a := range w.Assets {
+		if i == 20 {
+			p("| … %d more | | | |\n", len(w.Assets)-20)
+			break
+		}
+		p("| `%s` | %s | %s | %v |\n", a.Path, a.Encoding, mb(a.Transferred), a.BeforeReady)
+	}
+	dc := map[string][2]int64{}
+	for _, d := range w.Disk {
+		c := dc[d.Category]
+		c[0] += d.Raw
+		c[1] += d.Brotli
+		dc[d.Category] = c
+	}
+	names = names[:0]
+	for k := range dc {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	p("\nEvery file the app keeps offline (public/build/assets.json), brotli size of its .br twin (or raw where there is none):\n\n| category | raw | brotli |\n|---|---|---|\n")
+	var raw, br, brNoW int64
+	for _, k := range names {
+		p("| %s | %s | %s |\n", k, mb(float64(dc[k][0])), mb(float64(dc[k][1])))
+		raw += dc[k][0]
+		br += dc[k][1]
+		if k != "weights" {
+			brNoW += dc[k][1]
+		}
+	}
+	p("| total (excluding weights) | %s | %s (%s) |\n\n", mb(float64(raw)), mb(float64(br)), mb(float64(brNoW)))
+}
+
+func scaleSection(p printf, s *ScaleResult) {
+	p("## 5. Scale: our trainer with N samples (D=%d, %d classes, linear head, %d epoch, 20%% validation)\n\n", s.D, s.Classes, s.Epochs)
+	p("Each size runs in a fresh worker: features made in JS (a Float32Array as the app holds them), copied into Go, standardised, trained (head.Train, the code the app's worker runs). Memory: the Go instance's WebAssembly memory after the run, and the JS feature array.\n\n")
+	p("| N | train + evaluate (s) | wasm memory | Go heap in use | JS features | validation accuracy |\n|---|---|---|---|---|---|\n")
+	for _, r := range append(append([]ScaleRun(nil), s.Sizes...), s.Search...) {
+		if !r.OK && r.Error != "" {
+			p("| %d | failed: %s | | | | |\n", r.N, r.Error)
+			continue
+		}
+		p("| %d | %.1f | %s | %s | %s | %.1f%% |\n", r.N, r.TrainMs/1000, mb(r.WasmBytes), mb(r.GoHeap.HeapAlloc), mb(r.JSBytes), 100*r.ValAcc)
+	}
+	switch {
+	case s.FirstFailure > 0:
+		p("\nLargest N trained: **%d**; %d failed (doubling search).\n\n", s.LargestOK, s.FirstFailure)
+	case s.LargestOK > 0:
+		p("\nLargest N trained: **%d**, the search's cap; no failure up to there.\n\n", s.LargestOK)
+	}
+}
+
+func rawSection(p printf, r *Results) {
+	p("## Raw numbers\n\n")
+	for _, h := range r.Heads {
+		for _, e := range []string{"ours", "tfjs-wasm", "tfjs-cpu"} {
+			var v []string
+			for _, run := range h.Runs[e] {
+				v = append(v, ms(run.MsPerEpoch))
+			}
+			p("- %s %s ms/epoch: %s\n", h.Workload.Name, e, strings.Join(v, ", "))
+		}
+	}
+	if r.TTQ != nil {
+		for _, k := range []string{"probe", "ours-tm", "tfjs-wasm-tm"} {
+			var v []string
+			for _, run := range r.TTQ.Runs[k] {
+				v = append(v, fmt.Sprintf("%s ms → %.1f%%", ms(run.Ms), 100*run.FinalAcc))
+			}
+			p("- time to quality %s: %s\n", k, strings.Join(v, "; "))
+		}
+	}
+	for _, b := range r.Backbones {
+		for k, byEngine := range b.Batches {
+			for _, e := range []string{"ours", "tfjs-wasm"} {
+				var v []string
+				for _, x := range byEngine[e].Runs {
+					v = append(v, ms(x))
+				}
+				p("- %s batch %s %s ms/image: %s\n", b.ID, k, e, strings.Join(v, ", "))
+			}
+		}
+	}
+	p("\nEverything, with per-epoch times and curves: results.json.\n")
+}

@@ -1,0 +1,376 @@
+// worker.js runs every timed piece of the benchmark in one Web Worker: TensorFlow.js 4.22.0 (wasm
+// backend, SIMD, one thread; and the cpu backend) and our Go code (build/bench.wasm, the head and
+// backbone packages the app's trainer uses), on the same data, interleaved. It is a classic worker
+// because tfjs and Go's wasm_exec.js ship as plain scripts. Every file comes from this origin:
+// setWasmPaths points tfjs at the local .wasm binaries, so nothing is fetched from a CDN.
+//
+// Messages in: {id, cmd, args}. Out: {id, result} or {id, error}, and {log} lines for the driver.
+'use strict';
+importScripts('vendor/tf.min.js', 'vendor/tf-backend-wasm.min.js', 'build/wasm_exec.js');
+
+const base = new URL('./', self.location.href).href;
+let goMemory = null; // the Go instance's WebAssembly.Memory
+
+const log = (s) => postMessage({ log: String(s) });
+
+const ready = (async () => {
+  tf.wasm.setWasmPaths({
+    'tfjs-backend-wasm.wasm': base + 'vendor/tfjs-backend-wasm.wasm',
+    'tfjs-backend-wasm-simd.wasm': base + 'vendor/tfjs-backend-wasm-simd.wasm',
+    'tfjs-backend-wasm-threaded-simd.wasm': base + 'vendor/tfjs-backend-wasm-threaded-simd.wasm',
+  });
+  if (!(await tf.setBackend('wasm'))) throw new Error('tfjs: the wasm backend failed to initialise');
+  await tf.ready();
+  const go = new Go();
+  const { instance } = await WebAssembly.instantiateStreaming(fetch(base + 'build/bench.wasm'), go.importObject);
+  go.run(instance).then(() => log('bench.wasm: the Go program exited'));
+  goMemory = instance.exports.mem;
+  if (!self.finetunerBench) throw new Error('bench.wasm did not register finetunerBench');
+})();
+
+// gocall calls a finetunerBench function; the Go side returns an Error value instead of throwing.
+function gocall(name, ...args) {
+  const r = self.finetunerBench[name](...args);
+  if (r instanceof Error) throw r;
+  return r;
+}
+
+// ---- data ---------------------------------------------------------------------------------------
+
+// xorshift32, seeded: the same data for every engine and every run.
+function rng(seed) {
+  let s = (seed >>> 0) || 0x9e3779b9;
+  return () => {
+    s ^= s << 13; s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5; s >>>= 0;
+    return s / 4294967296;
+  };
+}
+
+// blobs returns N rows of D features in C Gaussian classes: class means drawn N(0, sep²) per
+// feature, unit noise, labels i mod C. A learnable but not trivial problem, so that the final
+// loss and accuracy say whether two engines did the same work. fast draws uniform noise instead of
+// Gaussian (for the scale runs, where generating hundreds of millions of values must be quick).
+function blobs(N, D, C, seed, sep, fast = false) {
+  const r = rng(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  const means = new Float32Array(C * D);
+  for (let i = 0; i < means.length; i++) means[i] = gauss() * sep;
+  const x = new Float32Array(N * D);
+  const y = new Int32Array(N);
+  const noise = fast ? () => 3.4641016 * (r() - 0.5) : gauss; // uniform with unit variance
+  for (let i = 0; i < N; i++) {
+    const c = i % C;
+    y[i] = c;
+    const row = i * D, m = c * D;
+    for (let k = 0; k < D; k++) x[row + k] = means[m + k] + noise();
+  }
+  const labels = Array.from({ length: C }, (_, c) => `class${c}`);
+  return { x, y, n: N, d: D, C, labels };
+}
+
+const median = (a) => { const s = [...a].sort((p, q) => p - q); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const diffs = (t) => t.map((v, i) => v - (i ? t[i - 1] : 0));
+
+// ---- head training: ours vs tfjs ----------------------------------------------------------------
+
+function oursConfig(w, epochs, extra = {}) {
+  return {
+    epochs, batchSize: w.batch, optimizer: 'adam', lr: w.lr, schedule: 'constant', valFraction: 0,
+    seed: w.seed, noStandardize: true,
+    hidden: w.hidden ? [w.hidden] : [], activation: w.hidden ? 'relu' : '', noOutputBias: !!w.noOutputBias,
+    ...extra,
+  };
+}
+
+// oursTrain trains with head.Train. trainMs runs from the call (copying the data in included) to
+// the end of the last epoch; the evaluation head.Train does afterwards is reported apart.
+function oursTrain(data, w, epochs) {
+  gocall('gc');
+  const t0 = performance.now();
+  const r = JSON.parse(gocall('trainHead', data.x, data.y, data.n, data.d, data.labels, JSON.stringify(oursConfig(w, epochs))));
+  const wallMs = performance.now() - t0;
+  const ep = r.events.filter((e) => e.kind === 'epoch');
+  if (ep.length !== epochs) throw new Error(`ours: ${ep.length} epochs ran, want ${epochs}`);
+  const ends = ep.map((e) => e.sinceCallMs);
+  const last = ep[ep.length - 1];
+  return {
+    trainMs: ends[ends.length - 1], wallMs, epochMs: diffs(ends),
+    lastEpochLoss: last.trainLoss, lastEpochAcc: last.trainAcc,
+    evalLoss: r.report.trainLoss, evalAcc: r.report.trainAcc,
+  };
+}
+
+// tfjsModel builds the head in tf.layers: Glorot-uniform weights and zero biases (tfjs's defaults,
+// and our initialisation), or Teachable Machine's variance scaling when init says so.
+function tfjsModel(d, C, w, init = 'glorotUniform') {
+  const model = tf.sequential();
+  if (w.hidden) {
+    model.add(tf.layers.dense({ inputShape: [d], units: w.hidden, activation: 'relu', kernelInitializer: init }));
+    model.add(tf.layers.dense({ units: C, activation: 'softmax', useBias: !w.noOutputBias, kernelInitializer: init }));
+  } else {
+    model.add(tf.layers.dense({ inputShape: [d], units: C, activation: 'softmax', kernelInitializer: init }));
+  }
+  model.compile({ optimizer: tf.train.adam(w.lr), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  return model;
+}
+
+const accOf = (logs, prefix = '') => logs[prefix + 'acc'] ?? logs[prefix + 'accuracy'];
+
+// tfjsTrain trains with model.fit on backend. trainMs runs from creating the tensors to the end
+// of the last epoch. yieldEvery 'never' spares tfjs its periodic yields to the event loop (ours
+// does not yield here either).
+async function tfjsTrain(backend, data, w, epochs) {
+  if (!(await tf.setBackend(backend))) throw new Error(`tfjs: backend ${backend} failed`);
+  const t0 = performance.now();
+  const xs = tf.tensor2d(data.x, [data.n, data.d]);
+  const ys = tf.tidy(() => tf.oneHot(tf.tensor1d(data.y, 'int32'), data.C).toFloat());
+  const model = tfjsModel(data.d, data.C, w);
+  const ends = [];
+  const h = await model.fit(xs, ys, {
+    batchSize: w.batch, epochs, shuffle: true, verbose: 0, yieldEvery: 'never',
+    callbacks: { onEpochEnd: () => { ends.push(performance.now() - t0); } },
+  });
+  const trainMs = ends[ends.length - 1];
+  const wallMs = performance.now() - t0;
+  const ev = model.evaluate(xs, ys, { batchSize: 256 });
+  const [evalLoss, evalAcc] = await Promise.all(ev.map((t) => t.data().then((v) => v[0])));
+  tf.dispose([xs, ys, ...ev]);
+  model.dispose();
+  const L = h.history.loss.length;
+  if (L !== epochs) throw new Error(`tfjs-${backend}: ${L} epochs ran, want ${epochs}`);
+  return {
+    trainMs, wallMs, epochMs: diffs(ends), lastEpochLoss: h.history.loss[L - 1], lastEpochAcc: accOf(h.history)[L - 1],
+    evalLoss, evalAcc, tensorsLeft: tf.memory().numTensors,
+  };
+}
+
+const ENGINES = {
+  ours: (data, w, epochs) => oursTrain(data, w, epochs),
+  'tfjs-wasm': (data, w, epochs) => tfjsTrain('wasm', data, w, epochs),
+  'tfjs-cpu': (data, w, epochs) => tfjsTrain('cpu', data, w, epochs),
+};
+
+// heads runs every workload: a one-epoch warm-up per engine, then reps rounds of the engines
+// in turn (A B C A B C ...), and summarises each engine by the median and min of ms/epoch.
+async function heads({ workloads, engines, reps }) {
+  const out = [];
+  for (const w of workloads) {
+    const t = performance.now();
+    const data = blobs(w.n, w.d, w.classes, w.seed, w.sep);
+    log(`${w.name}: N=${w.n} D=${w.d} C=${w.classes} ${w.hidden ? `Dense(${w.hidden}, relu) → ` : ''}Dense(${w.classes}${w.noOutputBias ? ', no bias' : ''}), batch ${w.batch}, ${w.epochs} epochs (data ${(performance.now() - t).toFixed(0)} ms)`);
+    const runs = Object.fromEntries(engines.map((e) => [e, []]));
+    for (const e of engines) {
+      const r = await ENGINES[e](data, w, 1);
+      log(`  warm-up ${e}: ${r.trainMs.toFixed(0)} ms`);
+    }
+    for (let rep = 0; rep < reps; rep++) {
+      for (const e of engines) {
+        const r = await ENGINES[e](data, w, w.epochs);
+        r.msPerEpoch = r.trainMs / w.epochs;
+        runs[e].push(r);
+        log(`  rep ${rep + 1} ${e.padEnd(9)} ${r.msPerEpoch.toFixed(1).padStart(8)} ms/epoch  loss ${r.lastEpochLoss.toFixed(4)} acc ${(100 * r.lastEpochAcc).toFixed(1)}%`);
+      }
+    }
+    const summary = {};
+    for (const e of engines) {
+      const ms = runs[e].map((r) => r.msPerEpoch);
+      summary[e] = { median: median(ms), min: Math.min(...ms), steadyEpochMs: median(runs[e].flatMap((r) => r.epochMs.slice(1))) };
+    }
+    out.push({ workload: w, runs, summary });
+  }
+  return out;
+}
+
+// ---- time to quality: auto probe vs Teachable Machine's recipe ----------------------------------
+
+// qualityTime is the time of the first epoch whose validation accuracy is within tol of the
+// final one.
+function qualityTime(points, tol) {
+  const final = points[points.length - 1].valAcc;
+  const p = points.find((q) => Math.abs(q.valAcc - final) <= tol);
+  return { finalAcc: final, ms: p.ms, epoch: p.epoch };
+}
+
+async function ttq({ x, y, n, d, labels, reps, epochs, batch, lr, valFraction, seed, tol }) {
+  const C = labels.length;
+  const data = { x, y, n, d, C, labels };
+  const sp = JSON.parse(gocall('split', y, C, valFraction, seed));
+  const rows = (idx) => {
+    const xs = new Float32Array(idx.length * d), ys = new Int32Array(idx.length);
+    idx.forEach((r, i) => { xs.set(x.subarray(r * d, (r + 1) * d), i * d); ys[i] = y[r]; });
+    return { x: xs, y: ys };
+  };
+  const tr = rows(sp.train), va = rows(sp.val);
+  const tm = { hidden: 100, noOutputBias: true, batch, lr, seed };
+  log(`time to quality: ${n} rows × ${d}, ${C} classes, ${sp.train.length} train / ${sp.val.length} val; TM recipe ${epochs} epochs, batch ${batch}`);
+
+  const probe = () => {
+    gocall('gc');
+    const t0 = performance.now();
+    const r = JSON.parse(gocall('autoProbe', x, y, n, d, labels, JSON.stringify({ valFraction, seed })));
+    const ms = performance.now() - t0;
+    return { ms, finalAcc: r.report.valAcc, valLoss: r.report.valLoss, lambda: r.report.lambda, iters: r.report.epochs,
+      trials: r.events.filter((e) => e.kind === 'trial').map((e) => ({ lambda: e.lambda, valAcc: e.valAcc, ms: e.sinceCallMs })) };
+  };
+  const oursTM = () => {
+    gocall('gc');
+    const r = JSON.parse(gocall('trainHead', x, y, n, d, labels, JSON.stringify(oursConfig(tm, epochs, { valFraction, seed }))));
+    const pts = r.events.filter((e) => e.kind === 'epoch').map((e) => ({ epoch: e.epoch, valAcc: e.valAcc, ms: e.sinceCallMs }));
+    return { ...qualityTime(pts, tol), totalMs: pts[pts.length - 1].ms, curve: pts };
+  };
+  const tfjsTM = async () => {
+    await tf.setBackend('wasm');
+    const t0 = performance.now();
+    const xs = tf.tensor2d(tr.x, [tr.y.length, d]), xv = tf.tensor2d(va.x, [va.y.length, d]);
+    const ys = tf.tidy(() => tf.oneHot(tf.tensor1d(tr.y, 'int32'), C).toFloat());
+    const yv = tf.tidy(() => tf.oneHot(tf.tensor1d(va.y, 'int32'), C).toFloat());
+    const model = tfjsModel(d, C, tm, 'varianceScaling');
+    const pts = [];
+    await model.fit(xs, ys, {
+      batchSize: batch, epochs, shuffle: true, verbose: 0, yieldEvery: 'never', validationData: [xv, yv],
+      callbacks: { onEpochEnd: (epoch, logs) => { pts.push({ epoch: epoch + 1, valAcc: accOf(logs, 'val_'), ms: performance.now() - t0 }); } },
+    });
+    tf.dispose([xs, xv, ys, yv]);
+    model.dispose();
+    return { ...qualityTime(pts, tol), totalMs: pts[pts.length - 1].ms, curve: pts };
+  };
+  const runs = { probe: [], 'ours-tm': [], 'tfjs-wasm-tm': [] };
+  probe(); oursTM(); await tfjsTM(); // warm-up
+  for (let rep = 0; rep < reps; rep++) {
+    const a = probe(), b = oursTM(), c = await tfjsTM();
+    runs.probe.push(a); runs['ours-tm'].push(b); runs['tfjs-wasm-tm'].push(c);
+    log(`  rep ${rep + 1}: auto probe ${a.ms.toFixed(0)} ms → val ${(100 * a.finalAcc).toFixed(1)}% | ours TM ${b.ms.toFixed(0)} ms (epoch ${b.epoch}) → ${(100 * b.finalAcc).toFixed(1)}% | tfjs-wasm TM ${c.ms.toFixed(0)} ms (epoch ${c.epoch}) → ${(100 * c.finalAcc).toFixed(1)}%`);
+  }
+  const summary = {};
+  for (const [k, v] of Object.entries(runs)) {
+    summary[k] = { median: median(v.map((r) => r.ms)), min: Math.min(...v.map((r) => r.ms)), finalAcc: median(v.map((r) => r.finalAcc)) };
+  }
+  return { nTrain: sp.train.length, nVal: sp.val.length, classes: C, d, runs, summary };
+}
+
+// ---- backbone: our Go graph runtime vs tfjs-wasm on the same converted graph model --------------
+
+async function fetchBytes(url) {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return new Uint8Array(await r.arrayBuffer());
+}
+
+async function photoRGBA(url, S) {
+  if (url) {
+    const bmp = await createImageBitmap(await (await fetch(url)).blob());
+    const c = new OffscreenCanvas(bmp.width, bmp.height);
+    const g = c.getContext('2d');
+    g.drawImage(bmp, 0, 0);
+    return { rgba: new Uint8Array(g.getImageData(0, 0, bmp.width, bmp.height).data.buffer), w: bmp.width, h: bmp.height, src: url };
+  }
+  const r = rng(7), rgba = new Uint8Array(S * S * 4);
+  for (let i = 0; i < rgba.length; i++) rgba[i] = (i & 3) === 3 ? 255 : Math.floor(r() * 256);
+  return { rgba, w: S, h: S, src: 'random pixels' };
+}
+
+async function backbones({ ids, photo, reps, batches }) {
+  await tf.setBackend('wasm');
+  const out = [];
+  for (const id of ids) {
+    const text = new TextDecoder().decode(await fetchBytes(`models/${id}/model.json`));
+    const json = JSON.parse(text);
+    const files = { 'model.json': new TextEncoder().encode(text) };
+    for (const g of json.weightsManifest) for (const p of g.paths) files[p] = await fetchBytes(`models/${id}/${p}`);
+    const info = JSON.parse(gocall('loadBackbone', files));
+    const S = info.info.inputSize;
+    // The same model.json and weights for tfjs: only the batch dimension of the input is freed.
+    for (const n of json.modelTopology.node) {
+      if (n.op === 'Placeholder') n.attr.shape.shape.dim = [{ size: '-1' }, { size: String(S) }, { size: String(S) }, { size: '3' }];
+    }
+    const weightSpecs = json.weightsManifest.flatMap((g) => g.weights);
+    const parts = json.weightsManifest.flatMap((g) => g.paths.map((p) => files[p]));
+    const all = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+    let off = 0;
+    for (const p of parts) { all.set(p, off); off += p.length; }
+    const model = await tf.loadGraphModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData: all.buffer }));
+    const tap = info.info.tap, pool = info.info.pool;
+    const tfFeatures = (x, b) => tf.tidy(() => {
+      const t = model.execute(tf.tensor4d(x, [b, S, S, 3]), tap);
+      return pool === 'mean' ? tf.mean(t, [1, 2]) : t.reshape([b, -1]);
+    });
+    const img = await photoRGBA(photo, S);
+    const x1 = gocall('preprocess', img.rgba, img.w, img.h);
+    // Equivalent work: both give the same features for the same input.
+    const fo = gocall('backboneForward', x1, 1);
+    const ft = tfFeatures(x1, 1);
+    const fv = ft.dataSync();
+    ft.dispose();
+    let maxAbs = 0, maxRef = 0;
+    for (let i = 0; i < fo.length; i++) { maxAbs = Math.max(maxAbs, Math.abs(fo[i] - fv[i])); maxRef = Math.max(maxRef, Math.abs(fv[i])); }
+    const rel = maxAbs / Math.max(maxRef, 1e-12);
+    log(`${id}: ${info.dim}-d at ${S}², max |ours − tfjs| / max |tfjs| = ${rel.toExponential(2)} on ${img.src}`);
+    if (!(rel < 1e-3)) throw new Error(`${id}: our features differ from tfjs's by ${rel} (relative); not the same work`);
+    const res = { id, dim: info.dim, inputSize: S, maxRelDiff: rel, photo: img.src, batches: {} };
+    for (const b of batches) {
+      const xb = new Float32Array(b * x1.length);
+      for (let i = 0; i < b; i++) xb.set(x1, i * x1.length);
+      const time = { ours: [], 'tfjs-wasm': [] };
+      gocall('backboneForward', xb, b); tfFeatures(xb, b).dispose(); // warm-up
+      for (let rep = 0; rep < reps; rep++) {
+        let t = performance.now();
+        gocall('backboneForward', xb, b);
+        time.ours.push((performance.now() - t) / b);
+        t = performance.now();
+        const f = tfFeatures(xb, b);
+        f.dataSync();
+        f.dispose();
+        time['tfjs-wasm'].push((performance.now() - t) / b);
+      }
+      res.batches[b] = Object.fromEntries(Object.entries(time).map(([k, v]) => [k, { median: median(v), min: Math.min(...v), runs: v }]));
+      log(`  batch ${b}: ours ${res.batches[b].ours.median.toFixed(1)} ms/image, tfjs-wasm ${res.batches[b]['tfjs-wasm'].median.toFixed(1)} ms/image`);
+    }
+    model.dispose();
+    out.push(res);
+  }
+  return out;
+}
+
+// ---- scale: one training run of N samples, with the memory it took ------------------------------
+
+function scale({ n, d, classes, epochs, valFraction }) {
+  const t0 = performance.now();
+  const data = blobs(n, d, classes, 11, 0.05, true);
+  const genMs = performance.now() - t0;
+  const w = { batch: 32, lr: 1e-3, seed: 1 };
+  const t1 = performance.now();
+  const r = JSON.parse(gocall('trainHead', data.x, data.y, n, d, data.labels, JSON.stringify(oursConfig(w, epochs, { valFraction, noStandardize: false }))));
+  const trainMs = performance.now() - t1;
+  return {
+    n, d, classes, epochs, genMs, trainMs, valAcc: r.report.valAcc, trainLoss: r.report.trainLoss,
+    jsBytes: data.x.byteLength + data.y.byteLength, wasmBytes: goMemory.buffer.byteLength, goHeap: r.mem,
+  };
+}
+
+// ---- environment ----------------------------------------------------------------------------------
+
+async function env() {
+  await tf.setBackend('wasm');
+  return {
+    tfjs: tf.version.tfjs, tfjsWasm: tf.wasm.version_wasm,
+    wasmSIMD: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'),
+    wasmThreads: await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'),
+    crossOriginIsolated: self.crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency,
+    userAgent: navigator.userAgent, goVersion: self.finetunerBench.goVersion,
+  };
+}
+
+const COMMANDS = { env, heads, ttq, backbones, scale };
+
+onmessage = async (e) => {
+  const { id, cmd, args } = e.data;
+  try {
+    await ready;
+    if (!COMMANDS[cmd]) throw new Error(`unknown command ${cmd}`);
+    postMessage({ id, result: await COMMANDS[cmd](args) });
+  } catch (err) {
+    postMessage({ id, error: `${cmd}: ${err && err.stack || err}` });
+  }
+};
