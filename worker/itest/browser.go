@@ -32,6 +32,7 @@ func browserCheck(exe, id string) {
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("use-angle", "swiftshader"),
 		chromedp.Flag("enable-unsafe-swiftshader", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true), chromedp.Flag("use-fake-ui-for-media-stream", true),
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelA()
@@ -63,7 +64,7 @@ func browserCheck(exe, id string) {
 	wait("Ebiten canvas in the plot frame", `(() => { const f = document.querySelector('iframe'); const d = f && f.contentDocument; return d && d.querySelector('canvas') && !d.getElementById('msg'); })()`, 90*time.Second)
 	wait("service worker holding the site", `/works offline/.test(document.getElementById('chip-offline')?.textContent || '')`, 90*time.Second)
 
-	violations, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...(window.__csp || []), ...[...document.querySelectorAll('iframe')].flatMap(f => (f.contentWindow && f.contentWindow.__csp) || [])]`))
+	violations, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](collect))
 	check(err)
 	if len(violations) > 0 {
 		fail("browser: %d CSP violations under the Worker's headers: %s", len(violations), strings.Join(violations, "; "))
@@ -74,4 +75,20 @@ func browserCheck(exe, id string) {
 		fail("browser: the page shows errors: %s", errs)
 	}
 	fmt.Printf("itest: browser: page, trainer Web Worker, Ebiten frame and service worker up in %.1fs under the Worker's CSP, no violations\n", time.Since(start).Seconds())
+
+	// The other pages of the site: the docs embed and the kiosk (webcam: a fake device).
+	for _, p := range []string{"/public/embed.html?autoplay=1", "/public/kiosk.html"} {
+		check(chromedp.Do(ctx, chromedp.Navigate(strings.TrimSuffix(*base, "/")+p)))
+		wait(p+" loaded", `document.readyState === 'complete'`, 30*time.Second)
+		time.Sleep(8 * time.Second) // let its modules, workers and frames start
+		violations, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](collect))
+		check(err)
+		if len(violations) > 0 {
+			fail("browser: %s: %d CSP violations: %s", p, len(violations), strings.Join(violations, "; "))
+		}
+		fmt.Printf("itest: browser: %s under the Worker's CSP, no violations\n", p)
+	}
 }
+
+// collect gathers the violations of the page and of its same-origin frames.
+const collect = `[...(window.__csp || []), ...[...document.querySelectorAll('iframe')].flatMap(f => { try { return f.contentWindow.__csp || []; } catch (e) { return []; } })]`
