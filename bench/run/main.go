@@ -257,7 +257,7 @@ func workloads() []Workload {
 	for i := range w {
 		w[i].LR, w[i].Seed, w[i].Sep = 1e-3, i+1, 0.05
 		if *smoke {
-			w[i].N = max(w[i].Classes*10, w[i].N/50)
+			w[i].N /= 10
 			w[i].Epochs = 2
 		}
 	}

@@ -9,6 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net"
+	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -33,7 +36,6 @@ type Asset struct {
 	Transferred float64 `json:"transferred"` // bytes on the wire, headers included
 	Body        float64 `json:"body"`        // encoded body bytes
 	BeforeReady bool    `json:"beforeReady"` // finished before the page said it was ready
-	FromSW      bool    `json:"fromServiceWorker"`
 }
 
 // DiskAsset is one file of the offline app with its brotli size (its .br twin from web.sh).
@@ -51,7 +53,11 @@ type Weight struct {
 	AcceptEncoding string      `json:"acceptEncoding"`
 	ReadyMs        float64     `json:"readyMs"` // navigation start → body[data-ready]
 	LoadMs         float64     `json:"loadMs"`  // navigation start → load event
-	Assets         []Asset     `json:"assets"`
+	Assets         []Asset     `json:"assets"`  // the cold load, service worker precache included
+	// PageAssets and PageReadyMs are a cold load with the service worker refused: what the page
+	// and its workers fetch for themselves.
+	PageAssets  []Asset `json:"pageAssets"`
+	PageReadyMs float64 `json:"pageReadyMs"`
 	Disk           []DiskAsset `json:"disk"`
 	Note           string      `json:"note,omitempty"`
 }
@@ -140,101 +146,18 @@ func pageWeight(ctx context.Context, exe, root string) (*Weight, error) {
 	case <-time.After(20 * time.Second):
 		return nil, errors.New("cmd/serve printed no URL within 20 s")
 	}
-	log.Printf("page weight: cold load of %s", base)
-
-	bctx, cancel := newBrowser(ctx, exe, filepath.Join(tmp, "profile"))
-	defer cancel()
-	type req struct {
-		url, enc, accept string
-		status           int64
-		fromSW           bool
-		done, failed     bool
-		transferred      float64
-		body             float64
-		seq              int
-	}
-	var mu sync.Mutex
-	reqs := map[network.RequestID]*req{}
-	finished := 0
-	var off offLoopback
-	if err := chromedp.Listen(bctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch e := ev.(type) {
-		case *network.EventRequestWillBeSent:
-			off.see(e.Request.URL)
-			reqs[e.RequestID] = &req{url: e.Request.URL}
-		case *network.EventResponseReceived:
-			if r := reqs[e.RequestID]; r != nil {
-				r.status = e.Response.Status
-				r.fromSW = e.Response.FromServiceWorker
-				r.enc = header(e.Response.Headers, "Content-Encoding")
-				r.accept = header(e.Response.RequestHeaders, "Accept-Encoding")
-			}
-		case *network.EventLoadingFinished:
-			if r := reqs[e.RequestID]; r != nil {
-				finished++
-				r.done, r.transferred, r.body, r.seq = true, e.EncodedDataLength, e.EncodedBodyLength, finished
-			}
-		case *network.EventLoadingFailed:
-			if r := reqs[e.RequestID]; r != nil {
-				r.failed = true
-			}
-		}
-	}); err != nil {
-		return nil, fmt.Errorf("starting chromium: %v", err)
-	}
-	if _, err := chromedp.Call(bctx, network.Enable, network.EnableParams{}); err != nil {
-		return nil, err
-	}
-	if _, err := chromedp.Call(bctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: readyScript}); err != nil {
-		return nil, err
-	}
-	if err := chromedp.Do(bctx, chromedp.Navigate(base)); err != nil {
-		return nil, fmt.Errorf("loading the app: %v", err)
-	}
-	readyMs, err := chromedp.Run(bctx, chromedp.Poll[float64](`window.__benchReadyAt`,
-		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(180*time.Second)))
-	if err != nil {
-		errs, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById('errors')?.innerText || ''`))
-		return nil, fmt.Errorf("the app did not become ready (body[data-ready]) within 180 s: %v; page errors: %q", err, errs)
-	}
-	mu.Lock()
-	readyCount := finished
-	mu.Unlock()
-	// Requests that start after ready (the service worker's precache of every asset) are reported
-	// apart; give them a moment.
-	time.Sleep(3 * time.Second)
-	loadMs, err := chromedp.Run(bctx, chromedp.Evaluate[float64](`performance.getEntriesByType('navigation')[0]?.loadEventEnd || 0`))
+	target, err := url.Parse(base)
 	if err != nil {
 		return nil, err
 	}
-	if err := off.err(); err != nil {
+	w := &Weight{URL: base, Note: "Counted at a proxy in front of cmd/serve: every request of the page, its iframe, its workers and its service worker; bytes are headers + body as sent."}
+	// First the real cold load; then one with the service worker's script refused, which is what
+	// the page and its workers load for themselves (the precache of every offline file apart).
+	if w.Assets, w.ReadyMs, w.LoadMs, w.AcceptEncoding, err = coldLoad(ctx, exe, target, filepath.Join(tmp, "profile1"), false); err != nil {
 		return nil, err
 	}
-	w := &Weight{URL: base, ReadyMs: readyMs, LoadMs: loadMs,
-		Note: "Requests of the page and its dedicated workers; the service worker's own precache fetches are not in this list (see the on-disk table)."}
-	mu.Lock()
-	for _, r := range reqs {
-		if !r.done || r.failed {
-			continue
-		}
-		u, err := url.Parse(r.url)
-		if err != nil || u.Host == "" {
-			continue
-		}
-		if w.AcceptEncoding == "" {
-			w.AcceptEncoding = r.accept
-		}
-		w.Assets = append(w.Assets, Asset{Path: u.Path, Category: category(u.Path), Status: r.status, Encoding: r.enc,
-			Transferred: r.transferred, Body: r.body, BeforeReady: r.seq <= readyCount, FromSW: r.fromSW})
-	}
-	mu.Unlock()
-	sort.Slice(w.Assets, func(i, j int) bool { return w.Assets[i].Transferred > w.Assets[j].Transferred })
-	for _, a := range w.Assets {
-		if a.Status >= 400 {
-			return nil, fmt.Errorf("the app's cold load got HTTP %d for %s", a.Status, a.Path)
-		}
+	if w.PageAssets, w.PageReadyMs, _, _, err = coldLoad(ctx, exe, target, filepath.Join(tmp, "profile2"), true); err != nil {
+		return nil, err
 	}
 	disk, err := diskAssets(root)
 	if err != nil {
@@ -244,13 +167,126 @@ func pageWeight(ctx context.Context, exe, root string) (*Weight, error) {
 	return w, nil
 }
 
-func header(h network.Headers, name string) string {
-	for k, v := range h {
-		if strings.EqualFold(k, name) {
-			return fmt.Sprint(v)
+// coldLoad opens the app once in a fresh profile behind a counting proxy and returns every
+// response, the time to ready and to the load event, and the browser's Accept-Encoding.
+func coldLoad(ctx context.Context, exe string, target *url.URL, profile string, blockSW bool) (assets []Asset, readyMs, loadMs float64, accept string, err error) {
+	// Every request goes through a counting proxy in front of cmd/serve, so the requests of the
+	// workers and of the service worker (which the page's DevTools session does not see) count too.
+	tally := &tallyProxy{proxy: httputil.NewSingleHostReverseProxy(target), blockSW: blockSW}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, 0, 0, "", err
+	}
+	front := &http.Server{Handler: tally, ReadHeaderTimeout: 10 * time.Second}
+	go front.Serve(ln)
+	defer front.Close()
+	appURL := "http://" + ln.Addr().String() + "/"
+	log.Printf("page weight: cold load of %s (service worker blocked: %v)", appURL, blockSW)
+
+	bctx, cancel := newBrowser(ctx, exe, profile)
+	defer cancel()
+	var off offLoopback
+	if err := chromedp.Listen(bctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+			off.see(e.Request.URL)
+		}
+	}); err != nil {
+		return nil, 0, 0, "", fmt.Errorf("starting chromium: %v", err)
+	}
+	if _, err := chromedp.Call(bctx, network.Enable, network.EnableParams{}); err != nil {
+		return nil, 0, 0, "", err
+	}
+	if _, err := chromedp.Call(bctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: readyScript}); err != nil {
+		return nil, 0, 0, "", err
+	}
+	if err := chromedp.Do(bctx, chromedp.Navigate(appURL)); err != nil {
+		return nil, 0, 0, "", fmt.Errorf("loading the app: %v", err)
+	}
+	readyMs, err = chromedp.Run(bctx, chromedp.Poll[float64](`window.__benchReadyAt`,
+		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(180*time.Second)))
+	if err != nil {
+		errs, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById('errors')?.innerText || ''`))
+		return nil, 0, 0, "", fmt.Errorf("the app did not become ready (body[data-ready]) within 180 s: %v; page errors: %q", err, errs)
+	}
+	readyAt := time.Now()
+	// Requests after ready (the service worker's precache of every offline file) still count;
+	// give them time to finish.
+	time.Sleep(8 * time.Second)
+	loadMs, err = chromedp.Run(bctx, chromedp.Evaluate[float64](`performance.getEntriesByType('navigation')[0]?.loadEventEnd || 0`))
+	if err != nil {
+		return nil, 0, 0, "", err
+	}
+	if err := off.err(); err != nil {
+		return nil, 0, 0, "", err
+	}
+	tally.mu.Lock()
+	defer tally.mu.Unlock()
+	for _, a := range tally.assets {
+		a.BeforeReady = a.done.Before(readyAt)
+		if accept == "" {
+			accept = a.accept
+		}
+		if a.Status >= 400 && !(blockSW && strings.HasSuffix(a.Path, "/sw.js")) {
+			return nil, 0, 0, "", fmt.Errorf("the app's cold load got HTTP %d for %s", a.Status, a.Path)
+		}
+		assets = append(assets, a.Asset)
+	}
+	sort.Slice(assets, func(i, j int) bool { return assets[i].Transferred > assets[j].Transferred })
+	return assets, readyMs, loadMs, accept, nil
+}
+
+// tallyProxy forwards to cmd/serve and records each response: status, encoding, bytes.
+type tallyProxy struct {
+	proxy   *httputil.ReverseProxy
+	blockSW bool // answer 404 for the service worker's script
+	mu     sync.Mutex
+	assets []*tallied
+}
+
+type tallied struct {
+	Asset
+	accept string
+	done   time.Time
+}
+
+func (t *tallyProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
+	if t.blockSW && strings.HasSuffix(r.URL.Path, "/sw.js") {
+		http.NotFound(cw, r)
+	} else {
+		t.proxy.ServeHTTP(cw, r)
+	}
+	hdr := len(fmt.Sprintf("HTTP/1.1 %d %s\r\n", cw.status, http.StatusText(cw.status))) + 2
+	for k, vs := range w.Header() {
+		for _, v := range vs {
+			hdr += len(k) + 2 + len(v) + 2
 		}
 	}
-	return ""
+	a := &tallied{Asset: Asset{Path: r.URL.Path, Category: category(r.URL.Path), Status: int64(cw.status),
+		Encoding: w.Header().Get("Content-Encoding"), Transferred: float64(hdr + cw.n), Body: float64(cw.n)},
+		accept: r.Header.Get("Accept-Encoding"), done: time.Now()}
+	t.mu.Lock()
+	t.assets = append(t.assets, a)
+	t.mu.Unlock()
+}
+
+type countingWriter struct {
+	http.ResponseWriter
+	status, n int
+}
+
+func (c *countingWriter) WriteHeader(code int) { c.status = code; c.ResponseWriter.WriteHeader(code) }
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(b)
+	c.n += n
+	return n, err
+}
+
+func (c *countingWriter) Flush() {
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 // diskAssets lists the app's offline files (public/build/assets.json) with their brotli sizes:

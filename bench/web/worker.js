@@ -104,13 +104,15 @@ function oursTrain(data, w, epochs) {
 
 // tfjsModel builds the head in tf.layers: Glorot-uniform weights and zero biases (tfjs's defaults,
 // and our initialisation), or Teachable Machine's variance scaling when init says so.
+// The initialiser is seeded, so tfjs's runs are as repeatable as ours (shuffling aside).
 function tfjsModel(d, C, w, init = 'glorotUniform') {
   const model = tf.sequential();
+  const k = (i) => (init === 'glorotUniform' ? tf.initializers.glorotUniform({ seed: w.seed + i }) : tf.initializers.varianceScaling({ seed: w.seed + i }));
   if (w.hidden) {
-    model.add(tf.layers.dense({ inputShape: [d], units: w.hidden, activation: 'relu', kernelInitializer: init }));
-    model.add(tf.layers.dense({ units: C, activation: 'softmax', useBias: !w.noOutputBias, kernelInitializer: init }));
+    model.add(tf.layers.dense({ inputShape: [d], units: w.hidden, activation: 'relu', kernelInitializer: k(0) }));
+    model.add(tf.layers.dense({ units: C, activation: 'softmax', useBias: !w.noOutputBias, kernelInitializer: k(1) }));
   } else {
-    model.add(tf.layers.dense({ inputShape: [d], units: C, activation: 'softmax', kernelInitializer: init }));
+    model.add(tf.layers.dense({ inputShape: [d], units: C, activation: 'softmax', kernelInitializer: k(0) }));
   }
   model.compile({ optimizer: tf.train.adam(w.lr), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   return model;
