@@ -245,21 +245,23 @@ type Plan struct {
 // shapes for the Go benchmarks). Epochs are fewer for the big ones so the full run takes minutes.
 func workloads() []Workload {
 	w := []Workload{
-		{Name: "W1", N: 1000, D: 1280, Classes: 10, Batch: 32, Epochs: 20, Goal: 2.5,
-			Desc: "N=1000, D=1280, Dense(10), Adam 1e-3, batch 32"},
+		{Name: "W1", N: 1000, D: 1280, Classes: 10, Batch: 32, Epochs: 20, Goal: 2.5},
 		{Name: "W2", N: 1000, D: 1280, Classes: 10, Hidden: 100, NoOutputBias: true, Batch: 16, Epochs: 10, Goal: 2,
-			Desc: "Teachable Machine's head: Dense(100, relu) → Dense(10, no bias), Adam 1e-3, batch 16, N=1000, D=1280"},
-		{Name: "W3", N: 10000, D: 1280, Classes: 10, Batch: 32, Epochs: 3, Goal: 2.5,
-			Desc: "N=10000, D=1280, Dense(10), Adam 1e-3, batch 32"},
-		{Name: "W4", N: 50000, D: 480, Classes: 20, Batch: 32, Epochs: 2,
-			Desc: "N=50000, D=480, Dense(20), Adam 1e-3, batch 32 (scale)"},
+			Desc: "Teachable Machine's head: "},
+		{Name: "W3", N: 10000, D: 1280, Classes: 10, Batch: 32, Epochs: 3, Goal: 2.5},
+		{Name: "W4", N: 50000, D: 480, Classes: 20, Batch: 32, Epochs: 2, Desc: "scale: "},
 	}
 	for i := range w {
 		w[i].LR, w[i].Seed, w[i].Sep = 1e-3, i+1, 0.05
 		if *smoke {
-			w[i].N /= 10
+			w[i].N = min(w[i].N/10, 2000)
 			w[i].Epochs = 2
 		}
+		arch := fmt.Sprintf("Dense(%d)", w[i].Classes)
+		if w[i].Hidden > 0 {
+			arch = fmt.Sprintf("Dense(%d, relu) → Dense(%d, no bias)", w[i].Hidden, w[i].Classes)
+		}
+		w[i].Desc += fmt.Sprintf("N=%d, D=%d, %s, Adam 1e-3, batch %d, %d epochs", w[i].N, w[i].D, arch, w[i].Batch, w[i].Epochs)
 	}
 	return w
 }

@@ -65,6 +65,7 @@ type TTQRun struct {
 	FinalAcc float64 `json:"finalAcc"`
 	Epoch    int     `json:"epoch,omitempty"`
 	TotalMs  float64 `json:"totalMs,omitempty"`
+	FirstMs  float64 `json:"firstMs,omitempty"` // probe: the first λ trial within tol
 	Lambda   float64 `json:"lambda,omitempty"`
 	Iters    int     `json:"iters,omitempty"`
 }
@@ -72,6 +73,8 @@ type TTQRun struct {
 // TTQResult is the time-to-quality part.
 type TTQResult struct {
 	Source  string              `json:"source"`
+	Epochs  int                 `json:"epochs"`
+	Batch   int                 `json:"batch"`
 	NTrain  int                 `json:"nTrain"`
 	NVal    int                 `json:"nVal"`
 	Classes int                 `json:"classes"`

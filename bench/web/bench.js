@@ -99,7 +99,7 @@ async function runBench(plan) {
     const y = Int32Array.from(meta.y);
     if (x.length !== meta.n * meta.d || y.length !== meta.n) throw new Error(`${plan.ttq.features}: ${x.length} values for ${meta.n}×${meta.d}`);
     result.ttq = await w.call('ttq', { ...plan.ttq, x, y, n: meta.n, d: meta.d, labels: meta.labels, source: meta.source });
-    result.ttq.source = meta.source;
+    Object.assign(result.ttq, { source: meta.source, epochs: plan.ttq.epochs, batch: plan.ttq.batch });
   }
   if (plan.backbones) result.backbones = await w.call('backbones', plan.backbones);
   w.terminate();
