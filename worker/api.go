@@ -105,7 +105,7 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) error {
 	var rt route
 	switch {
 	case len(parts) == 1 && parts[0] == "health":
-		rt = route{"GET, HEAD", func() error { return h.health(w, r) }}
+		rt = route{"GET, HEAD", func() error { return h.health(w) }}
 	case len(parts) == 1 && parts[0] == "heads":
 		rt = route{"POST", func() error { return h.upload(w, r) }}
 	case len(parts) == 2 && parts[0] == "heads":
@@ -144,9 +144,9 @@ type Health struct {
 	MaxPredictRows  int    `json:"maxPredictRows"`
 }
 
-func (h *Handler) health(w http.ResponseWriter, r *http.Request) error {
+func (h *Handler) health(w http.ResponseWriter) error {
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, r, http.StatusOK, Health{"finetuner", 1, MaxHeadBytes, MaxPredictBytes, MaxPredictRows})
+	writeJSON(w, http.StatusOK, Health{"finetuner", 1, MaxHeadBytes, MaxPredictBytes, MaxPredictRows})
 	return nil
 }
 
@@ -195,7 +195,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Location", "/api/heads/"+id)
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, r, status, Shared{
+	writeJSON(w, status, Shared{
 		ID: id, URL: o + "/?head=" + id, File: o + "/api/heads/" + id, Bytes: len(b),
 		Labels: m.Labels, Backbone: m.Meta.BackboneID, Created: !exists,
 	})
@@ -270,9 +270,9 @@ func (h *Handler) file(w http.ResponseWriter, r *http.Request, id string) error 
 	hd.Set("Content-Disposition", `attachment; filename="head-`+id[:8]+`.safetensors"`)
 	hd.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		w.Write(b)
-	}
+	// The body goes out for HEAD too: servers drop it, and the Workers runtime's fixed-length
+	// stream fails a response that declares a length and sends nothing.
+	w.Write(b)
 	return nil
 }
 
@@ -314,7 +314,7 @@ func (h *Handler) meta(w http.ResponseWriter, r *http.Request, id string) error 
 	if arch.Hidden == nil {
 		arch.Hidden = []int{} // [] rather than null: a linear head has no hidden layers
 	}
-	writeJSON(w, r, http.StatusOK, Meta{
+	writeJSON(w, http.StatusOK, Meta{
 		ID: id, Bytes: len(b), Labels: m.Labels, Classes: m.C, FeatureDim: m.D,
 		Kind: m.Arch.Kind(), Arch: arch, Standardized: m.Mean != nil,
 		Backbone: m.Meta.BackboneID, Tap: m.Meta.Tap, Config: m.Meta.Config,
@@ -372,7 +372,7 @@ func (h *Handler) predict(w http.ResponseWriter, r *http.Request, id string) err
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	if single {
-		writeJSON(w, r, http.StatusOK, Prediction{m.Labels, m.Labels[argmax(probs)], probs})
+		writeJSON(w, http.StatusOK, Prediction{m.Labels, m.Labels[argmax(probs)], probs})
 		return nil
 	}
 	out := PredictionBatch{Labels: m.Labels, Predicted: make([]string, n), Probabilities: make([][]float32, n)}
@@ -380,7 +380,7 @@ func (h *Handler) predict(w http.ResponseWriter, r *http.Request, id string) err
 		p := probs[i*m.C : (i+1)*m.C : (i+1)*m.C]
 		out.Predicted[i], out.Probabilities[i] = m.Labels[argmax(p)], p
 	}
-	writeJSON(w, r, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -520,7 +520,7 @@ func origin(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
-func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		writeError(w, errorf(http.StatusInternalServerError, "encoding the answer: %v", err))
@@ -530,9 +530,7 @@ func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		w.Write(b)
-	}
+	w.Write(b) // for HEAD too: see file
 }
 
 func writeError(w http.ResponseWriter, err error) {

@@ -134,12 +134,40 @@ func shareChecks(b []byte, labels []string, d int) string {
 	if !bytes.Equal(got, b) || !strings.Contains(r.Header.Get("Cache-Control"), "immutable") {
 		fail("fetched head: %d bytes (sent %d), Cache-Control %q", len(got), len(b), r.Header.Get("Cache-Control"))
 	}
+	// HEAD, conditional GET and a CORS preflight: the answers without a body go through the
+	// Workers runtime's Response rules (no body on 204/304, exact Content-Length).
+	if r, body = do("HEAD", "/api/heads/"+s.ID, "", nil); r.StatusCode != 200 || r.ContentLength != int64(len(b)) || len(body) != 0 {
+		fail("HEAD head file: %d, Content-Length %d, %d body bytes", r.StatusCode, r.ContentLength, len(body))
+	}
+	if r, _ = do("HEAD", "/api/health", "", nil); r.StatusCode != 200 {
+		fail("HEAD /api/health: %d", r.StatusCode)
+	}
+	for _, p := range []string{"/api/heads/" + s.ID, "/api/heads/" + s.ID + "/meta"} {
+		req, _ := http.NewRequest("GET", strings.TrimSuffix(*base, "/")+p, nil)
+		req.Header.Set("If-None-Match", `"`+s.ID+`"`)
+		r, err := client.Do(req)
+		check(err)
+		r.Body.Close()
+		if r.StatusCode != http.StatusNotModified {
+			fail("GET %s with If-None-Match: %d, want 304", p, r.StatusCode)
+		}
+	}
+	req, _ := http.NewRequest("OPTIONS", strings.TrimSuffix(*base, "/")+"/api/heads/"+s.ID+"/predict", nil)
+	req.Header.Set("Origin", "https://docs.example")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	req.Header.Set("Access-Control-Request-Headers", "content-type")
+	r, err := client.Do(req)
+	check(err)
+	r.Body.Close()
+	if r.StatusCode != http.StatusNoContent || r.Header.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(r.Header.Get("Access-Control-Allow-Methods"), "POST") {
+		fail("CORS preflight: %d %v", r.StatusCode, r.Header)
+	}
 	var m worker.Meta
 	_, body = get("/api/heads/"+s.ID+"/meta", 200)
 	if json.Unmarshal(body, &m) != nil || m.FeatureDim != d || strings.Join(m.Labels, "\x00") != strings.Join(labels, "\x00") {
 		fail("meta %s; want %d features and labels %v", body, d, labels)
 	}
-	fmt.Printf("itest: shared head %s (%d bytes, %s %d→%d, backbone %q), fetched, idempotent\n", s.ID, len(b), m.Kind, m.FeatureDim, m.Classes, m.Backbone)
+	fmt.Printf("itest: shared head %s (%d bytes, %s %d→%d, backbone %q), fetched (GET, HEAD, 304), idempotent, CORS preflight ok\n", s.ID, len(b), m.Kind, m.FeatureDim, m.Classes, m.Backbone)
 	return s.ID
 }
 
