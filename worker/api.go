@@ -185,7 +185,11 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) error {
 	// (Workers KV allows one write per second to a key, and writes cost more than reads).
 	if !exists {
 		if err := h.kv.Put(r.Context(), keyPrefix+id, b); err != nil {
-			return errorf(http.StatusInternalServerError, "storage: %v", err)
+			// Two uploads of the same file at once: the other one's write counts as ours
+			// (Workers KV refuses a second write to a key within a second).
+			if got, ok, gerr := h.kv.Get(r.Context(), keyPrefix+id); gerr != nil || !ok || !bytes.Equal(got, b) {
+				return errorf(http.StatusInternalServerError, "storage: %v", err)
+			}
 		}
 	}
 	o := origin(r)

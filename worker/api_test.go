@@ -368,6 +368,22 @@ func (brokenKV) Get(context.Context, string) ([]byte, bool, error) {
 }
 func (brokenKV) Put(context.Context, string, []byte) error { return errors.New("KV unreachable") }
 
+// racingKV fails the first Put after storing the value, as Workers KV does when another
+// request wrote the same key within the second.
+type racingKV struct{ *MemKV }
+
+func (k racingKV) Put(ctx context.Context, key string, v []byte) error {
+	k.MemKV.Put(ctx, key, v)
+	return errors.New("KV PUT failed: 429 Too Many Requests")
+}
+
+func TestConcurrentSameUpload(t *testing.T) {
+	_, b, _ := trained(t, head.Arch{}, 4, 2)
+	if s := share(t, New(racingKV{NewMemKV()}), b); s.ID != ContentID(b) {
+		t.Fatalf("upload racing another: %+v", s)
+	}
+}
+
 func TestStorageFailureIsA500(t *testing.T) {
 	_, b, _ := trained(t, head.Arch{}, 4, 2)
 	h := New(brokenKV{})
