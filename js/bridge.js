@@ -5,7 +5,7 @@ export class Trainer {
   constructor(url = new URL('./worker.js', import.meta.url)) {
     this.seq = 0;
     this.pending = new Map();
-    this.onEvent = null;   // training progress: {kind, epoch, step, trainLoss, valLoss, valAcc, ...}
+    this.onEvents = null;  // training progress: arrays of {kind, epoch, step, trainLoss, valLoss, valAcc, ...}
     this.onFatal = null;
     this.ready = new Promise((resolve, reject) => { this._ready = { resolve, reject }; });
     this.worker = new Worker(url);
@@ -17,7 +17,7 @@ export class Trainer {
   }
 
   receive(m) {
-    if (m.type === 'event') { if (this.onEvent) this.onEvent(m.event); return; }
+    if (m.type === 'events') { if (this.onEvents) this.onEvents(m.events); return; }
     if (m.type === 'ready') { this._ready.resolve(m.info); return; }
     if (m.type === 'fatal') { this.fail(new Error(m.error)); return; }
     const p = this.pending.get(m.id);

@@ -16,11 +16,11 @@ const MIN_CLASSES = 2;
 
 // ---- state ----------------------------------------------------------------------------------
 
-const DEFAULT_SETTINGS = { auto: true, head: 'linear', hidden: 100, epochs: 50, batch: 16, lr: 0.001, val: 0.2, augment: 'none', seed: 1 };
+const DEFAULT_SETTINGS = { auto: true, head: 'linear', hidden: 100, epochs: 50, batch: 16, lr: 0.001, val: 0.2, seed: 1, early: true };
 
 const state = {
   classes: [],            // [{id, name}], in label order
-  samples: new Map(),     // id -> {id, classId, thumb, thumbURL, src, feat, featAug, featKey, rgba}
+  samples: new Map(),     // id -> {id, classId, thumb, thumbURL, src, feat, featKey, rgba}
   settings: { ...DEFAULT_SETTINGS },
   backboneId: '',
   backbones: [],          // the manifest's entries
@@ -46,8 +46,6 @@ function samplesByClass() {
 }
 
 function inputSize() { return (state.backbone && state.backbone.inputSize) || 224; }
-
-function augViews() { return state.settings.augment === 'none' ? '' : state.settings.augment; }
 
 // ---- errors and status ----------------------------------------------------------------------
 
@@ -105,7 +103,7 @@ function saveMeta() {
 function record(s) {
   return {
     id: s.id, classId: s.classId, thumb: s.thumb, src: s.src, featKey: s.featKey,
-    feat: s.feat ? s.feat.buffer : null, featAug: s.featAug ? s.featAug.buffer : null,
+    feat: s.feat ? s.feat.buffer : null,
   };
 }
 
@@ -152,7 +150,7 @@ async function restore() {
   for (const r of data.samples) {
     state.samples.set(r.id, {
       id: r.id, classId: r.classId, thumb: r.thumb, src: r.src, thumbURL: URL.createObjectURL(r.thumb),
-      featKey: r.featKey || '', feat: r.feat ? new Float32Array(r.feat) : null, featAug: r.featAug ? new Float32Array(r.featAug) : null,
+      featKey: r.featKey || '', feat: r.feat ? new Float32Array(r.feat) : null,
     });
   }
   chip('chip-storage', 'restored', 'ok');
@@ -248,7 +246,7 @@ function removeClass(id) {
 /** addSample turns an image source into a sample of class classId and queues its extraction. */
 async function addSample(classId, source) {
   const { rgba, size, src, thumb } = await makeSample(source, inputSize());
-  const s = { id: newId('s'), classId, src, thumb, thumbURL: URL.createObjectURL(thumb), feat: null, featAug: null, featKey: '', rgba, rgbaSize: size };
+  const s = { id: newId('s'), classId, src, thumb, thumbURL: URL.createObjectURL(thumb), feat: null, featKey: '', rgba, rgbaSize: size };
   state.samples.set(s.id, s);
   render(new Set([classId]));
   saveMeta();
@@ -323,6 +321,9 @@ function recordStop() {
 const trainer = new Trainer();
 const plot = new Plot($('plot'));
 plot.onError = (e) => showError(`Plot: ${e}`);
+window.finetuner.plot = plot;
+window.finetuner.trainer = trainer;
+window.finetuner.extraction = () => ({ queued: queue.length, inflight, ...extractStats });
 plot.onOptions = (o) => { if ('logScale' in o) $('log-scale').checked = o.logScale; };
 
 const queue = [];        // sample ids waiting for features
@@ -373,8 +374,7 @@ async function selectBackbone(id) {
 }
 
 function needsFeatures(s) {
-  if (s.featKey !== state.backboneId || !s.feat) return true;
-  return !!augViews() && !s.featAug;
+  return s.featKey !== state.backboneId || !s.feat;
 }
 
 function queueExtract(ids) {
@@ -403,7 +403,15 @@ function showExtractProgress() {
   if (done >= total) { extractStats = { done: 0, total: 0, t0: 0, last: `${done} images at ${rate.toFixed(1)}/s` }; }
 }
 
+let drainWaiters = [];
+/** drained resolves once no image waits for features. */
+function drained() {
+  if (!queue.length && !inflight) return Promise.resolve();
+  return new Promise((resolve) => drainWaiters.push(resolve));
+}
+
 async function pump() {
+  if (!queue.length && !inflight) { const w = drainWaiters; drainWaiters = []; for (const r of w) r(); }
   if (!state.backbone || state.training) return;
   while (inflight < 2 && queue.length) {
     const id = queue.shift();
@@ -425,10 +433,9 @@ async function extractOne(s) {
   let rgba = s.rgba && s.rgbaSize === size ? s.rgba : null;
   if (!rgba) rgba = await pixelsOf(s.src, size);
   s.rgba = null;
-  const r = await trainer.call('extract', { rgba, width: size, height: size, augment: augViews() }, [rgba]);
+  const feat = await trainer.call('extract', { rgba, width: size, height: size }, [rgba]);
   if (key !== state.backboneId || !state.samples.has(s.id)) return; // changed meanwhile
-  s.feat = r.feat;
-  s.featAug = r.aug || null;
+  s.feat = feat;
   s.featKey = key;
   render(new Set([s.classId]));
   saveSamples([s]);
@@ -446,7 +453,7 @@ function readSettings() {
     return v;
   };
   return {
-    auto: f.auto.checked, head: f.head.value, augment: f.augment.value,
+    auto: f.auto.checked, head: f.head.value, early: f.early.checked,
     hidden: num('hidden', 1, 4096, true), epochs: num('epochs', 1, 1000, true), batch: num('batch', 1, 4096, true),
     lr: num('lr', 1e-6, 10, false), val: num('val', 0.05, 0.5, false), seed: num('seed', 0, 4294967295, true),
   };
@@ -456,7 +463,8 @@ function writeSettings() {
   const f = $('settings').elements;
   const s = state.settings;
   f.auto.checked = s.auto;
-  for (const k of ['head', 'hidden', 'epochs', 'batch', 'lr', 'val', 'augment', 'seed']) f[k].value = s[k];
+  f.early.checked = s.early;
+  for (const k of ['head', 'hidden', 'epochs', 'batch', 'lr', 'val', 'seed']) f[k].value = s[k];
   $('manual').disabled = s.auto;
 }
 
@@ -468,36 +476,19 @@ function trainingSet() {
     const n = by.get(c.id).filter((s) => s.feat && s.featKey === state.backboneId).length;
     if (n < 2) throw new Error(`Class "${c.name}" has ${n} sample(s) with features; every class needs at least 2.`);
   }
-  if (queue.length || inflight) throw new Error('Feature extraction is still running; train when it is done.');
   const d = state.backbone.dim;
   const rows = [];
   state.classes.forEach((c, label) => {
     for (const s of by.get(c.id)) if (s.feat && s.featKey === state.backboneId) rows.push([s, label]);
   });
-  const aug = augViews() ? rows[0][0].featAug.length / d : 0;
   const n = rows.length;
-  const x = new Float32Array(n * d * (1 + aug));
-  const y = new Int32Array(n * (1 + aug));
-  const group = new Int32Array(n * (1 + aug));
+  const x = new Float32Array(n * d);
+  const y = new Int32Array(n);
   rows.forEach(([s, label], i) => {
     x.set(s.feat, i * d);
     y[i] = label;
-    group[i] = i;
   });
-  // Augmented rows follow the originals; group ties each to its source so it never lands on the
-  // other side of the validation split.
-  if (aug) {
-    rows.forEach(([s, label], i) => {
-      if (!s.featAug || s.featAug.length !== aug * d) throw new Error('Some samples lack augmented features; wait for extraction.');
-      for (let k = 0; k < aug; k++) {
-        const r = n + i * aug + k;
-        x.set(s.featAug.subarray(k * d, (k + 1) * d), r * d);
-        y[r] = label;
-        group[r] = i;
-      }
-    });
-  }
-  return { x, y, group, n: n * (1 + aug), d, labels, ids: rows.map(([s]) => s.id) };
+  return { x, y, n, d, labels, ids: rows.map(([s]) => s.id) };
 }
 
 let lastEpochEvent = null;
@@ -509,22 +500,32 @@ async function train() {
     state.settings = cfg;
     saveMeta();
     if (!state.backbone) throw new Error('The backbone is not loaded yet.');
+    if (queue.length || inflight) {
+      // Samples still being extracted are part of the data: wait for them.
+      $('train-btn').disabled = true;
+      $('train-status').textContent = `waiting for ${queue.length + inflight} image(s) to be extracted…`;
+      await drained();
+    }
     set = trainingSet();
-  } catch (err) { showError(err.message); return; }
+  } catch (err) {
+    $('train-status').textContent = '';
+    updateButtons();
+    showError(err.message);
+    return;
+  }
   stopPreview();
   state.training = true;
   state.paused = false;
   lastEpochEvent = null;
   updateButtons();
-  const nTrain = Math.round(set.ids.length * (1 - cfg.val)) * (set.n / set.ids.length);
-  plot.reset(set.labels, cfg.auto ? 0 : Math.ceil(nTrain / cfg.batch), cfg.auto ? 0 : cfg.epochs);
+  plot.reset(set.labels, cfg.auto ? 0 : cfg.epochs);
   $('train-status').textContent = 'training…';
   const t0 = performance.now();
   try {
     const res = await trainer.call('train', {
-      x: set.x.buffer, y: set.y.buffer, group: set.group.buffer, n: set.n, d: set.d, labels: set.labels,
+      x: set.x.buffer, y: set.y.buffer, n: set.n, d: set.d, labels: set.labels,
       config: { ...cfg, backbone: state.backboneId, tap: state.backbone.tap || '' },
-    }, [set.x.buffer, set.y.buffer, set.group.buffer]);
+    }, [set.x.buffer, set.y.buffer]);
     state.head = res.head;
     state.headInfo = res.info;
     state.report = res.report;
@@ -545,14 +546,26 @@ async function train() {
   }
 }
 
-trainer.onEvent = (ev) => {
-  plot.event(ev);
-  if (ev.kind === 'epoch') lastEpochEvent = ev;
+trainer.onEvents = (evs) => {
+  plot.events(evs);
+  for (const ev of evs) if (ev.kind === 'epoch' || ev.kind === 'trial') lastEpochEvent = ev;
+  trainStatus();
+};
+
+function trainStatus() {
   const e = lastEpochEvent;
-  if (e && state.training) {
-    const of = state.settings.auto ? '' : `/${state.settings.epochs}`;
-    $('train-status').textContent = `${state.paused ? 'paused · ' : ''}epoch ${e.epoch}${of} · loss ${e.trainLoss.toFixed(3)} · val acc ${(100 * e.valAcc).toFixed(1)}% · ${Math.round(e.samplesPerSec || 0)} samples/s`;
+  if (!state.training) return;
+  if (!e) { $('train-status').textContent = state.paused ? 'paused' : 'training…'; return; }
+  // The automatic probe counts L-BFGS iterations and reports one validation result per L2 strength.
+  const parts = [state.paused ? 'paused' : ''];
+  if (e.kind === 'trial') {
+    parts.push(`iteration ${e.epoch}`, `L2 ${e.lambda.toExponential(0)}`);
+  } else {
+    parts.push(`epoch ${e.epoch}/${e.epochs}`, `loss ${e.trainLoss.toFixed(3)}`);
   }
+  if (e.hasVal) parts.push(`val loss ${e.valLoss.toFixed(3)}`, `val acc ${(100 * e.valAcc).toFixed(1)}%`);
+  if (e.samplesPerSec) parts.push(`${Math.round(e.samplesPerSec)} samples/s`);
+  $('train-status').textContent = parts.filter(Boolean).join(' · ');
 };
 
 function updateButtons() {
@@ -729,7 +742,7 @@ async function importProject(file) {
   for (const c of p.classes) { const nc = { id: newId('c'), name: c.name }; ids.set(c.id, nc.id); state.classes.push(nc); }
   const added = [];
   for (const s of p.samples) {
-    const ns = { id: newId('s'), classId: ids.get(String(s.classId)), thumb: s.thumb, src: s.src, thumbURL: URL.createObjectURL(s.thumb), feat: s.feat, featAug: null, featKey: s.featKey };
+    const ns = { id: newId('s'), classId: ids.get(String(s.classId)), thumb: s.thumb, src: s.src, thumbURL: URL.createObjectURL(s.thumb), feat: s.feat, featKey: s.featKey };
     state.samples.set(ns.id, ns);
     added.push(ns);
   }
@@ -763,7 +776,7 @@ async function clearProject() {
   if (store) { try { await store.clear(); } catch (err) { showError(describeStorageError(err)); } }
   showReport();
   $('probs').replaceChildren();
-  plot.reset([], 0, 0);
+  plot.reset([], 0);
 }
 
 // ---- demo set -------------------------------------------------------------------------------
@@ -814,16 +827,15 @@ function wire() {
   on('cam-select', 'change', (e) => startCamera(e.target.value));
   on('backbone', 'change', (e) => selectBackbone(e.target.value));
   on('settings', 'change', () => {
-    const before = state.settings.augment;
     state.settings = { ...state.settings, ...readSettings() };
     $('manual').disabled = state.settings.auto;
     saveMeta();
-    if (state.settings.augment !== before) queueExtract([...state.samples.keys()]);
   });
   on('train-btn', 'click', train);
   on('pause-btn', 'click', async () => {
     state.paused = !state.paused;
     updateButtons();
+    trainStatus();
     await trainer.call(state.paused ? 'pause' : 'resume');
   });
   on('stop-btn', 'click', () => trainer.call('stop'));
@@ -883,6 +895,14 @@ async function main() {
     const id = state.backbones.some((b) => b.id === state.backboneId) ? state.backboneId : state.backbones[0].id;
     await trainer.ready;
     await selectBackbone(id);
+    if (state.head) {
+      try {
+        state.headInfo = await trainer.call('importHead', { bytes: state.head.slice().buffer });
+      } catch (err) {
+        showError(`The saved head could not be loaded: ${err.message}`);
+        state.head = state.headInfo = null;
+      }
+    }
   } catch (err) {
     showError(err.message);
   }

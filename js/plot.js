@@ -9,7 +9,8 @@ export class Plot {
     this.history = [];
     this.options = {};
     this.queue = [];
-    this.drawn = null;     // last {version, points} the frame reported after drawing
+    this.drawn = null;     // last {version, points, ms} the frame reported after drawing
+    this.drawTimes = [];   // the last 200 draw times in ms, for the browser test and the console
     this.onError = null;
     this.onOptions = null;
     window.addEventListener('message', (e) => {
@@ -23,7 +24,11 @@ export class Plot {
           this.send({ type: 'options', ...this.options });
           for (const h of this.history) this.send(h);
           break;
-        case 'plot-drawn': this.drawn = m; break;
+        case 'plot-drawn':
+          this.drawn = m;
+          this.drawTimes.push(m.ms);
+          if (this.drawTimes.length > 200) this.drawTimes.shift();
+          break;
         case 'plot-error': if (this.onError) this.onError(m.error); break;
         case 'plot-options':
           Object.assign(this.options, { logScale: m.logScale });
@@ -45,16 +50,18 @@ export class Plot {
     this.send(m);
   }
 
-  reset(labels, stepsPerEpoch, epochs) {
+  reset(labels, epochs) {
     this.flush();
+    this.queue = [];
     this.history = [];
-    this.record({ type: 'reset', labels, stepsPerEpoch, epochs });
+    this.record({ type: 'reset', labels, epochs });
   }
 
-  /** event queues one progress event; they go out together on the next animation frame. */
-  event(ev) {
-    this.queue.push(ev);
-    if (this.queue.length === 1) requestAnimationFrame(() => this.flush());
+  /** events queues progress events; they go out together on the next animation frame. */
+  events(evs) {
+    const first = this.queue.length === 0;
+    for (const e of evs) this.queue.push(e);
+    if (first && this.queue.length) requestAnimationFrame(() => this.flush());
   }
 
   flush() {

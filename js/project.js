@@ -12,7 +12,7 @@ export const PROJECT_MIME = 'application/x-finetuner-project';
 
 /**
  * encodeProject returns a Blob. p = {classes:[{id,name}], settings, backbone:{id,dim},
- * samples:[{id, classId, thumb:Blob, src:Blob, feat:Float32Array|null, featFlip}], head:Uint8Array|null,
+ * samples:[{id, classId, thumb:Blob, src:Blob, feat:Float32Array|null, featKey}], head:Uint8Array|null,
  * report}; withImages adds the source images.
  */
 export function encodeProject(p, withImages) {
@@ -32,7 +32,6 @@ export function encodeProject(p, withImages) {
     thumb: add(s.thumb),
     src: withImages ? add(s.src) : null,
     feat: s.feat && s.featKey === p.backbone.id ? add(s.feat) : null,
-    featFlip: s.featFlip && s.featKey === p.backbone.id ? add(s.featFlip) : null,
   }));
   const header = {
     format: 'finetuner-project', version: VERSION, created: new Date().toISOString(),
@@ -88,10 +87,7 @@ export async function decodeProject(file) {
   for (const [i, s] of h.samples.entries()) {
     if (!classIds.has(s.classId)) fail(`sample ${i} belongs to unknown class ${s.classId}`);
     const featBlob = slice(s.feat, `sample ${i} features`);
-    const flipBlob = slice(s.featFlip, `sample ${i} flipped features`);
-    for (const [b, what] of [[featBlob, 'features'], [flipBlob, 'flipped features']]) {
-      if (b && b.size !== bb.dim * 4) fail(`sample ${i} ${what} have ${b.size / 4} values, the backbone ${bb.id} gives ${bb.dim}`);
-    }
+    if (featBlob && featBlob.size !== bb.dim * 4) fail(`sample ${i} features have ${featBlob.size / 4} values, the backbone ${bb.id} gives ${bb.dim}`);
     const thumb = slice(s.thumb, `sample ${i} thumbnail`);
     if (!thumb) fail(`sample ${i} has no thumbnail`);
     const feat = featBlob ? new Float32Array(await featBlob.arrayBuffer()) : null;
@@ -101,7 +97,6 @@ export async function decodeProject(file) {
       thumb: new Blob([thumb], { type: 'image/jpeg' }),
       src: s.src ? new Blob([slice(s.src, `sample ${i} image`)], { type: 'image/jpeg' }) : null,
       feat,
-      featFlip: flipBlob ? new Float32Array(await flipBlob.arrayBuffer()) : null,
       featKey: feat ? bb.id : '',
     });
   }

@@ -56,15 +56,14 @@ const ops = {
     for (const f of files) if (!bytes[f]) bytes[f] = await fetchBytes(new URL(f, dir));
     return ft.loadBackbone(id, bytes);
   },
-  // extract turns RGBA pixels into {feat} (and {aug}: the augmented views' rows, when asked).
-  extract({ rgba, width, height, augment }) {
-    return ft.extract(new Uint8Array(rgba), width, height, augment || '');
+  // extract turns RGBA pixels into a feature vector (Float32Array).
+  extract({ rgba, width, height }) {
+    return ft.extract(new Uint8Array(rgba), width, height);
   },
-  // train fits a head on x (n×d features), y (labels), group (augmented rows share their source's
-  // group, so the validation split keeps them together).
-  train({ x, y, group, n, d, labels, config }) {
-    return ft.train(new Float32Array(x), new Int32Array(y), new Int32Array(group), n, d, labels,
-      JSON.stringify(config), (ev) => postMessage({ type: 'event', event: JSON.parse(ev) }));
+  // train fits a head on x (n×d features) and y (labels); progress events go to the page.
+  train({ x, y, n, d, labels, config }) {
+    return ft.train(new Float32Array(x), new Int32Array(y), n, d, labels,
+      JSON.stringify(config), (evs) => postMessage({ type: 'events', events: JSON.parse(evs) }));
   },
   pause() { return ft.pause(); },
   resume() { return ft.resume(); },

@@ -64,13 +64,40 @@ func (g *game) fontPx() float64 {
 func (g *game) face(px float64) *text.GoTextFace { return &text.GoTextFace{Source: g.font, Size: px} }
 
 // label draws s with its anchor at (x,y); ax, ay are 0 (start), 0.5 (centre) or 1 (end).
+// Shaping text is the slowest part of a redraw under wasm, and the same tick labels come back
+// frame after frame, so each (string, size, colour) is rendered once into an image and reused.
 func (g *game) label(dst *ebiten.Image, s string, x, y, px float64, c color.Color, ax, ay float64) {
-	op := &text.DrawOptions{}
-	op.PrimaryAlign = align(ax)
-	op.SecondaryAlign = align(ay)
-	op.GeoM.Translate(x, y)
-	op.ColorScale.ScaleWithColor(c)
-	text.Draw(dst, s, g.face(px), op)
+	if s == "" {
+		return
+	}
+	r, gg, b, a := c.RGBA()
+	key := labelKey{s, px, r<<16 ^ gg<<8 ^ b ^ a<<24}
+	img, ok := g.labels[key]
+	if !ok {
+		w, h := text.Measure(s, g.face(px), 0)
+		img = ebiten.NewImage(int(math.Ceil(w))+2, int(math.Ceil(h))+2)
+		op := &text.DrawOptions{}
+		op.GeoM.Translate(1, 1)
+		op.ColorScale.ScaleWithColor(c)
+		text.Draw(img, s, g.face(px), op)
+		if len(g.labels) > 600 {
+			for k, v := range g.labels {
+				v.Deallocate()
+				delete(g.labels, k)
+			}
+		}
+		g.labels[key] = img
+	}
+	sz := img.Bounds().Size()
+	op := &ebiten.DrawImageOptions{}
+	op.GeoM.Translate(math.Round(x-ax*float64(sz.X-2)-1), math.Round(y-ay*float64(sz.Y-2)-1))
+	dst.DrawImage(img, op)
+}
+
+type labelKey struct {
+	s   string
+	px  float64
+	rgb uint32
 }
 
 func align(a float64) text.Align {
@@ -191,7 +218,7 @@ func (g *game) status() string {
 	case n == 0:
 		return fmt.Sprintf("loss %.3f", st.StepLoss.Y[st.StepLoss.Len()-1])
 	}
-	s := fmt.Sprintf("epoch %d", int(st.ValLoss.X[n-1]))
+	s := fmt.Sprintf("%s %d", st.XLabel, int(st.ValLoss.X[n-1]))
 	if st.Epochs > 0 {
 		s += fmt.Sprintf("/%d", st.Epochs)
 	}
@@ -306,7 +333,11 @@ func (g *game) curvePanel(dst *ebiten.Image, r rect, fp float64, title string, c
 		vector.StrokeLine(dst, float32(x), float32(plot.y+plot.h), float32(x), float32(plot.y+plot.h+small*0.3), lw, colAxis, false)
 		g.label(dst, chart.FormatTick(t), x, plot.y+plot.h+small*0.4, small, colMuted, 0.5, 0)
 	}
-	g.label(dst, "epoch", plot.x+plot.w, plot.y+plot.h+small*1.5, small, colMuted, 1, 0)
+	xl := g.st.XLabel
+	if xl == "" {
+		xl = "epoch"
+	}
+	g.label(dst, xl, plot.x+plot.w, plot.y+plot.h+small*1.5, small, colMuted, 1, 0)
 	vector.StrokeLine(dst, float32(plot.x), float32(plot.y), float32(plot.x), float32(plot.y+plot.h), lw, colAxis, false)
 	vector.StrokeLine(dst, float32(plot.x), float32(plot.y+plot.h), float32(plot.x+plot.w), float32(plot.y+plot.h), lw, colAxis, false)
 

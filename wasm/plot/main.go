@@ -11,6 +11,7 @@ import (
 	"log"
 	"sync"
 	"syscall/js"
+	"time"
 
 	"finetuner/wasm/plot/chart"
 
@@ -24,7 +25,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("plot: font: %v", err)
 	}
-	g := &game{st: chart.NewState(), font: src, drawn: -1}
+	g := &game{st: chart.NewState(), font: src, drawn: -1, labels: map[labelKey]*ebiten.Image{}}
 	g.listen()
 
 	ebiten.SetWindowTitle("finetuner plot")
@@ -51,6 +52,8 @@ type game struct {
 	hover  int     // index of the button under the pointer, -1 for none
 	btns   []button
 	parent js.Value
+	labels map[labelKey]*ebiten.Image // rendered text, see label
+	last   time.Time                  // when the screen was last drawn
 }
 
 // listen takes progress messages from the parent page. Only the parent may talk to us; under
@@ -117,9 +120,17 @@ func (g *game) Draw(screen *ebiten.Image) {
 	if g.drawn == g.st.Version && g.dw == g.w && g.dh == g.h {
 		return
 	}
+	// While training streams in, redraw at most 8 times a second: the frame shares the page's
+	// thread, and the curves need no more. A resize or a click redraws at once.
+	if g.dw == g.w && g.dh == g.h && g.drawn >= 0 && time.Since(g.last) < 125*time.Millisecond {
+		return
+	}
+	g.last = time.Now()
 	g.drawn, g.dw, g.dh = g.st.Version, g.w, g.h
+	t0 := time.Now()
 	g.draw(screen)
-	g.post(`{"type":"plot-drawn","version":` + itoa(g.st.Version) + `,"points":` + itoa(g.st.StepLoss.Len()+g.st.ValLoss.Len()) + `}`)
+	ms := float64(time.Since(t0).Microseconds()) / 1000
+	g.post(`{"type":"plot-drawn","version":` + itoa(g.st.Version) + `,"points":` + itoa(g.st.StepLoss.Len()+g.st.ValLoss.Len()) + `,"ms":` + jsonNumber(ms) + `}`)
 }
 
 func itoa(n int) string { return jsonNumber(float64(n)) }

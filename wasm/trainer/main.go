@@ -26,6 +26,7 @@ type app struct {
 	mu sync.Mutex
 	bb *backbone.Model
 	id string
+	hs headState
 }
 
 func main() {
@@ -38,6 +39,7 @@ func main() {
 	} {
 		api.Set(name, entry(name, fn))
 	}
+	a.registerHead(api)
 	js.Global().Set("finetuner", api)
 	select {}
 }
@@ -185,20 +187,6 @@ func (a *app) loadBackbone(args []js.Value) (any, error) {
 	}, nil
 }
 
-// views returns the augmented views for an augmentation name: "" none, "flip" the mirror,
-// "crops" the mirror and five 80% crops.
-func views(name string) ([]backbone.View, error) {
-	switch name {
-	case "", "none":
-		return nil, nil
-	case "flip":
-		return []backbone.View{{Flip: true}}, nil
-	case "crops":
-		return backbone.Augmentations()[1:], nil
-	}
-	return nil, fmt.Errorf("unknown augmentation %q (none, flip or crops)", name)
-}
-
 func (a *app) image(args []js.Value, what string) (rgba []byte, w, h int, err error) {
 	if w, err = intArg(args[1], "width", 1, 1<<14); err != nil {
 		return
@@ -215,16 +203,12 @@ func (a *app) image(args []js.Value, what string) (rgba []byte, w, h int, err er
 	return
 }
 
-// extract(rgba, width, height, augment) → {feat: Float32Array, aug: Float32Array|null}.
+// extract(rgba, width, height) → Float32Array: the image's feature vector.
 func (a *app) extract(args []js.Value) (any, error) {
-	if len(args) != 4 {
-		return nil, errors.New("extract(rgba, width, height, augment) takes 4 arguments")
+	if len(args) != 3 {
+		return nil, errors.New("extract(rgba, width, height) takes 3 arguments")
 	}
 	rgba, w, h, err := a.image(args, "image")
-	if err != nil {
-		return nil, err
-	}
-	vs, err := views(args[3].String())
 	if err != nil {
 		return nil, err
 	}
@@ -233,20 +217,9 @@ func (a *app) extract(args []js.Value) (any, error) {
 	if a.bb == nil {
 		return nil, errors.New("no backbone loaded")
 	}
-	d := a.bb.Dim()
-	feat := make([]float32, d)
+	feat := make([]float32, a.bb.Dim())
 	if err := a.bb.Features(feat, rgba, w, h); err != nil {
 		return nil, err
 	}
-	out := map[string]any{"feat": toFloat32Array(feat), "aug": nil}
-	if len(vs) > 0 {
-		aug := make([]float32, d*len(vs))
-		for i, v := range vs {
-			if err := a.bb.FeaturesView(aug[i*d:(i+1)*d], rgba, w, h, v); err != nil {
-				return nil, err
-			}
-		}
-		out["aug"] = toFloat32Array(aug)
-	}
-	return out, nil
+	return toFloat32Array(feat), nil
 }

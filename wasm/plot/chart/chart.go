@@ -11,9 +11,13 @@ import (
 
 // Event is one training progress event, as the trainer worker emits it (head.Event's JSON form).
 type Event struct {
-	Kind          string  `json:"kind"` // "step", "epoch" or "done"
+	Kind          string  `json:"kind"` // "step", "epoch", "trial" (automatic probe) or "done"
 	Epoch         int     `json:"epoch"`
+	Epochs        int     `json:"epochs"`
 	Step          int     `json:"step"`
+	Steps         int     `json:"steps"`
+	Lambda        float64 `json:"lambda"`
+	HasVal        bool    `json:"hasVal"`
 	TrainLoss     float64 `json:"trainLoss"`
 	TrainAcc      float64 `json:"trainAcc"`
 	ValLoss       float64 `json:"valLoss"`
@@ -32,24 +36,23 @@ type ClassMetric struct {
 
 // Message is what the page posts to the plot frame, as JSON.
 //
-//	{"type":"reset","labels":[...],"stepsPerEpoch":12,"epochs":50}
+//	{"type":"reset","labels":[...],"epochs":50}
 //	{"type":"event","event":{...}}             one progress event
 //	{"type":"events","events":[{...},...]}     a replayed history
 //	{"type":"report","labels":[...],"confusion":[[...]],"perClass":[...],"valAcc":0.9}
 //	{"type":"options","logScale":true,"smooth":0.6,"view":"eval"}
 type Message struct {
-	Type          string        `json:"type"`
-	Labels        []string      `json:"labels"`
-	StepsPerEpoch int           `json:"stepsPerEpoch"`
-	Epochs        int           `json:"epochs"`
-	Event         *Event        `json:"event"`
-	Events        []Event       `json:"events"`
-	Confusion     [][]int       `json:"confusion"`
-	PerClass      []ClassMetric `json:"perClass"`
-	ValAcc        float64       `json:"valAcc"`
-	LogScale      *bool         `json:"logScale"`
-	Smooth        *float64      `json:"smooth"`
-	View          string        `json:"view"`
+	Type      string        `json:"type"`
+	Labels    []string      `json:"labels"`
+	Epochs    int           `json:"epochs"`
+	Event     *Event        `json:"event"`
+	Events    []Event       `json:"events"`
+	Confusion [][]int       `json:"confusion"`
+	PerClass  []ClassMetric `json:"perClass"`
+	ValAcc    float64       `json:"valAcc"`
+	LogScale  *bool         `json:"logScale"`
+	Smooth    *float64      `json:"smooth"`
+	View      string        `json:"view"`
 }
 
 // Series is a curve: X in epochs (fractional for steps), Y its value.
@@ -68,9 +71,9 @@ func (s *Series) Len() int { return len(s.X) }
 
 // State is everything the plot shows.
 type State struct {
-	Labels        []string
-	StepsPerEpoch int
-	Epochs        int // planned epochs, for the x range before training ends
+	Labels []string
+	Epochs int    // planned epochs, for the x range before training ends
+	XLabel string // "epoch", or "iteration" for the automatic probe's L-BFGS
 
 	StepLoss  Series // per-step training loss (noisy; drawn faint, and smoothed)
 	TrainLoss Series // per-epoch
@@ -102,7 +105,7 @@ func (s *State) Apply(data []byte) error {
 	}
 	switch m.Type {
 	case "reset":
-		*s = State{Labels: m.Labels, StepsPerEpoch: m.StepsPerEpoch, Epochs: m.Epochs,
+		*s = State{Labels: m.Labels, Epochs: m.Epochs, XLabel: "epoch",
 			LogScale: s.LogScale, Smooth: s.Smooth, View: s.View, Version: s.Version}
 	case "event":
 		if m.Event == nil {
@@ -154,31 +157,49 @@ func checkReport(m Message) error {
 	return nil
 }
 
+// add places one event on the curves. Steps sit at fractional epochs (step·epochs/steps, both
+// counted over the whole run); the automatic probe counts L-BFGS iterations instead of epochs, and
+// its "trial" events carry the validation numbers of each regularisation strength.
 func (s *State) add(e Event) {
+	if e.Lambda > 0 || e.Kind == "trial" {
+		s.XLabel = "iteration"
+	}
+	if e.Epochs > 0 && s.Epochs == 0 {
+		s.Epochs = e.Epochs
+	}
 	switch e.Kind {
 	case "step":
-		x := float64(e.Epoch)
-		if s.StepsPerEpoch > 0 {
-			// Steps are counted from 1 over the whole run; epochs from 1.
-			x = float64(e.Step) / float64(s.StepsPerEpoch)
+		x := float64(e.Step)
+		if e.Steps > 0 && e.Epochs > 0 {
+			x = float64(e.Step) * float64(e.Epochs) / float64(e.Steps)
 		}
 		s.StepLoss.add(x, e.TrainLoss)
 	case "epoch":
 		x := float64(e.Epoch)
 		s.TrainLoss.add(x, e.TrainLoss)
-		s.ValLoss.add(x, e.ValLoss)
 		if e.TrainAcc > 0 {
 			s.TrainAcc.add(x, e.TrainAcc)
 		}
+		if e.HasVal {
+			s.ValLoss.add(x, e.ValLoss)
+			s.ValAcc.add(x, e.ValAcc)
+		}
+	case "trial":
+		x := float64(e.Epoch)
+		s.ValLoss.add(x, e.ValLoss)
 		s.ValAcc.add(x, e.ValAcc)
 	case "done":
 		s.Done = true
 	}
 }
 
-// XMax is the right end of the epoch axis: the planned epochs, or the data if it runs further.
+// XMax is the right end of the epoch axis: the planned epochs while training (the data's end if it
+// runs further), the data's end once training is done (it may have stopped early).
 func (s *State) XMax() float64 {
 	m := float64(s.Epochs)
+	if s.Done {
+		m = 0
+	}
 	for _, ser := range []*Series{&s.StepLoss, &s.TrainLoss, &s.ValLoss, &s.ValAcc} {
 		if n := ser.Len(); n > 0 && ser.X[n-1] > m {
 			m = ser.X[n-1]

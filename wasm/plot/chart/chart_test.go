@@ -8,11 +8,11 @@ import (
 func TestApplyHistory(t *testing.T) {
 	s := NewState()
 	msgs := []string{
-		`{"type":"reset","labels":["a","b"],"stepsPerEpoch":4,"epochs":3}`,
-		`{"type":"event","event":{"kind":"step","epoch":1,"step":1,"trainLoss":1.2}}`,
-		`{"type":"event","event":{"kind":"step","epoch":1,"step":2,"trainLoss":1.0}}`,
-		`{"type":"events","events":[{"kind":"epoch","epoch":1,"trainLoss":1.1,"valLoss":1.3,"valAcc":0.5},
-		  {"kind":"epoch","epoch":2,"trainLoss":0.7,"valLoss":0.9,"valAcc":0.75}]}`,
+		`{"type":"reset","labels":["a","b"],"epochs":3}`,
+		`{"type":"event","event":{"kind":"step","epoch":1,"epochs":3,"step":1,"steps":12,"trainLoss":1.2}}`,
+		`{"type":"event","event":{"kind":"step","epoch":1,"epochs":3,"step":2,"steps":12,"trainLoss":1.0}}`,
+		`{"type":"events","events":[{"kind":"epoch","epoch":1,"trainLoss":1.1,"hasVal":true,"valLoss":1.3,"valAcc":0.5},
+		  {"kind":"epoch","epoch":2,"trainLoss":0.7,"hasVal":true,"valLoss":0.9,"valAcc":0.75}]}`,
 		`{"type":"event","event":{"kind":"done"}}`,
 		`{"type":"report","labels":["a","b"],"confusion":[[3,1],[0,4]],"perClass":[{"accuracy":0.75},{"accuracy":1}],"valAcc":0.875}`,
 	}
@@ -27,11 +27,18 @@ func TestApplyHistory(t *testing.T) {
 	if s.ValAcc.Len() != 2 || s.ValAcc.Y[1] != 0.75 || s.TrainAcc.Len() != 0 {
 		t.Errorf("val acc %+v train acc %+v", s.ValAcc, s.TrainAcc)
 	}
+	if s.XLabel != "epoch" {
+		t.Errorf("x label %q", s.XLabel)
+	}
 	if !s.Done || !s.HasReport || s.Confusion[0][1] != 1 || s.Version != len(msgs) {
 		t.Errorf("done=%v report=%v version=%d", s.Done, s.HasReport, s.Version)
 	}
+	if s.XMax() != 2 {
+		t.Errorf("XMax %v, want the last epoch trained (2) once done", s.XMax())
+	}
+	s.Done = false
 	if s.XMax() != 3 {
-		t.Errorf("XMax %v, want the planned 3 epochs", s.XMax())
+		t.Errorf("XMax %v, want the planned 3 epochs while training", s.XMax())
 	}
 	// reset keeps the display options but drops the history
 	s.LogScale = true
@@ -63,10 +70,10 @@ func TestApplyRejects(t *testing.T) {
 
 func TestNaNPointsSkipped(t *testing.T) {
 	s := NewState()
-	s.Apply([]byte(`{"type":"reset","stepsPerEpoch":1}`))
-	s.add(Event{Kind: "step", Step: 1, TrainLoss: math.NaN()})
-	s.add(Event{Kind: "step", Step: 2, TrainLoss: math.Inf(1)})
-	s.add(Event{Kind: "step", Step: 3, TrainLoss: 0.5})
+	s.Apply([]byte(`{"type":"reset"}`))
+	s.add(Event{Kind: "step", Step: 1, Steps: 3, Epochs: 1, TrainLoss: math.NaN()})
+	s.add(Event{Kind: "step", Step: 2, Steps: 3, Epochs: 1, TrainLoss: math.Inf(1)})
+	s.add(Event{Kind: "step", Step: 3, Steps: 3, Epochs: 1, TrainLoss: 0.5})
 	if s.StepLoss.Len() != 1 {
 		t.Errorf("NaN/Inf points kept: %+v", s.StepLoss)
 	}
@@ -140,5 +147,19 @@ func TestRangeAndFormat(t *testing.T) {
 		if got := FormatTick(v); got != want {
 			t.Errorf("FormatTick(%v) = %q, want %q", v, got, want)
 		}
+	}
+}
+
+func TestProbeEvents(t *testing.T) {
+	s := NewState()
+	s.Apply([]byte(`{"type":"reset","labels":["a","b"]}`))
+	s.add(Event{Kind: "step", Epoch: 3, Step: 3, TrainLoss: 0.9, Lambda: 0.1})
+	s.add(Event{Kind: "trial", Epoch: 5, Lambda: 0.1, HasVal: true, ValLoss: 0.6, ValAcc: 0.8})
+	s.add(Event{Kind: "epoch", Epoch: 6, TrainLoss: 0.5})
+	if s.XLabel != "iteration" || s.StepLoss.X[0] != 3 || s.ValAcc.Len() != 1 || s.ValAcc.X[0] != 5 {
+		t.Errorf("probe events: %+v", s)
+	}
+	if s.ValLoss.Len() != 1 {
+		t.Errorf("an epoch event without hasVal added a validation point: %+v", s.ValLoss)
 	}
 }

@@ -1,0 +1,494 @@
+//go:build !js
+
+// Package e2e drives the built app in headless Chromium: the whole flow a person goes through,
+// checked from outside (DOM, screenshots, NetLog). It runs only with FINETUNER_E2E=1 (see
+// scripts/test-browser.sh, which builds the site first), so `go test ./...` stays fast.
+package e2e
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"image"
+	"image/color"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"finetuner/head"
+	"finetuner/kernels"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// longTaskObserver records every long task (over 50 ms) on the page's main thread, including
+// those of its same-origin plot frame, which shares that thread.
+const longTaskObserver = `
+window.__longtasks = [];
+try {
+  new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__longtasks.push({start: e.startTime, dur: e.duration, name: e.name + ' ' + (e.attribution || []).map(a => a.containerType + ':' + a.containerSrc).join()}); })
+    .observe({type: 'longtask', buffered: true});
+} catch (e) {}`
+
+func TestApp(t *testing.T) {
+	if os.Getenv("FINETUNER_E2E") != "1" {
+		t.Skip("browser test: set FINETUNER_E2E=1 (scripts/test-browser.sh builds the site and does)")
+	}
+	exe := chromiumPath(t)
+	root := repoRoot(t)
+	for _, f := range []string{"public/build/trainer.wasm", "public/build/plot.wasm", "public/build/assets.json", "public/models/manifest.json", "public/demo/manifest.json"} {
+		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
+			t.Fatalf("%s is missing: run ./build.sh web first", f)
+		}
+	}
+	out := os.Getenv("E2E_OUT")
+	if out == "" {
+		out = t.TempDir()
+	}
+	os.MkdirAll(out, 0o755)
+	downloads := filepath.Join(out, "downloads")
+	os.RemoveAll(downloads)
+	os.MkdirAll(downloads, 0o755)
+	netlog := filepath.Join(out, "netlog.json")
+
+	srv := startServer(t, root)
+	ctx, cancel := startBrowser(t, exe, netlog, downloads)
+	defer cancel()
+	start := time.Now()
+	step := func(name string) { t.Logf("[%5.1fs] %s", time.Since(start).Seconds(), name) }
+
+	_, err := chromedp.Run(ctx, func(ctx context.Context, tg *chromedp.Target) (any, error) {
+		if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: longTaskObserver}); err != nil {
+			return nil, err
+		}
+		_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+			Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads,
+		})
+		return nil, err
+	})
+	if err != nil {
+		t.Fatalf("setting up the page: %v", err)
+	}
+
+	step("open the app")
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL)); err != nil {
+		t.Fatal(err)
+	}
+	ready := `document.body.dataset.ready === '1' && window.finetuner.state.backbone !== null`
+	waitFor(t, ctx, ready, 90*time.Second, "the app and its backbone to load")
+	noErrors(t, ctx, "after load")
+	mustf(t, js[int](t, ctx, `window.finetuner.state.classes.length`) == 2, "a new project starts with two classes")
+
+	step("classes: add, rename, reorder, delete")
+	js[any](t, ctx, `document.getElementById('add-class').click()`)
+	waitFor(t, ctx, `document.querySelectorAll('#classes > li').length === 3`, 5*time.Second, "a third class card")
+	js[any](t, ctx, `(() => { const n = document.querySelectorAll('#classes .name')[2]; n.value = 'webcam'; n.dispatchEvent(new Event('change')); })()`)
+	waitFor(t, ctx, `window.finetuner.state.classes[2].name === 'webcam'`, 5*time.Second, "the rename")
+	js[any](t, ctx, `document.querySelectorAll('#classes .up')[2].click()`)
+	waitFor(t, ctx, `window.finetuner.state.classes[1].name === 'webcam'`, 5*time.Second, "the move up")
+	// Delete "Class 1" (two clicks: the first arms the button).
+	js[any](t, ctx, `(() => { const b = document.querySelectorAll('#classes .del')[0]; b.click(); b.click(); })()`)
+	waitFor(t, ctx, `window.finetuner.state.classes.map(c => c.name).join() === 'webcam,Class 2'`, 5*time.Second, "the deletion")
+
+	step("load the demo set")
+	js[any](t, ctx, `document.getElementById('load-demo').click()`)
+	demo := readDemo(t, root)
+	waitFor(t, ctx, `window.finetuner.state.samples.size >= `+itoa(demo.total), 120*time.Second, "the demo images")
+	for _, c := range demo.names {
+		mustf(t, js[bool](t, ctx, `window.finetuner.state.classes.some(c => c.name === '`+c+`')`), "demo class %s missing", c)
+	}
+
+	step("upload files to a class")
+	files := demo.files[len(demo.files)-1][:3]
+	if _, err := chromedp.Run(ctx, chromedp.SetUploadFiles(chromedp.CSS(`#classes > li:nth-child(2) input.upload`), files)); err != nil {
+		t.Fatalf("upload: %v", err)
+	}
+	waitFor(t, ctx, `[...window.finetuner.state.samples.values()].filter(s => s.classId === window.finetuner.state.classes[1].id).length === 3`, 20*time.Second, "3 uploaded samples in Class 2")
+
+	step("record from the fake webcam")
+	js[any](t, ctx, `document.querySelector('#classes > li:nth-child(1) .rec').dispatchEvent(new PointerEvent('pointerdown', {bubbles: true}))`)
+	waitFor(t, ctx, `[...window.finetuner.state.samples.values()].filter(s => s.classId === window.finetuner.state.classes[0].id).length >= 6`, 30*time.Second, "6 webcam frames")
+	js[any](t, ctx, `document.querySelector('#classes > li:nth-child(1) .rec').dispatchEvent(new PointerEvent('pointerup', {bubbles: true}))`)
+	js[any](t, ctx, `document.getElementById('cam-toggle').click()`)
+	time.Sleep(time.Second) // a frame being captured as the button was released still lands
+
+	step("extract features")
+	waitFor(t, ctx, `[...window.finetuner.state.samples.values()].every(s => s.feat && s.feat.length === window.finetuner.state.backbone.dim)`, 240*time.Second, "features for every sample")
+	waitFor(t, ctx, `window.finetuner.extraction().queued === 0 && window.finetuner.extraction().inflight === 0`, 30*time.Second, "the extraction queue to drain")
+	mustf(t, strings.Contains(js[string](t, ctx, `document.getElementById('extract-text').textContent`), "images/s"), "the extraction progress shows images/s")
+	noErrors(t, ctx, "after extraction")
+
+	step("train: automatic linear probe (the default)")
+	mustf(t, js[bool](t, ctx, `document.getElementById('settings').elements.auto.checked`), "auto mode is the default")
+	js[any](t, ctx, `document.getElementById('train-btn').click()`)
+	waitFor(t, ctx, `window.finetuner.state.training === false && window.finetuner.state.report !== null`, 180*time.Second, "the automatic probe to finish")
+	autoAcc := js[float64](t, ctx, `window.finetuner.state.report.valAcc`)
+	t.Logf("automatic probe: val acc %.3f, L2 %.0e", autoAcc, js[float64](t, ctx, `window.finetuner.state.report.lambda`))
+	mustf(t, js[int](t, ctx, `window.finetuner.plot.history.filter(m => m.type === 'events').flatMap(m => m.events).filter(e => e.kind === 'trial').length`) >= 3, "the probe's trials reached the plot")
+	noErrors(t, ctx, "after the automatic probe")
+
+	step("train: long MLP run, pause, resume, stop")
+	js[any](t, ctx, `(() => { const f = document.getElementById('settings').elements;
+	  f.auto.checked = false; f.head.value = 'mlp'; f.hidden.value = 64; f.epochs.value = 1000; f.batch.value = 8; f.lr.value = 0.001; f.val.value = 0.25; f.early.checked = false;
+	  f.auto.dispatchEvent(new Event('change', {bubbles: true})); })()`)
+	epochCount := `window.finetuner.plot.history.filter(m => m.type === 'events').flatMap(m => m.events).filter(e => e.kind === 'epoch').length`
+	t0 := js[float64](t, ctx, `performance.now()`)
+	js[any](t, ctx, `document.getElementById('train-btn').click()`)
+	waitFor(t, ctx, epochCount+` >= 20`, 60*time.Second, "20 epochs")
+	js[any](t, ctx, `document.getElementById('pause-btn').click()`)
+	time.Sleep(400 * time.Millisecond)
+	n1 := js[int](t, ctx, epochCount)
+	time.Sleep(1500 * time.Millisecond)
+	n2 := js[int](t, ctx, epochCount)
+	mustf(t, n1 == n2 && n1 < 1000, "training went on while paused: %d → %d epochs", n1, n2)
+	mustf(t, strings.HasPrefix(js[string](t, ctx, `document.getElementById('train-status').textContent`), "paused"), "the status does not say paused")
+	mustf(t, js[string](t, ctx, `document.getElementById('pause-btn').textContent`) == "Resume", "the pause button does not offer Resume")
+	js[any](t, ctx, `document.getElementById('pause-btn').click()`)
+	waitFor(t, ctx, epochCount+` > `+itoa(n2+5), 30*time.Second, "training to resume")
+	js[any](t, ctx, `document.getElementById('stop-btn').click()`)
+	waitFor(t, ctx, `window.finetuner.state.training === false`, 30*time.Second, "the stop")
+	t1 := js[float64](t, ctx, `performance.now()`)
+	mustf(t, js[bool](t, ctx, `window.finetuner.state.report.stopped === true`), "the report does not say the run was stopped")
+	stoppedAt := js[int](t, ctx, epochCount)
+	t.Logf("paused at %d epochs, stopped at %d of 1000", n1, stoppedAt)
+	mustf(t, stoppedAt < 1000, "stop did not stop the run")
+	noErrors(t, ctx, "after pause/resume/stop")
+
+	step("train: MLP head to completion")
+	js[any](t, ctx, `(() => { const f = document.getElementById('settings').elements;
+	  f.hidden.value = 32; f.epochs.value = 60; f.batch.value = 16; f.lr.value = 0.003; f.early.checked = true;
+	  f.auto.dispatchEvent(new Event('change', {bubbles: true})); })()`)
+	js[any](t, ctx, `document.getElementById('train-btn').click()`)
+	waitFor(t, ctx, `window.finetuner.state.training === false && window.finetuner.state.report !== null && !window.finetuner.state.report.stopped`, 180*time.Second, "training to finish")
+	noErrors(t, ctx, "after training")
+
+	var epochs []struct {
+		Epoch     int     `json:"epoch"`
+		TrainLoss float64 `json:"trainLoss"`
+		ValLoss   float64 `json:"valLoss"`
+		ValAcc    float64 `json:"valAcc"`
+	}
+	raw := js[string](t, ctx, `JSON.stringify(window.finetuner.plot.history.filter(m => m.type === 'events').flatMap(m => m.events).filter(e => e.kind === 'epoch'))`)
+	if err := json.Unmarshal([]byte(raw), &epochs); err != nil {
+		t.Fatal(err)
+	}
+	mustf(t, len(epochs) >= 5, "expected ≥5 epoch events on the plot, got %d", len(epochs))
+	first, last := epochs[0], epochs[len(epochs)-1]
+	t.Logf("loss %.3f → %.3f over %d epochs, val acc %.3f", first.TrainLoss, last.TrainLoss, len(epochs), last.ValAcc)
+	mustf(t, last.TrainLoss < 0.7*first.TrainLoss, "training loss did not fall: %.4f → %.4f", first.TrainLoss, last.TrainLoss)
+
+	var longs []struct {
+		Start, Dur float64
+		Name       string
+	}
+	json.Unmarshal([]byte(js[string](t, ctx, `JSON.stringify(window.__longtasks)`)), &longs)
+	var during []float64
+	for _, l := range longs {
+		if l.Start >= t0 && l.Start <= t1 {
+			during = append(during, l.Dur)
+			t.Logf("long task at %+.0f ms: %.0f ms (%s)", l.Start-t0, l.Dur, l.Name)
+		}
+	}
+	t.Logf("long tasks on the page thread during %.1f s of training (the long run): %v", (t1-t0)/1000, during)
+	t.Logf("plot draw times (ms): %s", js[string](t, ctx, `JSON.stringify(window.finetuner.plot.drawTimes)`))
+	mustf(t, len(during) == 0, "the page thread had long tasks (>50 ms) during training: %v ms", during)
+
+	step("evaluation: confusion matrix, per-class, gallery")
+	var rep struct {
+		Labels    []string `json:"labels"`
+		Confusion [][]int  `json:"confusion"`
+		ValAcc    float64  `json:"valAcc"`
+		ValIndex  []int    `json:"valIndex"`
+	}
+	json.Unmarshal([]byte(js[string](t, ctx, `JSON.stringify(window.finetuner.state.report)`)), &rep)
+	nc := js[int](t, ctx, `window.finetuner.state.classes.length`)
+	mustf(t, len(rep.Labels) == nc && len(rep.Confusion) == nc, "report has %d labels, %d confusion rows; want %d", len(rep.Labels), len(rep.Confusion), nc)
+	sum, diag := 0, 0
+	for i, row := range rep.Confusion {
+		for j, v := range row {
+			sum += v
+			if i == j {
+				diag += v
+			}
+		}
+	}
+	mustf(t, sum == len(rep.ValIndex) && sum > 0, "confusion matrix counts %d, validation set has %d rows", sum, len(rep.ValIndex))
+	mustf(t, abs(int(1000*float64(diag)/float64(sum))-int(1000*rep.ValAcc)) <= 1, "val acc %.3f disagrees with the confusion matrix diagonal %d/%d", rep.ValAcc, diag, sum)
+	mustf(t, rep.ValAcc > 0.5, "validation accuracy %.3f is no better than chance on the demo set", rep.ValAcc)
+	mustf(t, js[int](t, ctx, `document.querySelectorAll('#per-class tbody tr').length`) == nc, "per-class table rows")
+	misImgs := js[int](t, ctx, `document.querySelectorAll('#mis-gallery figure').length`)
+	mustf(t, misImgs == sum-diag, "gallery shows %d misclassified samples, the matrix has %d", misImgs, sum-diag)
+
+	// The plot frame draws the report too; give it a frame, then look at it.
+	waitFor(t, ctx, `window.finetuner.plot.drawn && window.finetuner.plot.drawn.points > 0`, 20*time.Second, "the plot to draw")
+	js[any](t, ctx, `window.finetuner.plot.setOptions({view: 'curves'})`)
+	time.Sleep(800 * time.Millisecond)
+	pageImg := screenshot(t, ctx, "", filepath.Join(out, "page-trained.png"))
+	checkPage(t, pageImg)
+	plotImg := screenshot(t, ctx, "#plot", filepath.Join(out, "plot-curves.png"))
+	checkCurves(t, plotImg)
+	js[any](t, ctx, `window.finetuner.plot.setOptions({view: 'eval'})`)
+	time.Sleep(800 * time.Millisecond)
+	checkEval(t, screenshot(t, ctx, "#plot", filepath.Join(out, "plot-eval.png")))
+
+	step("live prediction from a file")
+	predFile := demo.files[0][0]
+	if _, err := chromedp.Run(ctx, chromedp.SetUploadFiles(chromedp.ID("preview-file"), []string{predFile})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.querySelectorAll('#probs li').length === `+itoa(nc), 30*time.Second, "class probability bars")
+	probSum := js[float64](t, ctx, `[...document.querySelectorAll('#probs .p')].reduce((a, e) => a + parseFloat(e.textContent), 0)`)
+	mustf(t, probSum > 99 && probSum < 101, "probabilities add up to %.1f%%", probSum)
+
+	step("live prediction from the webcam")
+	js[any](t, ctx, `document.getElementById('preview-cam').click()`)
+	waitFor(t, ctx, `/predicted in/.test(document.getElementById('preview-status').textContent) && document.getElementById('cam-video').srcObject`, 30*time.Second, "a webcam prediction")
+	js[any](t, ctx, `document.getElementById('preview-cam').click(); document.getElementById('cam-toggle').click()`)
+
+	step("export and re-import the head")
+	js[any](t, ctx, `document.getElementById('export-head').click()`)
+	headFile := waitDownload(t, downloads, ".safetensors", 20*time.Second)
+	checkSafetensors(t, headFile)
+	if _, err := chromedp.Run(ctx, chromedp.SetUploadFiles(chromedp.ID("import-head"), []string{headFile})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `/head imported/.test(document.getElementById('io-status').textContent)`, 20*time.Second, "the head import")
+	badHeads(t, ctx, out)
+
+	step("export the project, wipe, import it back")
+	before := projectSummary(t, ctx)
+	js[any](t, ctx, `document.getElementById('export-project').click()`)
+	projFile := waitDownload(t, downloads, ".ftproj", 20*time.Second)
+	bad := filepath.Join(out, "bad.ftproj")
+	os.WriteFile(bad, []byte("FTPROJ\x00\x01garbage"), 0o644)
+	js[any](t, ctx, `document.getElementById('errors').replaceChildren()`)
+	if _, err := chromedp.Run(ctx, chromedp.SetUploadFiles(chromedp.ID("import-project"), []string{bad})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `/Not a valid project file/.test(document.getElementById('errors').innerText)`, 10*time.Second, "a clear error for a corrupt project file")
+	js[any](t, ctx, `document.getElementById('errors').replaceChildren()`)
+	if _, err := chromedp.Run(ctx, chromedp.SetUploadFiles(chromedp.ID("import-project"), []string{projFile})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `/project imported/.test(document.getElementById('io-status').textContent)`, 60*time.Second, "the project import")
+	after := projectSummary(t, ctx)
+	mustf(t, after == before, "project changed through export/import:\n before %s\n after  %s", before, after)
+	noErrors(t, ctx, "after project import")
+
+	step("reload: the project is intact")
+	waitFor(t, ctx, `document.getElementById('chip-storage').textContent === 'saved'`, 10*time.Second, "autosave")
+	time.Sleep(500 * time.Millisecond)
+	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, ready, 90*time.Second, "the app to reload")
+	reloaded := projectSummary(t, ctx)
+	mustf(t, reloaded == before, "project changed through a reload:\n before %s\n after  %s", before, reloaded)
+
+	step("offline: stop the server and reload")
+	waitFor(t, ctx, `navigator.serviceWorker.controller !== null && document.getElementById('chip-offline').textContent === 'works offline'`, 60*time.Second, "the service worker")
+	srv.stop()
+	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, ready, 90*time.Second, "the app to load with the server gone")
+	offline := projectSummary(t, ctx)
+	mustf(t, offline == before, "project differs offline: %s", offline)
+	if _, err := chromedp.Run(ctx, chromedp.SetUploadFiles(chromedp.ID("preview-file"), []string{predFile})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `/predicted in/.test(document.getElementById('preview-status').textContent)`, 30*time.Second, "a prediction offline")
+	waitFor(t, ctx, `window.finetuner.plot.drawn !== null`, 20*time.Second, "the plot offline")
+	screenshot(t, ctx, "", filepath.Join(out, "page-offline.png"))
+
+	step("no request left the origin")
+	cancel()
+	time.Sleep(500 * time.Millisecond)
+	origin := strings.TrimSuffix(srv.URL, "/")
+	reqs := netlogRequests(t, netlog)
+	local, browserOwn := 0, 0
+	for _, r := range reqs {
+		switch {
+		case r.initiator == "not an origin" && !strings.HasPrefix(r.url, origin+"/"):
+			// The browser's own background traffic (updater, sign-in, autofill): not the page's.
+			browserOwn++
+		case strings.HasPrefix(r.url, origin+"/"), strings.HasPrefix(r.url, "blob:"+origin), strings.HasPrefix(r.url, "data:"):
+			local++
+		default:
+			t.Errorf("a request left the origin: %s (initiated by %s)", r.url, r.initiator)
+		}
+	}
+	mustf(t, local > 20, "the NetLog saw only %d requests to the app (is it logging?)", local)
+	t.Logf("NetLog: %d requests by the app, all to %s; %d by the browser itself", local, origin, browserOwn)
+}
+
+func itoa(n int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + jsonNum(n)) }
+
+func jsonNum(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+type demoSet struct {
+	names []string
+	files [][]string
+	total int
+}
+
+func readDemo(t *testing.T, root string) demoSet {
+	b, err := os.ReadFile(filepath.Join(root, "public/demo/manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Classes []struct {
+			Name  string   `json:"name"`
+			Files []string `json:"files"`
+		} `json:"classes"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	var d demoSet
+	for _, c := range m.Classes {
+		d.names = append(d.names, c.Name)
+		var fs []string
+		for _, f := range c.Files {
+			fs = append(fs, filepath.Join(root, "public/demo", f))
+		}
+		d.files = append(d.files, fs)
+		d.total += len(fs)
+	}
+	if len(d.names) < 2 || d.total < 8 {
+		t.Fatalf("demo set too small: %d classes, %d images", len(d.names), d.total)
+	}
+	return d
+}
+
+// projectSummary is what must survive export/import and reload: class names in order, samples
+// per class, features present, the head's labels.
+func projectSummary(t *testing.T, ctx context.Context) string {
+	return js[string](t, ctx, `(() => { const s = window.finetuner.state;
+	  const per = s.classes.map(c => { const ss = [...s.samples.values()].filter(x => x.classId === c.id);
+	    return c.name + ':' + ss.length + ':' + ss.filter(x => x.feat).length; });
+	  return per.join(',') + ' | head ' + (s.headInfo ? s.headInfo.labels.join('/') : 'none') + ' | ' + s.backboneId; })()`)
+}
+
+func waitDownload(t *testing.T, dir, ext string, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if strings.HasSuffix(e.Name(), ext) {
+				p := filepath.Join(dir, e.Name())
+				if fi, err := os.Stat(p); err == nil && fi.Size() > 0 {
+					time.Sleep(300 * time.Millisecond)
+					return p
+				}
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("no %s download in %s after %v", ext, dir, timeout)
+	return ""
+}
+
+// checkSafetensors reads the header of a .safetensors file: 8-byte little-endian length, JSON
+// with tensors and a __metadata__ block holding the labels.
+func checkSafetensors(t *testing.T, path string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustf(t, len(b) > 8, "head file too short")
+	n := binary.LittleEndian.Uint64(b[:8])
+	mustf(t, n > 2 && int(n) <= len(b)-8, "head header length %d in a %d-byte file", n, len(b))
+	var h map[string]json.RawMessage
+	if err := json.Unmarshal(b[8:8+n], &h); err != nil {
+		t.Fatalf("head header is not JSON: %v", err)
+	}
+	meta, ok := h["__metadata__"]
+	mustf(t, ok, "head file has no __metadata__")
+	mustf(t, strings.Contains(string(meta), "birds"), "head metadata lacks the class labels: %s", meta)
+	t.Logf("head file: %d bytes, %d header entries", len(b), len(h))
+}
+
+func checkPage(t *testing.T, img image.Image) {
+	st := stats(img, img.Bounds())
+	t.Logf("page screenshot %v: %d distinct colours, %.1f%% dark", img.Bounds().Size(), st.distinct, 100*float64(st.dark)/float64(st.total))
+	mustf(t, st.distinct > 500, "page screenshot looks blank (%d colours)", st.distinct)
+	mustf(t, st.dark < st.total/4, "page screenshot is mostly black")
+}
+
+var (
+	trainBlue = color.RGBA{0x25, 0x63, 0xeb, 0xff}
+	valOrange = color.RGBA{0xea, 0x58, 0x0c, 0xff}
+	accGreen  = color.RGBA{0x16, 0xa3, 0x4a, 0xff}
+	errRed    = color.RGBA{0xdc, 0x26, 0x26, 0xff}
+)
+
+// checkCurves looks inside the plot frame: a white background, and the train, validation and
+// accuracy curve colours drawn in the plot areas.
+func checkCurves(t *testing.T, img image.Image) {
+	b := img.Bounds()
+	body := image.Rect(b.Min.X, b.Min.Y+b.Dy()/8, b.Max.X, b.Max.Y)
+	st := stats(img, body, trainBlue, valOrange, accGreen)
+	t.Logf("plot (curves) %v: %d colours, %d dark, train %d, val %d, acc %d px", b.Size(), st.distinct, st.dark, st.near[0], st.near[1], st.near[2])
+	mustf(t, st.dark < st.total/5, "plot is mostly black: Ebiten drew nothing")
+	mustf(t, st.distinct > 30, "plot is blank (%d colours)", st.distinct)
+	for i, name := range []string{"train loss", "val loss", "val accuracy"} {
+		mustf(t, st.near[i] > 60, "the %s curve is missing from the plot (%d px)", name, st.near[i])
+	}
+}
+
+func checkEval(t *testing.T, img image.Image) {
+	st := stats(img, img.Bounds(), color.RGBA{0x1d, 0x4e, 0xd8, 0xff}, accGreen)
+	t.Logf("plot (evaluation): %d colours, diagonal blue %d px, bars %d px", st.distinct, st.near[0], st.near[1])
+	mustf(t, st.near[0] > 200, "the confusion matrix diagonal is not drawn")
+	mustf(t, st.near[1] > 200, "the per-class accuracy bars are not drawn")
+}
+
+// badHeads imports head files that must be refused, each with an error naming the problem:
+// a damaged file, a head for another feature size, a head for another backbone.
+func badHeads(t *testing.T, ctx context.Context, dir string) {
+	t.Helper()
+	bb := js[string](t, ctx, `window.finetuner.state.backboneId`)
+	dim := js[int](t, ctx, `window.finetuner.state.backbone.dim`)
+	mk := func(name string, d int, backbone string) string {
+		rng := kernels.NewRNG(1)
+		m, err := head.NewModel(head.Arch{}, d, []string{"x", "y"}, &rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Meta.BackboneID = backbone
+		b, err := m.MarshalSafetensors()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, b, 0o644)
+		return p
+	}
+	garbage := filepath.Join(dir, "garbage.safetensors")
+	os.WriteFile(garbage, []byte("\x10\x00\x00\x00\x00\x00\x00\x00{not json at all"), 0o644)
+	cases := []struct{ file, want string }{
+		{garbage, ""},
+		{mk("dim.safetensors", dim+3, bb), itoa(dim + 3)},
+		{mk("other.safetensors", dim, "some-other-backbone"), "some-other-backbone"},
+	}
+	for _, c := range cases {
+		js[any](t, ctx, `document.getElementById('errors').replaceChildren()`)
+		if _, err := chromedp.Run(ctx, chromedp.SetUploadFiles(chromedp.ID("import-head"), []string{c.file})); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, ctx, `document.getElementById('errors').innerText.length > 0`, 10*time.Second, "an error for "+filepath.Base(c.file))
+		msg := js[string](t, ctx, `document.getElementById('errors').innerText`)
+		t.Logf("import %s: %s", filepath.Base(c.file), strings.TrimSpace(strings.Split(msg, "\n")[0]))
+		mustf(t, strings.Contains(msg, c.want), "the error for %s does not mention %q: %s", filepath.Base(c.file), c.want, msg)
+	}
+	js[any](t, ctx, `document.getElementById('errors').replaceChildren()`)
+	// The good head is still the current one.
+	mustf(t, js[bool](t, ctx, `window.finetuner.state.headInfo.labels.includes('birds')`), "a refused import replaced the head")
+}

@@ -1,0 +1,296 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"syscall/js"
+	"time"
+
+	"finetuner/head"
+)
+
+// headState is the trained or imported head and the control of a run in progress.
+type headState struct {
+	model *head.Model
+	ctl   *head.Control
+}
+
+func (a *app) registerHead(api js.Value) {
+	for name, fn := range map[string]func(args []js.Value) (any, error){
+		"train":      a.train,
+		"predict":    a.predict,
+		"exportHead": a.exportHead,
+		"importHead": a.importHead,
+	} {
+		api.Set(name, entry(name, fn))
+	}
+	// Pause, resume and stop act at once: they only flip the Control the training goroutine checks.
+	for name, fn := range map[string]func(*head.Control){
+		"pause": (*head.Control).Pause, "resume": (*head.Control).Resume, "stop": (*head.Control).Cancel,
+	} {
+		api.Set(name, js.FuncOf(func(this js.Value, args []js.Value) any {
+			if c := a.hs.ctl; c != nil {
+				fn(c)
+			}
+			return nil
+		}))
+	}
+}
+
+// pageConfig is the page's settings form.
+type pageConfig struct {
+	Auto     bool    `json:"auto"`
+	Head     string  `json:"head"` // "linear" or "mlp"
+	Hidden   int     `json:"hidden"`
+	Epochs   int     `json:"epochs"`
+	Batch    int     `json:"batch"`
+	LR       float64 `json:"lr"`
+	Val      float64 `json:"val"`
+	Seed     uint64  `json:"seed"`
+	Early    bool    `json:"early"` // early stopping on the validation loss
+	Backbone string  `json:"backbone"`
+	Tap      string  `json:"tap"`
+}
+
+func (p pageConfig) headConfig() (head.Config, error) {
+	c := head.Config{Epochs: p.Epochs, BatchSize: p.Batch, LR: p.LR, ValFraction: p.Val, Seed: p.Seed}
+	if p.Early {
+		c.Patience = 10
+	}
+	switch p.Head {
+	case "linear", "":
+	case "mlp":
+		c.Hidden = []int{p.Hidden}
+		c.Activation = "relu"
+	default:
+		return c, fmt.Errorf("unknown head type %q (linear or mlp)", p.Head)
+	}
+	return c, nil
+}
+
+// pageReport is head.Report as the page shows it: the evaluated rows with their true and
+// predicted classes for the gallery, per-class numbers with accuracy (= recall) spelled out.
+type pageReport struct {
+	*head.Report
+	Labels   []string    `json:"labels"`
+	PerClass []pageClass `json:"perClass"`
+	ValIndex []int32     `json:"valIndex"`
+	ValPred  []int32     `json:"valPred"`
+	ValTrue  []int32     `json:"valTrue"`
+	Stopped  bool        `json:"stopped"`
+}
+
+type pageClass struct {
+	head.ClassMetrics
+	Accuracy float64 `json:"accuracy"`
+}
+
+// train(x, y, n, d, labels, configJSON, onEvent) fits a head on the features and resolves
+// to {head: Uint8Array, info, report}. onEvent receives progress as JSON arrays of head.Event.
+func (a *app) train(args []js.Value) (any, error) {
+	if len(args) != 7 {
+		return nil, errors.New("train(x, y, n, d, labels, config, onEvent) takes 7 arguments")
+	}
+	x, err := float32sOf(args[0], "features")
+	if err != nil {
+		return nil, err
+	}
+	y, err := int32sOf(args[1], "labels")
+	if err != nil {
+		return nil, err
+	}
+	n, err := intArg(args[2], "n", 1, 1<<26)
+	if err != nil {
+		return nil, err
+	}
+	d, err := intArg(args[3], "d", 1, 1<<16)
+	if err != nil {
+		return nil, err
+	}
+	labels := make([]string, args[4].Length())
+	for i := range labels {
+		labels[i] = args[4].Index(i).String()
+	}
+	var pc pageConfig
+	if err := json.Unmarshal([]byte(args[5].String()), &pc); err != nil {
+		return nil, fmt.Errorf("training settings: %v", err)
+	}
+	onEvent := args[6]
+	cfg, err := pc.headConfig()
+	if err != nil {
+		return nil, err
+	}
+	if a.hs.ctl != nil {
+		return nil, errors.New("a training run is already in progress")
+	}
+	ds := &head.Dataset{X: x, N: n, D: d, Y: y, Labels: labels}
+
+	ctl := head.NewControl()
+	a.hs.ctl = ctl
+	defer func() { a.hs.ctl = nil }()
+
+	// The head calls progress after every step. Events go out in batches (every 50 ms, and at once
+	// for anything but a step) so the page gets every point without one message per step, and a
+	// short sleep every few milliseconds hands the worker's event loop a turn so pause and stop
+	// messages arrive during training.
+	var batch []head.Event
+	lastYield, lastFlush := time.Now(), time.Now()
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		for i := range batch {
+			finite(&batch[i])
+		}
+		b, err := json.Marshal(batch)
+		if err != nil {
+			// Unreachable after finite; never lose the stream silently.
+			b = []byte(`[{"kind":"error"}]`)
+		}
+		onEvent.Invoke(string(b))
+		batch = batch[:0]
+		lastFlush = time.Now()
+	}
+	progress := func(e head.Event) {
+		batch = append(batch, e)
+		now := time.Now()
+		if e.Kind != "step" || now.Sub(lastFlush) >= 50*time.Millisecond {
+			flush()
+		}
+		if now.Sub(lastYield) >= 8*time.Millisecond {
+			time.Sleep(time.Millisecond)
+			lastYield = time.Now()
+		}
+	}
+	run := head.Train
+	if pc.Auto {
+		run = head.AutoProbe
+	}
+	m, rep, err := run(context.Background(), ds, cfg, ctl, progress)
+	flush()
+	if err != nil {
+		return nil, err
+	}
+	m.Meta.BackboneID, m.Meta.Tap = pc.Backbone, pc.Tap
+	m.Meta.Metrics = map[string]float64{"valAcc": rep.ValAcc, "valLoss": rep.ValLoss, "trainAcc": rep.TrainAcc, "trainLoss": rep.TrainLoss}
+	m.Meta.Created = time.Now().UTC().Format(time.RFC3339)
+	file, err := m.MarshalSafetensors()
+	if err != nil {
+		return nil, err
+	}
+	a.hs.model = m
+
+	pr := pageReport{Report: rep, Labels: labels, ValIndex: rep.EvalIndex, ValPred: rep.EvalPred, Stopped: rep.Cancelled}
+	for _, c := range rep.PerClass {
+		pr.PerClass = append(pr.PerClass, pageClass{c, c.Recall})
+	}
+	pr.ValTrue = make([]int32, len(rep.EvalIndex))
+	for i, r := range rep.EvalIndex {
+		pr.ValTrue[i] = y[r]
+	}
+	rj, err := json.Marshal(pr)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{
+		"head":   toUint8Array(file),
+		"info":   headInfo(m),
+		"report": js.Global().Get("JSON").Call("parse", string(rj)),
+	}, nil
+}
+
+// finite replaces NaN and ±Inf in an event by 0: JSON has no such numbers, and one of them (a
+// samples/s over a zero-length interval of a coarse worker clock, a diverged loss) must not make
+// the whole batch of events unencodable. A diverged loss still shows: the curves skip the point.
+func finite(e *head.Event) {
+	for _, p := range []*float64{&e.TrainLoss, &e.TrainAcc, &e.ValLoss, &e.ValAcc, &e.LR, &e.Lambda, &e.SamplesPerSec, &e.ElapsedMs} {
+		if math.IsNaN(*p) || math.IsInf(*p, 0) {
+			*p = 0
+		}
+	}
+}
+
+func headInfo(m *head.Model) map[string]any {
+	labels := make([]any, len(m.Labels))
+	for i, l := range m.Labels {
+		labels[i] = l
+	}
+	return map[string]any{"labels": labels, "backbone": m.Meta.BackboneID, "tap": m.Meta.Tap, "dim": m.D, "kind": m.Arch.Kind()}
+}
+
+// predict(rgba, width, height) → Float32Array of class probabilities.
+func (a *app) predict(args []js.Value) (any, error) {
+	if len(args) != 3 {
+		return nil, errors.New("predict(rgba, width, height) takes 3 arguments")
+	}
+	rgba, w, h, err := a.image(args, "image")
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	m := a.hs.model
+	if m == nil {
+		return nil, errors.New("no head: train or import one first")
+	}
+	if a.bb == nil {
+		return nil, errors.New("no backbone loaded")
+	}
+	if m.D != a.bb.Dim() {
+		return nil, fmt.Errorf("the head expects %d-d features but backbone %q gives %d", m.D, a.id, a.bb.Dim())
+	}
+	feat := make([]float32, m.D)
+	if err := a.bb.Features(feat, rgba, w, h); err != nil {
+		return nil, err
+	}
+	probs := make([]float32, m.C)
+	if err := m.Predict(probs, feat, 1); err != nil {
+		return nil, err
+	}
+	return toFloat32Array(probs), nil
+}
+
+func (a *app) exportHead(args []js.Value) (any, error) {
+	m := a.hs.model
+	if m == nil {
+		return nil, errors.New("no head to export: train one first")
+	}
+	b, err := m.MarshalSafetensors()
+	if err != nil {
+		return nil, err
+	}
+	return toUint8Array(b), nil
+}
+
+// importHead(bytes) validates a head file and makes it the current head. A head made for another
+// backbone or feature size is refused with a message that says which.
+func (a *app) importHead(args []js.Value) (any, error) {
+	if len(args) != 1 {
+		return nil, errors.New("importHead(bytes) takes 1 argument")
+	}
+	b, err := bytesOf(args[0], "head file")
+	if err != nil {
+		return nil, err
+	}
+	m, err := head.ReadModel(b)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.bb != nil {
+		if m.Meta.BackboneID != "" && a.id != "" && m.Meta.BackboneID != a.id {
+			return nil, fmt.Errorf("this head was trained on backbone %q, but %q is loaded: choose that backbone first", m.Meta.BackboneID, a.id)
+		}
+		if m.D != a.bb.Dim() {
+			return nil, fmt.Errorf("this head expects %d-d features, but backbone %q gives %d", m.D, a.id, a.bb.Dim())
+		}
+	}
+	a.hs.model = m
+	return headInfo(m), nil
+}
