@@ -378,7 +378,7 @@ func stage(root, site string, want map[string]bool) (*Plan, error) {
 				Start int `json:"start"`
 				Cap   int `json:"cap"`
 			} `json:"search,omitempty"`
-		}{Sizes: []int{1000, 10000, 50000}, D: 480, Classes: 20, Epochs: 1, ValFraction: 0.2, TimeoutMs: 10 * 60 * 1000}
+		}{Sizes: []int{1000, 10000, 50000}, D: 480, Classes: 20, Epochs: 1, ValFraction: 0.2, TimeoutMs: 5 * 60 * 1000}
 		if *smoke {
 			s.Sizes = []int{1000}
 		} else {

@@ -268,7 +268,7 @@ func scaleSection(p printf, s *ScaleResult) {
 	}
 	switch {
 	case s.FirstFailure > 0:
-		p("\nLargest N trained: **%d**; %d failed (doubling search).\n\n", s.LargestOK, s.FirstFailure)
+		p("\nLargest N trained: **%d**; %d failed (doubling search, so the limit lies between). WebAssembly memory is 32-bit (4 GB at most), and the Go side holds the features twice (the dataset as copied in, and the standardised training and validation rows), about 2 × 4 × D bytes per sample.\n\n", s.LargestOK, s.FirstFailure)
 	case s.LargestOK > 0:
 		p("\nLargest N trained: **%d**, the search's cap; no failure up to there.\n\n", s.LargestOK)
 	}

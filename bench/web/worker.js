@@ -10,6 +10,17 @@ importScripts('vendor/tf.min.js', 'vendor/tf-backend-wasm.min.js', 'build/wasm_e
 
 const base = new URL('./', self.location.href).href;
 let goMemory = null; // the Go instance's WebAssembly.Memory
+let goRun = null; // the Go instance (its exited flag says whether the runtime died)
+
+// The Go runtime writes its fatal errors (out of memory, say) through console.log; keep the last
+// lines so that a failed run can say why.
+let fatal = '';
+const consoleLog = console.log.bind(console);
+console.log = (...a) => {
+  const line = a.join(' ');
+  if (!fatal && /^(fatal error|panic|runtime: out of memory)/.test(line)) fatal = line.trim();
+  consoleLog(...a);
+};
 
 const log = (s) => postMessage({ log: String(s) });
 
@@ -22,6 +33,7 @@ const ready = (async () => {
   if (!(await tf.setBackend('wasm'))) throw new Error('tfjs: the wasm backend failed to initialise');
   await tf.ready();
   const go = new Go();
+  goRun = go;
   const { instance } = await WebAssembly.instantiateStreaming(fetch(base + 'build/bench.wasm'), go.importObject);
   go.run(instance).then(() => log('bench.wasm: the Go program exited'));
   goMemory = instance.exports.mem;
@@ -30,7 +42,16 @@ const ready = (async () => {
 
 // gocall calls a finetunerBench function; the Go side returns an Error value instead of throwing.
 function gocall(name, ...args) {
-  const r = self.finetunerBench[name](...args);
+  if (goRun.exited) throw new Error('the Go runtime has exited');
+  const died = () => new Error(`the Go runtime died in ${name}: ${fatal || 'no message'} (wasm memory ${(goMemory.buffer.byteLength / 1e6).toFixed(0)} MB)`);
+  let r;
+  try {
+    r = self.finetunerBench[name](...args);
+  } catch (err) {
+    if (goRun.exited) throw died();
+    throw err;
+  }
+  if (goRun.exited) throw died();
   if (r instanceof Error) throw r;
   return r;
 }
@@ -342,7 +363,12 @@ async function backbones({ ids, photo, reps, batches }) {
 
 function scale({ n, d, classes, epochs, valFraction }) {
   const t0 = performance.now();
-  const data = blobs(n, d, classes, 11, 0.05, true);
+  let data;
+  try {
+    data = blobs(n, d, classes, 11, 0.05, true);
+  } catch (err) {
+    throw new Error(`JS could not hold ${n}×${d} features (${(n * d * 4 / 1e9).toFixed(2)} GB): ${err.message}`);
+  }
   const genMs = performance.now() - t0;
   const w = { batch: 32, lr: 1e-3, seed: 1 };
   const t1 = performance.now();
