@@ -417,3 +417,94 @@ func FuzzPredict(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkPredictRequest is the Go side of one single-row predict request on a 480-d, 7-class
+// linear head (the Worker's own start-up and the runtime around it not included): read the head
+// from KV, decode and validate it, parse the JSON row, predict, encode the answer.
+func BenchmarkPredictRequest(b *testing.B) {
+	_, file, ds := trained(b, head.Arch{}, 480, 7)
+	kv := NewMemKV()
+	kv.Put(context.Background(), keyPrefix+ContentID(file), file)
+	h := New(kv)
+	body := mustJSON(map[string]any{"features": ds.X[:ds.D]})
+	path := "/api/heads/" + ContentID(file) + "/predict"
+	b.ReportAllocs()
+	for b.Loop() {
+		if r := do(b, h, "POST", path, "application/json", body); r.code != 200 {
+			b.Fatalf("%d %s", r.code, r.body)
+		}
+	}
+}
+
+func TestFastFeatures(t *testing.T) {
+	m, _, _ := trained(t, head.Arch{}, 4, 2)
+	for _, body := range []string{
+		`{"features":[1,2,3,4]}`, ` { "features" : [ -0.5 , 2e3 , 3.25E-2 , 0 ] } `, "{\"features\":\t[[1,2,3,4],\n[5,6,7,8]]}\r\n",
+		`{"features":[1e38,-3.4e38,0.0,-0]}`,
+	} {
+		x, n, single, ok := fastFeatures([]byte(body), 4)
+		sx, sn, ssingle, err := slowFeatures([]byte(body), m)
+		if !ok || err != nil || n != sn || single != ssingle || fmt.Sprint(x) != fmt.Sprint(sx) {
+			t.Fatalf("%s: fast %v %d %v %v, slow %v %d %v %v", body, x, n, single, ok, sx, sn, ssingle, err)
+		}
+	}
+	// Not JSON, or not the usual shape: the fast path must leave all of these to the slow one.
+	for _, body := range []string{
+		`{"features":[1,,2,3,4]}`, `{"features":[01,2,3,4]}`, `{"features":[1.,2,3,4]}`, `{"features":[.5,2,3,4]}`,
+		`{"features":[+1,2,3,4]}`, `{"features":[1e,2,3,4]}`, `{"features":[-,2,3,4]}`, `{"features":[1 2,3,4]}`,
+		`{"features":[1,2,3,4,]}`, `{"features":[1,2,3,4]}x`, `{"features":[1,2,3,4],}`, `{"features":[1,2,3,4]}{}`,
+		`{"features":[1,2,3]}`, `{"features":[1,2,3,4,5]}`, `{"features":[[1,2,3,4],]}`, `{"features":[[1,2,3,4][5,6,7,8]]}`,
+		`{"features":[]}`, `{"features":[[]]}`, `{"features":[1,2,3,1e39]}`, `{"features":[1,2,3,1e400]}`, `{"features":[NaN,2,3,4]}`,
+		`{"Features":[1,2,3,4]}`, `{"feat\u0075res":[1,2,3,4]}`, `{"features":[1,2,3,4],"x":1}`, `{"features":[1,2,3,0x1]}`,
+		`{"features":[1,2,3,4]`, `{"features":[1,2,3,4}`, `{"features":[1,null,3,4]}`, `{"features":[[1,2,3,4],5]}`, ``, `[]`,
+		`{"features":[1,2,3,Infinity]}`, `{"features":[1,2,3,4_0]}`,
+	} {
+		if _, _, _, ok := fastFeatures([]byte(body), 4); ok {
+			t.Errorf("fast path accepted %s", body)
+		}
+	}
+}
+
+// FuzzFastFeatures checks that whatever the fast path accepts, encoding/json reads the same.
+func FuzzFastFeatures(f *testing.F) {
+	m, _, _ := trained(f, head.Arch{}, 4, 2)
+	for _, s := range []string{`{"features":[1,2,3,4]}`, `{"features":[[1,2,3,4],[0,0,0,0]]}`, ` {"features" :[ -1.5e-3 ,0,1E+2, 7]} `,
+		`{"features":[1,2,3,0.1e1]}`, `{"features":[[1,2,3,4]]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		x, n, single, ok := fastFeatures(body, 4)
+		if !ok {
+			return
+		}
+		sx, sn, ssingle, err := slowFeatures(body, m)
+		if err != nil || n != sn || single != ssingle || len(x) != len(sx) {
+			t.Fatalf("%q: fast read %d rows %v, slow: %v %d rows", body, n, x, err, sn)
+		}
+		for i := range x {
+			if math.Float32bits(x[i]) != math.Float32bits(sx[i]) {
+				t.Fatalf("%q: value %d: fast %v, slow %v", body, i, x[i], sx[i])
+			}
+		}
+	})
+}
+
+// BenchmarkParse reads one 480-d row, the common request.
+func BenchmarkParse(b *testing.B) {
+	m, _, ds := trained(b, head.Arch{}, 480, 7)
+	body := mustJSON(map[string]any{"features": ds.X[:ds.D]})
+	b.Run("fast", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, _, ok := fastFeatures(body, m.D); !ok {
+				b.Fatal("fast path refused a plain row")
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, _, err := slowFeatures(body, m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
