@@ -48,6 +48,7 @@ var (
 	parts    = flag.String("parts", "heads,ttq,backbone,weight,scale", "parts to run, comma-separated")
 	browser  = flag.String("chromium", "", "Chromium executable (default: $CHROMIUM, /usr/bin/chromium)")
 	scaleCap = flag.Int("scale-cap", 3200000, "largest N the scale search tries")
+	only     = flag.String("workloads", "W1,W2,W3,W4", "head-training workloads to run, comma-separated")
 	timeout  = flag.Duration("timeout", 60*time.Minute, "give up after this long")
 )
 
@@ -246,7 +247,7 @@ type Plan struct {
 func workloads() []Workload {
 	w := []Workload{
 		{Name: "W1", N: 1000, D: 1280, Classes: 10, Batch: 32, Epochs: 20, Goal: 2.5},
-		{Name: "W2", N: 1000, D: 1280, Classes: 10, Hidden: 100, NoOutputBias: true, Batch: 16, Epochs: 10, Goal: 2,
+		{Name: "W2", N: 1000, D: 1280, Classes: 10, Hidden: 100, NoOutputBias: true, Batch: 16, Epochs: 8, Goal: 2,
 			Desc: "Teachable Machine's head: "},
 		{Name: "W3", N: 10000, D: 1280, Classes: 10, Batch: 32, Epochs: 3, Goal: 2.5},
 		{Name: "W4", N: 50000, D: 480, Classes: 20, Batch: 32, Epochs: 2, Desc: "scale: "},
@@ -263,7 +264,17 @@ func workloads() []Workload {
 		}
 		w[i].Desc += fmt.Sprintf("N=%d, D=%d, %s, Adam 1e-3, batch %d, %d epochs", w[i].N, w[i].D, arch, w[i].Batch, w[i].Epochs)
 	}
-	return w
+	keep := map[string]bool{}
+	for _, n := range strings.Split(*only, ",") {
+		keep[strings.TrimSpace(n)] = true
+	}
+	var picked []Workload
+	for _, x := range w {
+		if keep[x.Name] {
+			picked = append(picked, x)
+		}
+	}
+	return picked
 }
 
 // stage fills site with the page, tfjs, our bench wasm and the data, and returns the plan.
@@ -317,6 +328,9 @@ func stage(root, site string, want map[string]bool) (*Plan, error) {
 
 	p := &Plan{}
 	if want["heads"] {
+		if len(workloads()) == 0 {
+			return nil, fmt.Errorf("-workloads %q names none of W1, W2, W3, W4", *only)
+		}
 		p.Heads = &struct {
 			Workloads []Workload `json:"workloads"`
 			Engines   []string   `json:"engines"`
@@ -361,7 +375,7 @@ func stage(root, site string, want map[string]bool) (*Plan, error) {
 			Photo   string   `json:"photo"`
 			Reps    int      `json:"reps"`
 			Batches []int    `json:"batches"`
-		}{ids, photo, 4 * *reps, []int{1, 8}}
+		}{ids, photo, 2 * *reps, []int{1, 8}}
 		if *smoke {
 			p.Backbones.IDs, p.Backbones.Reps, p.Backbones.Batches = ids[:1], 1, []int{1}
 		}
