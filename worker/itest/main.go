@@ -237,15 +237,54 @@ func badInput(id string, d int) {
 }
 
 // load sends *nLoad single-row predict requests, *conc at a time, checks every answer and
-// prints the latency distribution.
+// prints the latency distribution; then, for scale, the same for the API's cheapest route (a Go
+// instance and no work) and for a static file (no Go at all).
 func load(id string, x []float32, n, d int, labels []string, want [][]float64) {
 	p := "/api/heads/" + id + "/predict"
 	bodies := make([][]byte, n)
 	for i := range n {
 		bodies[i], _ = json.Marshal(map[string]any{"features": x[i*d : (i+1)*d]})
 	}
-	lat := make([]time.Duration, *nLoad)
-	errs := make(chan string, *nLoad)
+	lat, wall := hammer(*nLoad, func(i int) error {
+		row := i % n
+		r, out, err := try("POST", p, "application/json", bodies[row])
+		var pr worker.Prediction
+		switch {
+		case err != nil:
+			return err
+		case r.StatusCode != 200 || json.Unmarshal(out, &pr) != nil || len(pr.Probabilities) != len(labels):
+			return fmt.Errorf("%d %.200s", r.StatusCode, out)
+		}
+		for c, v := range pr.Probabilities {
+			if !(math.Abs(float64(v)-want[row][c]) <= tol) {
+				return fmt.Errorf("row %d, class %d: %v, CLI %v", row, c, v, want[row][c])
+			}
+		}
+		return nil
+	})
+	fmt.Printf("itest: load: %d predict requests (1 row of %d each), concurrency %d, all correct: %s\n", len(lat), d, *conc, stats(lat, wall))
+
+	controls := []struct{ what, path, ctype string }{
+		{"GET /api/health (Go instance, no work)", "/api/health", "application/json"},
+		{"GET /public/icon.svg (static, no Go)", "/public/icon.svg", "image/svg+xml"},
+	}
+	for _, c := range controls {
+		lat, wall := hammer(*nLoad/2, func(int) error {
+			r, _, err := try("GET", c.path, "", nil)
+			if err == nil && (r.StatusCode != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), c.ctype)) {
+				err = fmt.Errorf("%d %s", r.StatusCode, r.Header.Get("Content-Type"))
+			}
+			return err
+		})
+		fmt.Printf("itest: load: %d × %s, concurrency %d: %s\n", len(lat), c.what, *conc, stats(lat, wall))
+	}
+}
+
+// hammer runs fn(0..count-1), *conc at a time, within *budget, and returns the sorted
+// latencies and the wall time. Any error fails the test.
+func hammer(count int, fn func(i int) error) ([]time.Duration, time.Duration) {
+	lat := make([]time.Duration, count)
+	errs := make(chan string, count)
 	next := make(chan int)
 	deadline := time.Now().Add(*budget)
 	var wg sync.WaitGroup
@@ -255,29 +294,17 @@ func load(id string, x []float32, n, d int, labels []string, want [][]float64) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				row := i % n
 				t0 := time.Now()
-				r, out, err := try("POST", p, "application/json", bodies[row])
+				err := fn(i)
 				lat[i] = time.Since(t0)
-				var pr worker.Prediction
-				switch {
-				case err != nil:
+				if err != nil {
 					errs <- fmt.Sprintf("request %d: %v", i, err)
-				case r.StatusCode != 200 || json.Unmarshal(out, &pr) != nil:
-					errs <- fmt.Sprintf("request %d: %d %.200s", i, r.StatusCode, out)
-				default:
-					for c, v := range pr.Probabilities {
-						if !(math.Abs(float64(v)-want[row][c]) <= tol) || len(pr.Probabilities) != len(labels) {
-							errs <- fmt.Sprintf("request %d (row %d): class %d %v, CLI %v", i, row, c, v, want[row][c])
-							break
-						}
-					}
 				}
 			}
 		}()
 	}
 	sent := 0
-	for ; sent < *nLoad && time.Now().Before(deadline); sent++ {
+	for ; sent < count && time.Now().Before(deadline); sent++ {
 		next <- sent
 	}
 	close(next)
@@ -291,16 +318,22 @@ func load(id string, x []float32, n, d int, labels []string, want [][]float64) {
 		}
 		bad++
 	}
-	if sent < *nLoad {
-		fail("load test: only %d of %d requests sent within %v", sent, *nLoad, *budget)
+	if sent < count {
+		fail("load test: only %d of %d requests sent within %v", sent, count, *budget)
 	}
 	if bad > 0 {
 		fail("load test: %d of %d requests failed or answered wrongly", bad, sent)
 	}
 	slices.Sort(lat)
+	return lat, wall
+}
+
+// stats formats the median, p95 and max of sorted latencies and the throughput.
+func stats(lat []time.Duration, wall time.Duration) string {
 	q := func(f float64) time.Duration { return lat[min(len(lat)-1, int(f*float64(len(lat))))] }
-	fmt.Printf("itest: load: %d predict requests (1 row of %d each), concurrency %d, all correct: median %v, p95 %v, max %v, %.0f req/s over %v\n",
-		sent, d, *conc, q(0.5).Round(time.Microsecond*100), q(0.95).Round(time.Microsecond*100), lat[len(lat)-1].Round(time.Millisecond), float64(sent)/wall.Seconds(), wall.Round(time.Millisecond))
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/1e6) }
+	return fmt.Sprintf("median %s, p95 %s, max %s, %.0f req/s over %.1f s",
+		ms(q(0.5)), ms(q(0.95)), ms(lat[len(lat)-1]), float64(len(lat))/wall.Seconds(), wall.Seconds())
 }
 
 // readCLI reads `finetune predict -top C` output into per-row probabilities in the head's label
