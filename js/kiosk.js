@@ -33,6 +33,7 @@ const state = {
   lang: 'en',
   backbone: null,
   prediction: null,
+  errors: [],        // the last 20 errors shown, for the operator and the tests
 };
 let cfg, i18n, trainer, plot, camera, store;
 let stopHold = null;
@@ -40,10 +41,13 @@ let trainDone = Promise.resolve();
 let seq = 0;
 
 function showError(msg) {
+  console.error(msg);
+  state.errors.push(msg);
+  if (state.errors.length > 20) state.errors.shift();
   const p = document.createElement('p');
   p.textContent = msg;
   $('errors').append(p);
-  setTimeout(() => p.remove(), 15000);
+  setTimeout(() => p.remove(), 60000);
 }
 
 // ---- configuration ----------------------------------------------------------------------------
@@ -190,7 +194,7 @@ function holdStart(e) {
   const session = state.session;
   stopHold = camera.hold(cfg.captureRate, async (video) => {
     if (session !== state.session || state.samples[c].length >= cfg.maxSamples) return;
-    await capture(video, c, session);
+    await capture(video, c, session).catch((err) => showError(`Capture failed: ${err.message}`));
   });
 }
 
@@ -218,6 +222,7 @@ async function capture(video, c, session) {
   ]);
   if (session !== state.session || state.samples[c].length >= cfg.maxSamples) return;
   const s = { id: `${session}-${++seq}`, feat, thumb, thumbURL: URL.createObjectURL(thumb) };
+  state.lastActivity = Date.now(); // holding the button is activity
   state.samples[c].push(s);
   renderStep();
   renderThumbs();
@@ -543,7 +548,7 @@ async function main() {
   registerServiceWorker();
 }
 
-window.kiosk = { state, reset: (r) => reset(r), stats, get config() { return cfg; }, plot: () => plot };
+window.kiosk = { state, reset: (r) => reset(r), stats, get config() { return cfg; }, plot: () => plot, camera: () => camera, holding: () => !!stopHold };
 main().catch((err) => {
   showError(err.message);
   $('status').textContent = err.message;

@@ -15,6 +15,15 @@ WebAssembly.instantiateStreaming = async (...args) => {
   return r;
 };
 
+// A strictly increasing clock for the Go runtime (wasm_exec.js reads performance.now() for its
+// nanotime). Worker clocks tick in 100 µs steps, so an epoch over a handful of samples measured
+// zero seconds, the trainer's samples/s became +Inf, its JSON encoding failed and the whole batch
+// of progress events was lost. Each reading now moves on by at least 1 µs (Go turns the reading
+// into nanoseconds since 1970 in a float64, whose step there is about 256 ns).
+const realNow = performance.now.bind(performance);
+let lastNow = 0;
+performance.now = () => { const t = realNow(); lastNow = t > lastNow ? t : lastNow + 1e-3; return lastNow; };
+
 importScripts('./worker.js');
 
 /* global ops, ft, fetchBytes, base */

@@ -1,0 +1,152 @@
+//go:build !js
+
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// embedRecorder records, in the top page only, every message the embeds post, with its time.
+const embedRecorder = `if (window.top === window) {
+  window.__msgs = [];
+  window.addEventListener('message', (e) => { if (e.data && e.data.source === 'finetuner') window.__msgs.push({...e.data, t: performance.now()}); });
+}`
+
+type embedMsg struct {
+	ID        string             `json:"id"`
+	Type      string             `json:"type"`
+	Dim       int                `json:"dim"`
+	Rows      int                `json:"rows"`
+	Level     string             `json:"level"`
+	Epoch     int                `json:"epoch"`
+	TrainLoss float64            `json:"trainLoss"`
+	ValAcc    float64            `json:"valAcc"`
+	Ms        float64            `json:"ms"`
+	Label     string             `json:"label"`
+	Probs     map[string]float64 `json:"probs"`
+	Error     string             `json:"error"`
+	Classes   []string           `json:"classes"`
+	Params    struct {
+		Head   string `json:"head"`
+		Epochs int    `json:"epochs"`
+	} `json:"params"`
+	T float64 `json:"t"`
+}
+
+func TestEmbed(t *testing.T) {
+	if os.Getenv("FINETUNER_E2E") != "1" {
+		t.Skip("browser test: set FINETUNER_E2E=1 (scripts/test-kiosk.sh builds the site and does)")
+	}
+	exe := chromiumPath(t)
+	root := repoRoot(t)
+	needBuilt(t, root, "public/build/trainer.wasm", "public/build/plot.wasm", "public/models/manifest.json", "public/build/features/index.json")
+	out := e2eOut(t)
+	netlog := filepath.Join(out, "embed-netlog.json")
+	srv := startServer(t, root)
+	ctx, cancel := isolatedBrowser(t, exe, netlog)
+	defer cancel()
+	start := time.Now()
+	step := func(name string) { t.Logf("[%5.1fs] %s", time.Since(start).Seconds(), name) }
+
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: embedRecorder}); err != nil {
+		t.Fatal(err)
+	}
+	msgs := func(id, typ string) []embedMsg {
+		var all []embedMsg
+		if err := json.Unmarshal([]byte(js[string](t, ctx, `JSON.stringify(window.__msgs)`)), &all); err != nil {
+			t.Fatal(err)
+		}
+		var out []embedMsg
+		for _, m := range all {
+			if (id == "" || m.ID == id) && (typ == "" || m.Type == typ) {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	count := func(id, typ string) string {
+		return fmt.Sprintf("window.__msgs.filter(m => m.id === %q && m.type === %q).length", id, typ)
+	}
+
+	step("open the docs page: the first embed loads, the second (below the fold) does not")
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"public/docs/index.html")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.querySelector('#deep iframe') !== null`, 10*time.Second, "the first embed's iframe")
+	mustf(t, js[bool](t, ctx, `document.querySelector('#mid iframe') === null`), "the second embed loaded before it was scrolled into view")
+	// The reader is typing in the page: the embeds must leave focus and scroll alone.
+	js[any](t, ctx, `document.getElementById('notes').focus()`)
+	scroll0 := js[float64](t, ctx, `window.scrollY`)
+
+	step("deep embed: ready, autoplay epochs, done")
+	waitFor(t, ctx, count("deep", "done")+` >= 1`, 120*time.Second, "the deep embed's autoplay run")
+	ready := msgs("deep", "ready")
+	mustf(t, len(ready) == 1 && ready[0].Dim == 480 && ready[0].Rows > 40 && ready[0].Level == "deep", "deep ready event: %+v", ready)
+	ep := msgs("deep", "epoch")
+	mustf(t, len(ep) >= 10, "only %d epoch events from the deep embed", len(ep))
+	mustf(t, ep[len(ep)-1].TrainLoss < 0.7*ep[0].TrainLoss, "deep training loss did not fall: %.3f → %.3f", ep[0].TrainLoss, ep[len(ep)-1].TrainLoss)
+	done := msgs("deep", "done")[0]
+	mustf(t, done.ValAcc > 0.4, "deep validation accuracy %.2f is at chance level", done.ValAcc)
+	first := js[float64](t, ctx, `document.querySelector('#deep iframe').contentWindow.finetunerEmbed.state.firstEpochMs`)
+	t.Logf("deep embed: first epoch %.0f ms after the embed's navigation start; %d epochs, loss %.3f → %.3f, val acc %.3f in %.0f ms",
+		first, len(ep), ep[0].TrainLoss, ep[len(ep)-1].TrainLoss, done.ValAcc, done.Ms)
+	mustf(t, first > 0 && first < 8000, "autoplay took %.0f ms to show the first epoch", first)
+	mustf(t, js[string](t, ctx, `document.activeElement.id`) == "notes", "an embed took the focus: %s", js[string](t, ctx, `document.activeElement.outerHTML.slice(0, 80)`))
+	mustf(t, js[float64](t, ctx, `window.scrollY`) == scroll0, "an embed scrolled the page")
+	time.Sleep(time.Second)
+	screenshot(t, ctx, "#deep", filepath.Join(out, "embed-deep.png"))
+
+	step("scroll to the mid-level embed: it loads and trains")
+	js[any](t, ctx, `document.getElementById('mid').scrollIntoView()`)
+	waitFor(t, ctx, count("mid", "done")+` >= 1`, 120*time.Second, "the mid embed's autoplay run")
+	mr := msgs("mid", "ready")
+	mustf(t, len(mr) == 1 && mr[0].Dim == 64 && mr[0].Level == "mid", "mid ready event: %+v", mr)
+	scroll1 := js[float64](t, ctx, `window.scrollY`)
+	mustf(t, js[string](t, ctx, `document.activeElement.id`) == "notes", "the mid embed took the focus")
+	mustf(t, msgs("deep", "done")[0].ValAcc == done.ValAcc && len(msgs("deep", "done")) == 1, "the deep embed ran again when the mid one loaded")
+	t.Logf("mid embed: %d epochs, val acc %.3f", len(msgs("mid", "epoch")), msgs("mid", "done")[0].ValAcc)
+	time.Sleep(time.Second)
+	screenshot(t, ctx, "#mid", filepath.Join(out, "embed-mid.png"))
+	mustf(t, js[string](t, ctx, `document.getElementById('mid-acc').textContent`) != "–", "the docs page's own table did not get the done event")
+
+	step("commands: setParams + train on one embed leave the other alone")
+	midEpochs := len(msgs("mid", "epoch"))
+	js[any](t, ctx, `document.getElementById('deep').finetuner.setParams({head: 'mlp', epochs: 15})`)
+	js[any](t, ctx, `document.getElementById('deep').finetuner.train()`)
+	waitFor(t, ctx, count("deep", "done")+` >= 2`, 90*time.Second, "the deep embed's MLP run")
+	d2 := msgs("deep", "done")[1]
+	mustf(t, d2.Params.Head == "mlp" && d2.Params.Epochs == 15, "the MLP run used params %+v", d2.Params)
+	mustf(t, len(msgs("mid", "epoch")) == midEpochs, "the mid embed got events from the deep embed's command")
+	mustf(t, js[float64](t, ctx, `window.scrollY`) == scroll1, "training scrolled the page")
+
+	step("commands: predict an image in the mid embed, a bad command, reset")
+	js[any](t, ctx, `document.getElementById('mid').finetuner.predict('/public/demo/birds/crow.png')`)
+	waitFor(t, ctx, count("mid", "prediction")+` >= 1`, 120*time.Second, "a prediction from the mid embed")
+	p := msgs("mid", "prediction")[0]
+	sum := 0.0
+	for _, v := range p.Probs {
+		sum += v
+	}
+	mustf(t, len(p.Probs) == len(mr[0].Classes) && math.Abs(sum-1) < 1e-3 && p.Probs[p.Label] > 0, "prediction %+v", p)
+	t.Logf("mid embed predicts crow.png as %q (%.2f)", p.Label, p.Probs[p.Label])
+	js[any](t, ctx, `document.getElementById('mid').finetuner.send({type: 'bogus'})`)
+	waitFor(t, ctx, count("mid", "error")+` >= 1`, 10*time.Second, "an error event for a bad command")
+	mustf(t, msgs("mid", "error")[0].Error != "", "the error event has no message")
+	js[any](t, ctx, `document.getElementById('deep').finetuner.reset()`)
+	waitFor(t, ctx, `document.querySelector('#deep iframe').contentWindow.finetunerEmbed.state.trained === false`, 10*time.Second, "the reset")
+	mustf(t, js[string](t, ctx, `document.activeElement.id`) == "notes", "the commands moved the focus")
+
+	screenshot(t, ctx, "", filepath.Join(out, "embed-docs-page.png"))
+	if bad := offOrigin(t, netlog, srv.URL); len(bad) > 0 {
+		t.Fatalf("requests left the origin %s: %v", srv.URL, bad)
+	}
+}
