@@ -212,9 +212,8 @@ type Plan struct {
 		Reps      int        `json:"reps"`
 	} `json:"heads,omitempty"`
 	TTQ *struct {
-		Features    string  `json:"features"`
-		Meta        string  `json:"meta"`
-		Reps        int     `json:"reps"`
+		Sets        []TTQSet `json:"sets"`
+		Reps        int      `json:"reps"`
 		Epochs      int     `json:"epochs"`
 		Batch       int     `json:"batch"`
 		LR          float64 `json:"lr"`
@@ -338,22 +337,20 @@ func stage(root, site string, want map[string]bool) (*Plan, error) {
 		}{workloads(), []string{"ours", "tfjs-wasm", "tfjs-cpu"}, *reps}
 	}
 	if want["ttq"] {
-		src, err := stageTTQ(root, filepath.Join(site, "data"))
+		sets, err := stageTTQ(root, filepath.Join(site, "data"))
 		if err != nil {
 			return nil, err
 		}
-		log.Printf("time-to-quality features: %s", src)
 		p.TTQ = &struct {
-			Features    string  `json:"features"`
-			Meta        string  `json:"meta"`
-			Reps        int     `json:"reps"`
+			Sets        []TTQSet `json:"sets"`
+			Reps        int      `json:"reps"`
 			Epochs      int     `json:"epochs"`
 			Batch       int     `json:"batch"`
 			LR          float64 `json:"lr"`
 			ValFraction float64 `json:"valFraction"`
 			Seed        int     `json:"seed"`
 			Tol         float64 `json:"tol"`
-		}{"data/ttq.f32", "data/ttq.json", *reps, 50, 16, 1e-3, 0.2, 1, 0.005}
+		}{sets, *reps, 50, 16, 1e-3, 0.2, 1, 0.005}
 		if *smoke {
 			p.TTQ.Epochs = 5
 		}
@@ -406,25 +403,58 @@ func stage(root, site string, want map[string]bool) (*Plan, error) {
 	return p, nil
 }
 
-// stageTTQ writes the time-to-quality features: real backbone features of Tux Paint photos
-// (the demo set's source) from head/testdata, as raw float32 plus a JSON of labels.
-func stageTTQ(root, dir string) (string, error) {
-	feat := filepath.Join(root, "head", "testdata", "tux-centernet.npy")
-	lab := filepath.Join(root, "head", "testdata", "tux-centernet.txt")
+// TTQSet is one data set of real features for the time-to-quality part.
+type TTQSet struct {
+	Features string `json:"features"` // raw little-endian float32, rows × dim
+	Meta     string `json:"meta"`     // {n, d, labels, y, source}
+}
+
+// stageTTQ writes the time-to-quality data sets: the app's demo set (public/demo, from
+// scripts/web.sh) through the default backbone, extracted natively with the CLI, when it is there
+// and this is not a smoke run; and the 220 real backbone features of Tux Paint photos (7 classes,
+// the demo set's source) in head/testdata, a larger validation split.
+func stageTTQ(root, dir string) ([]TTQSet, error) {
+	var sets []TTQSet
+	if _, err := os.Stat(filepath.Join(root, "public", "demo", "manifest.json")); err == nil && !*smoke {
+		feat, lab := filepath.Join(dir, "demo.npy"), filepath.Join(dir, "demo.txt")
+		log.Printf("extracting the demo set's features (go run ./cmd/finetune extract)")
+		cmd := exec.Command("go", "run", "./cmd/finetune", "extract", "-backbone", "centernet", "-o", feat, "-labels", lab, "public/demo")
+		cmd.Dir = root
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("extracting the demo set: %v\n%s", err, b)
+		}
+		set, err := writeTTQ(dir, "demo", feat, lab, "the app's demo set (public/demo: %d Tux Paint photos, %d classes) through centernet (480-d), extracted by the CLI")
+		if err != nil {
+			return nil, err
+		}
+		sets = append(sets, set)
+	}
+	set, err := writeTTQ(dir, "tux", filepath.Join(root, "head", "testdata", "tux-centernet.npy"), filepath.Join(root, "head", "testdata", "tux-centernet.txt"),
+		"head/testdata/tux-centernet.npy: %d real centernet (480-d) features of Tux Paint photos, %d classes")
+	if err != nil {
+		return nil, err
+	}
+	return append(sets, set), nil
+}
+
+// writeTTQ converts an .npy + labels pair into the page's raw float32 + JSON.
+func writeTTQ(dir, name, feat, lab, source string) (TTQSet, error) {
 	ds, err := featio.Load(feat, lab)
 	if err != nil {
-		return "", err
+		return TTQSet{}, err
 	}
 	buf := make([]byte, 4*len(ds.X))
 	for i, v := range ds.X {
 		putF32(buf[4*i:], v)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "ttq.f32"), buf, 0o644); err != nil {
-		return "", err
+	set := TTQSet{Features: "data/" + name + ".f32", Meta: "data/" + name + ".json"}
+	if err := os.WriteFile(filepath.Join(dir, name+".f32"), buf, 0o644); err != nil {
+		return set, err
 	}
-	src := fmt.Sprintf("head/testdata/tux-centernet.npy: %d real centernet (480-d) features of Tux Paint photos, %d classes", ds.N, len(ds.Labels))
+	src := fmt.Sprintf(source, ds.N, len(ds.Labels))
+	log.Printf("time-to-quality data: %s", src)
 	meta, _ := json.Marshal(map[string]any{"n": ds.N, "d": ds.D, "labels": ds.Labels, "y": ds.Y, "source": src})
-	return src, os.WriteFile(filepath.Join(dir, "ttq.json"), meta, 0o644)
+	return set, os.WriteFile(filepath.Join(dir, name+".json"), meta, 0o644)
 }
 
 func putF32(b []byte, v float32) {

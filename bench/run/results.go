@@ -23,7 +23,7 @@ type Results struct {
 		GoVersion           string `json:"goVersion"`
 	} `json:"env"`
 	Heads     []HeadResult     `json:"heads,omitempty"`
-	TTQ       *TTQResult       `json:"ttq,omitempty"`
+	TTQ       []TTQResult      `json:"ttq,omitempty"`
 	Backbones []BackboneResult `json:"backbones,omitempty"`
 	Scale     *ScaleResult     `json:"scale,omitempty"`
 	Weight    *Weight          `json:"weight,omitempty"`
@@ -66,6 +66,11 @@ type TTQRun struct {
 	Epoch    int     `json:"epoch,omitempty"`
 	TotalMs  float64 `json:"totalMs,omitempty"`
 	FirstMs  float64 `json:"firstMs,omitempty"` // probe: the first λ trial within tol
+	Curve    []struct {
+		Epoch  int     `json:"epoch"`
+		ValAcc float64 `json:"valAcc"`
+		Ms     float64 `json:"ms"`
+	} `json:"curve,omitempty"` // per epoch, for the TM recipe
 	Lambda   float64 `json:"lambda,omitempty"`
 	Iters    int     `json:"iters,omitempty"`
 }
@@ -154,8 +159,17 @@ func check(r *Results, p *Plan) error {
 			}
 		}
 	}
-	if p.TTQ != nil && (r.TTQ == nil || len(r.TTQ.Runs["probe"]) != p.TTQ.Reps) {
-		return fmt.Errorf("time to quality: results missing")
+	if p.TTQ != nil {
+		if len(r.TTQ) != len(p.TTQ.Sets) {
+			return fmt.Errorf("time to quality: %d results for %d data sets", len(r.TTQ), len(p.TTQ.Sets))
+		}
+		for _, t := range r.TTQ {
+			for _, k := range []string{"probe", "ours-tm", "tfjs-wasm-tm"} {
+				if len(t.Runs[k]) != p.TTQ.Reps {
+					return fmt.Errorf("time to quality on %s: %d %s runs, want %d", t.Source, len(t.Runs[k]), k, p.TTQ.Reps)
+				}
+			}
+		}
 	}
 	if p.Backbones != nil && len(r.Backbones) != len(p.Backbones.IDs) {
 		return fmt.Errorf("backbones: %d results, want %d", len(r.Backbones), len(p.Backbones.IDs))

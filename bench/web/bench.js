@@ -94,12 +94,15 @@ async function runBench(plan) {
   say(`tfjs ${result.env.tfjs}, wasm SIMD ${result.env.wasmSIMD}, threads ${result.env.wasmThreads}; ${result.env.userAgent}`);
   if (plan.heads) result.heads = await w.call('heads', plan.heads);
   if (plan.ttq) {
-    const meta = await (await fetchOK(plan.ttq.meta)).json();
-    const x = new Float32Array(await (await fetchOK(plan.ttq.features)).arrayBuffer());
-    const y = Int32Array.from(meta.y);
-    if (x.length !== meta.n * meta.d || y.length !== meta.n) throw new Error(`${plan.ttq.features}: ${x.length} values for ${meta.n}×${meta.d}`);
-    result.ttq = await w.call('ttq', { ...plan.ttq, x, y, n: meta.n, d: meta.d, labels: meta.labels, source: meta.source });
-    Object.assign(result.ttq, { source: meta.source, epochs: plan.ttq.epochs, batch: plan.ttq.batch });
+    result.ttq = [];
+    for (const set of plan.ttq.sets) {
+      const meta = await (await fetchOK(set.meta)).json();
+      const x = new Float32Array(await (await fetchOK(set.features)).arrayBuffer());
+      const y = Int32Array.from(meta.y);
+      if (x.length !== meta.n * meta.d || y.length !== meta.n) throw new Error(`${set.features}: ${x.length} values for ${meta.n}×${meta.d}`);
+      const r = await w.call('ttq', { ...plan.ttq, x, y, n: meta.n, d: meta.d, labels: meta.labels });
+      result.ttq.push(Object.assign(r, { source: meta.source, epochs: plan.ttq.epochs, batch: plan.ttq.batch }));
+    }
   }
   if (plan.backbones) result.backbones = await w.call('backbones', plan.backbones);
   w.terminate();
