@@ -49,6 +49,7 @@ var (
 	browser  = flag.String("chromium", "", "Chromium executable (default: $CHROMIUM, /usr/bin/chromium)")
 	scaleCap = flag.Int("scale-cap", 3200000, "largest N the scale search tries")
 	only     = flag.String("workloads", "W1,W2,W3,W4", "head-training workloads to run, comma-separated")
+	from     = flag.String("from", "", "render report.md and the plot again from this results.json, without running anything")
 	timeout  = flag.Duration("timeout", 60*time.Minute, "give up after this long")
 )
 
@@ -71,6 +72,12 @@ func main() {
 		default:
 			log.Fatalf("unknown part %q (heads, ttq, backbone, weight, scale)", p)
 		}
+	}
+	if *from != "" {
+		if err := rerender(*from); err != nil {
+			log.Fatal(err)
+		}
+		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
@@ -154,6 +161,33 @@ func run(ctx context.Context, want map[string]bool) error {
 	fmt.Print(md)
 	log.Printf("wrote %s/{results.json,report.md,ms-per-epoch.png} in %s", out, m.Duration)
 	return nil
+}
+
+// rerender reads a results.json and writes report.md and ms-per-epoch.png beside it.
+func rerender(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var r Results
+	if err := json.Unmarshal(b, &r); err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	// The page's own answer holds every field, including ones added to the report since.
+	if len(r.Raw) > 0 {
+		if err := json.Unmarshal(r.Raw, &r); err != nil {
+			return fmt.Errorf("%s: page: %v", path, err)
+		}
+	}
+	dir := filepath.Dir(path)
+	if len(r.Heads) > 0 {
+		if err := plotHeads(filepath.Join(dir, "ms-per-epoch.png"), r.Heads); err != nil {
+			return err
+		}
+	}
+	md := report(&r)
+	fmt.Print(md)
+	return os.WriteFile(filepath.Join(dir, "report.md"), []byte(md), 0o644)
 }
 
 func moduleRoot() (string, error) {

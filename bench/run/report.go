@@ -152,7 +152,7 @@ func ttqSection(p printf, t *TTQResult) {
 			never++
 		}
 	}
-	p("\nAuto probe vs tfjs-wasm TM recipe: **%.1f× faster** to its final accuracy (%.1f%% vs %.1f%%); goal ≥10×: ", ratio, 100*pr.FinalAcc, 100*tm.FinalAcc)
+	p("\nTime to quality, tfjs-wasm TM recipe ÷ auto probe: **%.1f×** (final accuracy %.1f%% probe, %.1f%% TM); goal ≥10×: ", ratio, 100*pr.FinalAcc, 100*tm.FinalAcc)
 	switch {
 	case ratio >= 10 && pr.FinalAcc >= tm.FinalAcc-0.005:
 		p("**met**, at the same or better accuracy.\n\n")
