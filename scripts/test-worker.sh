@@ -71,7 +71,11 @@ LABELS=head/testdata/tux-centernet.txt
 classes=$(sort -u "$LABELS" | grep -c .)
 "$T/finetune" predict -head "$T/head.safetensors" -features "$FEAT" -top "$classes" >"$T/cli.csv"
 
-PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+freeport() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+PORT=$(freeport)
+# wrangler's inspector would take 9229, which anything else may hold.
+INSPECT=$(freeport)
+while [ "$INSPECT" = "$PORT" ]; do INSPECT=$(freeport); done
 log "wrangler dev --local on 127.0.0.1:$PORT ($(node -p 'require("./node_modules/wrangler/package.json").version'))"
 mkdir -p "$T/config" "$T/state"
 (
@@ -79,7 +83,7 @@ mkdir -p "$T/config" "$T/state"
   export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_HIDE_BANNER=true
   export XDG_CONFIG_HOME="$T/config" CI=true
   exec setsid "$ROOT/node_modules/.bin/wrangler" dev --local --ip 127.0.0.1 --port "$PORT" \
-    --persist-to "$T/state" --log-level info
+    --inspector-port "$INSPECT" --persist-to "$T/state" --log-level info
 ) >"$T/wrangler.log" 2>&1 </dev/null &
 WPID=$!
 t0=$(date +%s.%N)
@@ -96,7 +100,7 @@ log "worker/itest against http://127.0.0.1:$PORT"
   -browser "$CHROMIUM"
 
 log "js/share.js from Node against the Worker"
-DEAD=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+DEAD=$(freeport)
 node --disable-warning=MODULE_TYPELESS_PACKAGE_JSON worker/sharetest.mjs "http://127.0.0.1:$PORT" "$T/head.safetensors" "http://127.0.0.1:$DEAD"
 
 log "stop wrangler"
