@@ -262,6 +262,7 @@ type Plan struct {
 		Batches []int    `json:"batches"`
 	} `json:"backbones,omitempty"`
 	Scale *struct {
+		Engine      string  `json:"engine"` // "app": public/build/trainer.wasm; "bench": bench/wasm
 		Sizes       []int   `json:"sizes"`
 		D           int     `json:"d"`
 		Classes     int     `json:"classes"`
@@ -413,6 +414,7 @@ func stage(root, site string, want map[string]bool) (*Plan, error) {
 	}
 	if want["scale"] {
 		s := &struct {
+			Engine      string  `json:"engine"`
 			Sizes       []int   `json:"sizes"`
 			D           int     `json:"d"`
 			Classes     int     `json:"classes"`
@@ -423,10 +425,14 @@ func stage(root, site string, want map[string]bool) (*Plan, error) {
 				Start int `json:"start"`
 				Cap   int `json:"cap"`
 			} `json:"search,omitempty"`
-		}{Sizes: []int{1000, 10000, 50000}, D: 480, Classes: 20, Epochs: 1, ValFraction: 0.2, TimeoutMs: 5 * 60 * 1000}
+		}{Engine: "app", Sizes: []int{1000, 10000, 50000}, D: 480, Classes: 20, Epochs: 1, ValFraction: 0.2, TimeoutMs: 5 * 60 * 1000}
 		if *smoke {
-			s.Sizes = []int{1000}
+			// CI runs this before the site is built: the bench entry runs the same head.Train.
+			s.Engine, s.Sizes = "bench", []int{1000}
 		} else {
+			if _, err := os.Stat(filepath.Join(root, "public", "build", "trainer.wasm")); err != nil {
+				return nil, fmt.Errorf("the scale part runs the app's trainer: %v (run ./build.sh web first)", err)
+			}
 			s.Search = &struct {
 				Start int `json:"start"`
 				Cap   int `json:"cap"`
@@ -566,6 +572,7 @@ func serveBench(root, site string) (*benchServer, error) {
 	s := &benchServer{URL: "http://" + ln.Addr().String() + "/"}
 	mux := http.NewServeMux()
 	mux.Handle("/models/", http.StripPrefix("/models/", http.FileServer(http.Dir(filepath.Join(root, "public", "models")))))
+	mux.Handle("/app/", http.StripPrefix("/app/", http.FileServer(http.Dir(filepath.Join(root, "public", "build")))))
 	mux.Handle("/", http.FileServer(http.Dir(site)))
 	s.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()

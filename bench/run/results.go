@@ -122,6 +122,7 @@ type ScaleRun struct {
 
 // ScaleResult is the scale part.
 type ScaleResult struct {
+	Engine       string     `json:"engine"`
 	D            int        `json:"d"`
 	Classes      int        `json:"classes"`
 	Epochs       int        `json:"epochs"`

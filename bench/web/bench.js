@@ -8,8 +8,8 @@ const say = (s) => { console.log(s); out.textContent += s + '\n'; };
 
 // Worker wraps one worker.js instance as promise-returning calls.
 class Worker1 {
-  constructor() {
-    this.w = new Worker('worker.js');
+  constructor(url = 'worker.js') {
+    this.w = new Worker(url);
     this.seq = 0;
     this.pending = new Map();
     this.w.onmessage = (e) => {
@@ -49,11 +49,12 @@ async function fetchOK(url) {
 // scaleRun trains once on n samples in a fresh worker, so each size's memory is its own and a
 // failure (out of memory) cannot spoil the next run. A run that outlives timeoutMs fails.
 async function scaleRun(s, n, timeoutMs) {
-  const w = new Worker1();
+  const app = s.engine === 'app';
+  const w = new Worker1(app ? 'worker.js?mode=app' : 'worker.js');
   let timer;
   try {
     const timeout = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs); });
-    return await Promise.race([w.call('scale', { n, d: s.d, classes: s.classes, epochs: s.epochs, valFraction: s.valFraction }), timeout]);
+    return await Promise.race([w.call(app ? 'scaleApp' : 'scale', { n, d: s.d, classes: s.classes, epochs: s.epochs, valFraction: s.valFraction }), timeout]);
   } finally {
     clearTimeout(timer);
     w.terminate();
@@ -61,7 +62,7 @@ async function scaleRun(s, n, timeoutMs) {
 }
 
 async function scale(s) {
-  const res = { d: s.d, classes: s.classes, epochs: s.epochs, sizes: [], search: [] };
+  const res = { engine: s.engine, d: s.d, classes: s.classes, epochs: s.epochs, sizes: [], search: [] };
   for (const n of s.sizes) {
     const r = await scaleRun(s, n, s.timeoutMs);
     say(`scale N=${n}: trained in ${(r.trainMs / 1000).toFixed(1)} s, wasm memory ${(r.wasmBytes / 1e6).toFixed(0)} MB, JS features ${(r.jsBytes / 1e6).toFixed(0)} MB, val acc ${(100 * r.valAcc).toFixed(1)}%`);

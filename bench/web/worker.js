@@ -6,7 +6,11 @@
 //
 // Messages in: {id, cmd, args}. Out: {id, result} or {id, error}, and {log} lines for the driver.
 'use strict';
-importScripts('vendor/tf.min.js', 'vendor/tf-backend-wasm.min.js', 'build/wasm_exec.js');
+// worker.js?mode=app loads only the app's own trainer wasm (public/build/trainer.wasm, served as
+// app/trainer.wasm) for the scale runs: the exact code and API (finetuner.train) the app's worker uses.
+const MODE = new URLSearchParams(self.location.search).get('mode') || 'bench';
+if (MODE === 'app') importScripts('build/wasm_exec.js');
+else importScripts('vendor/tf.min.js', 'vendor/tf-backend-wasm.min.js', 'build/wasm_exec.js');
 
 const base = new URL('./', self.location.href).href;
 let goMemory = null; // the Go instance's WebAssembly.Memory
@@ -24,7 +28,14 @@ console.log = (...a) => {
 
 const log = (s) => postMessage({ log: String(s) });
 
-const ready = (async () => {
+const ready = MODE === 'app' ? (async () => {
+  const go = new Go();
+  goRun = go;
+  const { instance } = await WebAssembly.instantiateStreaming(fetch(base + 'app/trainer.wasm'), go.importObject);
+  go.run(instance).then(() => log('trainer.wasm: the Go program exited'));
+  goMemory = instance.exports.mem;
+  if (!self.finetuner || typeof self.finetuner.train !== 'function') throw new Error('app/trainer.wasm did not register finetuner.train');
+})() : (async () => {
   tf.wasm.setWasmPaths({
     'tfjs-backend-wasm.wasm': base + 'vendor/tfjs-backend-wasm.wasm',
     'tfjs-backend-wasm-simd.wasm': base + 'vendor/tfjs-backend-wasm-simd.wasm',
@@ -380,6 +391,36 @@ function scale({ n, d, classes, epochs, valFraction }) {
   };
 }
 
+// scaleApp is scale through the app's trainer API: finetuner.train(x, y, n, d, labels, config,
+// onEvent) with the page's settings form (linear head, 20% validation, no early stopping).
+async function scaleApp({ n, d, classes, epochs, valFraction }) {
+  const t0 = performance.now();
+  let data;
+  try {
+    data = blobs(n, d, classes, 11, 0.05, true);
+  } catch (err) {
+    throw new Error(`JS could not hold ${n}×${d} features (${(n * d * 4 / 1e9).toFixed(2)} GB): ${err.message}`);
+  }
+  const genMs = performance.now() - t0;
+  const cfg = { auto: false, head: 'linear', hidden: 0, epochs, batch: 32, lr: 1e-3, val: valFraction, seed: 1, early: false, backbone: 'bench', tap: '' };
+  let events = 0;
+  const t1 = performance.now();
+  let r;
+  try {
+    r = await self.finetuner.train(data.x, data.y, n, d, data.labels, JSON.stringify(cfg), () => { events++; });
+  } catch (err) {
+    if (goRun.exited) throw new Error(`the app's Go runtime died in train: ${fatal || err.message} (wasm memory ${(goMemory.buffer.byteLength / 1e6).toFixed(0)} MB)`);
+    throw err;
+  }
+  if (goRun.exited) throw new Error(`the app's Go runtime died in train: ${fatal || 'no message'} (wasm memory ${(goMemory.buffer.byteLength / 1e6).toFixed(0)} MB)`);
+  const trainMs = performance.now() - t1;
+  if (!events) throw new Error('finetuner.train sent no progress events');
+  return {
+    n, d, classes, epochs, genMs, trainMs, valAcc: r.report.valAcc, trainLoss: r.report.trainLoss,
+    jsBytes: data.x.byteLength + data.y.byteLength, wasmBytes: goMemory.buffer.byteLength, engine: 'app',
+  };
+}
+
 // ---- environment ----------------------------------------------------------------------------------
 
 async function env() {
@@ -393,7 +434,7 @@ async function env() {
   };
 }
 
-const COMMANDS = { env, heads, ttq, backbones, scale };
+const COMMANDS = { env, heads, ttq, backbones, scale, scaleApp };
 
 onmessage = async (e) => {
   const { id, cmd, args } = e.data;
