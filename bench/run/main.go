@@ -289,7 +289,7 @@ func workloads() []Workload {
 	for i := range w {
 		w[i].LR, w[i].Seed, w[i].Sep = 1e-3, i+1, 0.05
 		if *smoke {
-			w[i].N = min(w[i].N/10, 2000)
+			w[i].N = min(w[i].N/10, 1000)
 			w[i].Epochs = 2
 		}
 		arch := fmt.Sprintf("Dense(%d)", w[i].Classes)
