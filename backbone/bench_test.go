@@ -44,12 +44,14 @@ func BenchmarkForward(b *testing.B) {
 			runtime.GC()
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
+			cpu0 := cpuSeconds()
 			for b.Loop() {
 				if err := m.Forward(dst, x); err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/image")
+			b.ReportMetric((cpuSeconds()-cpu0)*1000/float64(b.N), "cpu-ms/image")
 			b.ReportMetric(float64(m.PeakBytes())/1e6, "MB-activations")
 			b.ReportMetric(float64(m.WeightBytes())/1e6, "MB-weights")
 			b.ReportMetric(float64(ms.HeapInuse)/1e6, "MB-heap")
