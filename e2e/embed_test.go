@@ -99,7 +99,10 @@ func TestEmbed(t *testing.T) {
 	first := js[float64](t, ctx, `document.querySelector('#deep iframe').contentWindow.finetunerEmbed.state.firstEpochMs`)
 	t.Logf("deep embed: first epoch %.0f ms after the embed's navigation start; %d epochs, loss %.3f → %.3f, val acc %.3f in %.0f ms",
 		first, len(ep), ep[0].TrainLoss, ep[len(ep)-1].TrainLoss, done.ValAcc, done.Ms)
-	mustf(t, first > 0 && first < 8000, "autoplay took %.0f ms to show the first epoch", first)
+	t.Logf("deep embed timing (ms since its navigation start): %s", js[string](t, ctx, `JSON.stringify(document.querySelector('#deep iframe').contentWindow.finetunerEmbed.state.timing)`))
+	// The goal is about a second on an idle machine; the bound only catches a broken autoplay on a
+	// CI machine shared with other jobs.
+	mustf(t, first > 0 && first < 20000, "autoplay took %.0f ms to show the first epoch", first)
 	mustf(t, js[string](t, ctx, `document.activeElement.id`) == "notes", "an embed took the focus: %s", js[string](t, ctx, `document.activeElement.outerHTML.slice(0, 80)`))
 	mustf(t, js[float64](t, ctx, `window.scrollY`) == scroll0, "an embed scrolled the page")
 	time.Sleep(time.Second)

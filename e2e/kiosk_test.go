@@ -145,6 +145,8 @@ func TestKiosk(t *testing.T) {
 	js[any](t, ctx, press)
 	waitFor(t, ctx, `kiosk.state.samples[0].length >= `+strconv.Itoa(minSamples+2), 120*time.Second, "captured samples of thing A")
 	js[any](t, ctx, release)
+	// A frame already being extracted when the button is let go still lands: wait for quiet.
+	waitFor(t, ctx, `(() => { const n = kiosk.state.samples[0].length; return new Promise(r => setTimeout(() => r(kiosk.state.samples[0].length === n), 2500)); })()`, 30*time.Second, "the last capture to land")
 	// Every visible control is a touch target of at least 44 CSS pixels each way.
 	small := js[string](t, ctx, `[...document.querySelectorAll('button')].filter(b => b.offsetParent).map(b => [b.id || b.textContent, b.getBoundingClientRect()]).filter(([n, r]) => r.width < 44 || r.height < 44).map(([n, r]) => n + ' ' + Math.round(r.width) + 'x' + Math.round(r.height)).join('; ')`)
 	mustf(t, small == "", "buttons smaller than 44 px: %s", small)
@@ -261,7 +263,7 @@ func kioskSoak(t *testing.T, ctx context.Context, base, out string) {
 	if err := json.Unmarshal(b, &kc); err != nil {
 		t.Fatalf("public/kiosk.json: %v", err)
 	}
-	kc["minSamples"], kc["maxSamples"], kc["captureRate"], kc["predictIntervalMs"] = 3, 6, 15, 50
+	kc["minSamples"], kc["maxSamples"], kc["captureRate"], kc["predictIntervalMs"] = 2, 4, 15, 50
 	kc["train"].(map[string]any)["epochs"] = 10
 	b, _ = json.Marshal(kc)
 	if err := os.WriteFile(filepath.Join(repoRoot(t), "public/build/kiosk-soak.json"), b, 0o644); err != nil {

@@ -25,7 +25,7 @@ import { loadI18n, applyI18n, pickLanguage } from './i18n.js';
 const $ = (id) => document.getElementById(id);
 const q = new URLSearchParams(location.search);
 const id = q.get('id') || '';
-const state = { data: null, params: {}, training: false, trained: false, backbone: null, report: null, t0: performance.now(), firstEpochMs: null };
+const state = { data: null, params: {}, training: false, trained: false, backbone: null, report: null, firstEpochMs: null, timing: {} };
 let i18n, trainer, plot;
 let backboneLoading = null;
 
@@ -256,15 +256,21 @@ function readyStatus() {
 }
 
 async function main() {
+  // The worker starts first: booting the trainer wasm is the longest step before the first epoch.
+  trainer = new Trainer(new URL('./tap-worker.js', import.meta.url));
+  trainer.onEvents = onEvents;
+  trainer.onFatal = (err) => showError(err.message);
+  const mark = (k) => { state.timing[k] = Math.round(performance.now()); };
+  trainer.ready.then(() => mark('trainer'), () => {});
+  const data = loadData().then((d) => { mark('data'); return d; });
+  data.catch(() => {});
   const theme = q.get('theme') === 'dark' ? 'dark' : 'light';
   document.documentElement.dataset.theme = theme;
   i18n = await loadI18n(pickLanguage(q.get('lang'), navigator.language));
   applyI18n(document, i18n);
+  mark('text');
   plot = new Plot($('plot'));
   plot.onError = (e) => showError(`plot: ${e}`);
-  trainer = new Trainer(new URL('./tap-worker.js', import.meta.url));
-  trainer.onEvents = onEvents;
-  trainer.onFatal = (err) => showError(err.message);
 
   window.addEventListener('message', (e) => {
     if (e.source !== window.parent || window.parent === window || !e.data || e.data.source !== 'finetuner-host') return;
@@ -293,11 +299,11 @@ async function main() {
   if (q.has('lr')) setParams({ lr: Number(q.get('lr')) });
   state.params = { ...state.params, ...readParams() };
 
-  const [data] = await Promise.all([loadData(), trainer.ready]);
-  state.data = data;
+  const [d] = await Promise.all([data, trainer.ready]);
+  state.data = d;
   $('train').disabled = false;
   readyStatus();
-  post('ready', { classes: data.labels, rows: data.n, dim: data.d, level: data.level, tap: data.tap, backbone: data.backbone, loadMs: Math.round(performance.now()) });
+  post('ready', { classes: d.labels, rows: d.n, dim: d.d, level: d.level, tap: d.tap, backbone: d.backbone, loadMs: Math.round(performance.now()) });
   document.body.dataset.ready = '1';
   if (q.get('autoplay') === '1' || q.get('autoplay') === 'true') await train();
 }

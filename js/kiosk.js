@@ -253,6 +253,8 @@ async function next() {
 async function learn() {
   const session = state.session;
   const labels = cfg.classes.map((_, i) => className(i));
+  // The plot frame's font has Latin glyphs only: it gets the English names.
+  const plotLabels = cfg.classes.map((k) => localName(k.name, 'en'));
   const d = state.backbone.dim;
   const rows = state.samples.flatMap((list, c) => list.map((s) => [s.feat, c]));
   const x = new Float32Array(rows.length * d);
@@ -260,7 +262,7 @@ async function learn() {
   rows.forEach(([f, c], i) => { x.set(f, i * d); y[i] = c; });
   show('learn');
   $('bars').replaceChildren();
-  plot.reset(labels, cfg.train.epochs);
+  plot.reset(plotLabels, cfg.train.epochs);
   state.training = true;
   let finish;
   trainDone = new Promise((r) => { finish = r; });
@@ -270,7 +272,7 @@ async function learn() {
       config: { ...cfg.train, auto: false, backbone: state.backbone.id, tap: state.backbone.tap || '' },
     }, [x.buffer, y.buffer]);
     if (session !== state.session) return;
-    plot.report(res.report);
+    plot.report({ ...res.report, labels: plotLabels });
     state.trained = true;
     state.valAcc = res.report.valAcc;
   } catch (err) {
@@ -394,7 +396,9 @@ function saveMeta() {
 /** resume restores a visit cut short by a reload, unless it has been idle too long. */
 async function resume() {
   const { meta, samples } = await store.load();
-  const fresh = meta && Date.now() - meta.lastActivity < cfg.idleResetSeconds * 1000 && meta.backbone === state.backbone.id;
+  // Judged at the moment the page started loading: a slow boot is not the visitor's idle time.
+  const loadedAt = performance.timeOrigin;
+  const fresh = meta && loadedAt - meta.lastActivity < cfg.idleResetSeconds * 1000 && meta.backbone === state.backbone.id;
   if (!fresh || !samples.length) {
     await store.clear();
     return;
@@ -405,7 +409,7 @@ async function resume() {
     if (!(r.classIndex in state.samples) || !(r.feat instanceof Float32Array) || r.feat.length !== state.backbone.dim) continue;
     state.samples[r.classIndex].push({ id: r.id, feat: r.feat, thumb: r.thumb, thumbURL: URL.createObjectURL(r.thumb) });
   }
-  state.lastActivity = meta.lastActivity;
+  touch();
   const step = meta.step === 'teach1' ? 'teach1' : 'teach0';
   show(step);
   renderThumbs();
