@@ -431,3 +431,19 @@ func TestLoadFS(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestReadManifest(t *testing.T) {
+	fsys := fstest.MapFS{"manifest.json": {Data: []byte(`{"format":"finetuner-backbones/1","backbones":[{"id":"a","dim":480},{"id":"b","dim":1792}]}`)}}
+	infos, err := ReadManifest(fsys)
+	if err != nil || len(infos) != 2 || infos[0].ID != "a" || infos[1].Dim != 1792 {
+		t.Fatalf("%v %+v", err, infos)
+	}
+	for _, bad := range []string{`{`, `{"backbones":[]}`} {
+		if _, err := ReadManifest(fstest.MapFS{"manifest.json": {Data: []byte(bad)}}); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+	if _, err := ReadManifest(fstest.MapFS{}); err == nil || !strings.Contains(err.Error(), "build.sh models") {
+		t.Errorf("missing manifest: %v", err)
+	}
+}

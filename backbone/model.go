@@ -333,3 +333,22 @@ func binaryStep(out, a, b []float32, s *step) {
 		binaryGeneral(out, a, b, s.aShape, s.bShape, s.outShape, op)
 	}
 }
+
+// ReadManifest reads manifest.json from the root of fsys (public/models, as scripts/models.sh
+// writes it) and returns the backbones it lists, the default first.
+func ReadManifest(fsys fs.FS) ([]Info, error) {
+	b, err := fs.ReadFile(fsys, "manifest.json")
+	if err != nil {
+		return nil, fmt.Errorf("backbone: %w (./build.sh models writes it)", err)
+	}
+	var man struct {
+		Backbones []Info `json:"backbones"`
+	}
+	if err := json.Unmarshal(b, &man); err != nil {
+		return nil, fmt.Errorf("backbone: manifest.json: %v", err)
+	}
+	if len(man.Backbones) == 0 {
+		return nil, errors.New("backbone: manifest.json lists no backbones")
+	}
+	return man.Backbones, nil
+}

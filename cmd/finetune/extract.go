@@ -85,6 +85,13 @@ func runExtract(args []string) error {
 	}
 	m, err := backbone.Load(os.DirFS(filepath.Dir(dir)), filepath.Base(dir))
 	if err != nil {
+		if infos, merr := backbone.ReadManifest(os.DirFS(filepath.Dir(dir))); merr == nil {
+			var ids []string
+			for _, in := range infos {
+				ids = append(ids, in.ID)
+			}
+			return fmt.Errorf("%v (backbones in %s: %s)", err, filepath.Dir(dir), strings.Join(ids, ", "))
+		}
 		return err
 	}
 	views := []backbone.View{{}}
