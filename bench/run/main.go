@@ -115,7 +115,7 @@ func run(ctx context.Context, want map[string]bool) error {
 
 	var res Results
 	if want["heads"] || want["ttq"] || want["backbone"] || want["scale"] {
-		raw, err := runPage(ctx, exe, root, site, plan)
+		raw, tfwasm, err := runPage(ctx, exe, root, site, plan)
 		if err != nil {
 			return err
 		}
@@ -123,6 +123,7 @@ func run(ctx context.Context, want map[string]bool) error {
 			return fmt.Errorf("the page's results: %v", err)
 		}
 		res.Raw = raw
+		res.TFJSWasmBinary = tfwasm
 	}
 	if want["weight"] {
 		w, err := pageWeight(ctx, exe, root)
@@ -557,10 +558,10 @@ func copyFile(dst, src string) error {
 // serveBench serves the staged site, with /models/ from public/models, on a loopback port. Every
 // request is recorded; a 404 is an error of the harness.
 type benchServer struct {
-	URL      string
-	mu       sync.Mutex
-	missing  []string
-	requests int
+	URL     string
+	mu      sync.Mutex
+	missing []string
+	paths   map[string]int // every path asked for, with its count
 	srv      *http.Server
 }
 
@@ -569,14 +570,14 @@ func serveBench(root, site string) (*benchServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &benchServer{URL: "http://" + ln.Addr().String() + "/"}
+	s := &benchServer{URL: "http://" + ln.Addr().String() + "/", paths: map[string]int{}}
 	mux := http.NewServeMux()
 	mux.Handle("/models/", http.StripPrefix("/models/", http.FileServer(http.Dir(filepath.Join(root, "public", "models")))))
 	mux.Handle("/app/", http.StripPrefix("/app/", http.FileServer(http.Dir(filepath.Join(root, "public", "build")))))
 	mux.Handle("/", http.FileServer(http.Dir(site)))
 	s.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
-		s.requests++
+		s.paths[r.URL.Path]++
 		s.mu.Unlock()
 		if strings.HasSuffix(r.URL.Path, ".wasm") {
 			w.Header().Set("Content-Type", "application/wasm")
@@ -650,16 +651,17 @@ func (o *offLoopback) err() error {
 	return nil
 }
 
-// runPage runs the bench page with plan and returns the JSON it resolves to.
-func runPage(ctx context.Context, exe, root, site string, plan *Plan) (json.RawMessage, error) {
+// runPage runs the bench page with plan and returns the JSON it resolves to and the tfjs wasm
+// binary the page fetched (which says whether tfjs ran its SIMD build).
+func runPage(ctx context.Context, exe, root, site string, plan *Plan) (json.RawMessage, string, error) {
 	srv, err := serveBench(root, site)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer srv.srv.Close()
 	profile, err := os.MkdirTemp("", "bench-chromium-")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer os.RemoveAll(profile)
 	bctx, cancel := newBrowser(ctx, exe, profile)
@@ -696,40 +698,47 @@ func runPage(ctx context.Context, exe, root, site string, plan *Plan) (json.RawM
 			off.see(e.Request.URL)
 		}
 	}); err != nil {
-		return nil, fmt.Errorf("starting chromium: %v", err)
+		return nil, "", fmt.Errorf("starting chromium: %v", err)
 	}
 	if _, err := chromedp.Call(bctx, network.Enable, network.EnableParams{}); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := chromedp.Do(bctx, chromedp.Navigate(srv.URL+"index.html")); err != nil {
-		return nil, fmt.Errorf("opening the bench page: %v", err)
+		return nil, "", fmt.Errorf("opening the bench page: %v", err)
 	}
 	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`typeof window.runBench === 'function'`, chromedp.WithPollingTimeout(60*time.Second))); err != nil {
-		return nil, fmt.Errorf("the bench page did not start: %v", err)
+		return nil, "", fmt.Errorf("the bench page did not start: %v", err)
 	}
 	planJSON, err := json.Marshal(plan)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	log.Printf("running the page at %s", srv.URL)
 	raw, err := chromedp.Run(bctx, chromedp.Evaluate[string](fmt.Sprintf("runBench(%q)", planJSON), chromedp.EvalAwaitPromise))
 	if err != nil {
-		return nil, fmt.Errorf("the bench page failed: %v", err)
+		return nil, "", fmt.Errorf("the bench page failed: %v", err)
 	}
 	if err := off.err(); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	if len(srv.missing) > 0 {
-		return nil, fmt.Errorf("the bench page asked for missing files: %s", strings.Join(srv.missing, ", "))
+		return nil, "", fmt.Errorf("the bench page asked for missing files: %s", strings.Join(srv.missing, ", "))
 	}
 	exMu.Lock()
 	defer exMu.Unlock()
 	if len(exceptions) > 0 {
-		return nil, fmt.Errorf("uncaught exceptions in the page: %s", strings.Join(exceptions, "; "))
+		return nil, "", fmt.Errorf("uncaught exceptions in the page: %s", strings.Join(exceptions, "; "))
 	}
-	return json.RawMessage(raw), nil
+	var tfwasm []string
+	for p := range srv.paths {
+		if strings.HasPrefix(p, "/vendor/") && strings.HasSuffix(p, ".wasm") {
+			tfwasm = append(tfwasm, strings.TrimPrefix(p, "/vendor/"))
+		}
+	}
+	sort.Strings(tfwasm)
+	return json.RawMessage(raw), strings.Join(tfwasm, ", "), nil
 }
 
 // ---- machine --------------------------------------------------------------------------------------

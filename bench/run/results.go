@@ -28,6 +28,8 @@ type Results struct {
 	Scale     *ScaleResult     `json:"scale,omitempty"`
 	Weight    *Weight          `json:"weight,omitempty"`
 	TotalMs   float64          `json:"totalMs"`
+	// TFJSWasmBinary is the tfjs .wasm file(s) the page fetched (the SIMD build, or not).
+	TFJSWasmBinary string `json:"tfjsWasmBinary"`
 	// Raw is the page's answer as it came, every curve and event included.
 	Raw json.RawMessage `json:"page,omitempty"`
 }
