@@ -28,7 +28,7 @@
 //
 // scripts/models.sh converts the backbones from their npm packages into public/models/<id>/
 // (model.json + weights.bin, a TF.js graph model pruned to the tap, whose "finetuner" block is the
-// model's Info) and lists them in public/models/manifest.json:
+// model's Info) and lists them in public/models/manifest.json (ReadManifest), the default first:
 //
 //   - centernet (default): the MobileNetV3 backbone of MB3-CenterNet from @vladmandic/human@3.3.6,
 //     ImageNet-initialised and trained on COCO; input 224×224 in 0..255; tap
