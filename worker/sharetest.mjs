@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { apiAvailable, shareHead, sharedHeadId, fetchSharedHead, fetchSharedMeta } from '../js/share.js';
 
 const [origin, headPath, deadOrigin] = process.argv.slice(2);
@@ -15,6 +16,23 @@ assert.equal(await apiAvailable({ origin }), true); ok();
 assert.equal(await apiAvailable({ origin: deadOrigin, timeoutMs: 2000 }), false); ok();
 assert.equal(await apiAvailable(), false, 'no page origin (Node, file://): no API'); ok();
 await assert.rejects(shareHead(bytes, { origin: deadOrigin }), /needs the finetuner Worker/); ok();
+
+// Served by something else: a static server's 404 page, or another JSON API.
+const other = createServer((req, res) => {
+  if (req.url === '/api/health' && other.json) {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end('{"status":"ok"}');
+  } else {
+    res.writeHead(404, { 'Content-Type': 'text/html' });
+    res.end('<h1>Not found</h1>');
+  }
+});
+await new Promise((r) => other.listen(0, '127.0.0.1', r));
+const otherOrigin = `http://127.0.0.1:${other.address().port}`;
+assert.equal(await apiAvailable({ origin: otherOrigin }), false, 'a static 404 page is no API'); ok();
+other.json = true;
+assert.equal(await apiAvailable({ origin: otherOrigin, refresh: true }), false, 'another JSON API is not ours'); ok();
+other.close();
 
 const s = await shareHead(bytes, { origin });
 assert.equal(s.id, want); ok();

@@ -24,7 +24,7 @@ document.addEventListener('securitypolicyviolation', (e) => {
 // headers (CSP, Service-Worker-Allowed, no redirects), and waits until the trainer's Web Worker
 // has its wasm and backbone, the Ebiten plot frame has drawn its canvas and the service worker
 // has cached the site; then no CSP violation and no page error may have happened.
-func browserCheck(exe, id string) {
+func browserCheck(exe, id string, headSize, headDim int) {
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe), chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.Headless,
 		chromedp.NoSandbox, chromedp.WindowSize(1280, 900),
@@ -74,7 +74,19 @@ func browserCheck(exe, id string) {
 	if strings.TrimSpace(errs) != "" {
 		fail("browser: the page shows errors: %s", errs)
 	}
-	fmt.Printf("itest: browser: page, trainer Web Worker, Ebiten frame and service worker up in %.1fs under the Worker's CSP, no violations\n", time.Since(start).Seconds())
+	// js/share.js in the page: the API answers, the link's id is read, the head comes back.
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`import('/js/share.js').then(async (s) => {
+		const ok = await s.apiAvailable();
+		const id = s.sharedHeadId();
+		const bytes = await s.fetchSharedHead(id);
+		const meta = await s.fetchSharedMeta(id);
+		return ok + ' ' + id + ' ' + bytes.length + ' ' + meta.featureDim;
+	})`, chromedp.EvalAwaitPromise))
+	check(err)
+	if want := fmt.Sprintf("true %s %d %d", id, headSize, headDim); got != want {
+		fail("browser: js/share.js in the page gave %q, want %q", got, want)
+	}
+	fmt.Printf("itest: browser: page, trainer Web Worker, Ebiten frame and service worker up in %.1fs under the Worker's CSP, no violations; js/share.js in the page fetched the linked head\n", time.Since(start).Seconds())
 
 	// The other pages of the site: the docs embed and the kiosk (webcam: a fake device).
 	for _, p := range []string{"/public/embed.html?autoplay=1", "/public/kiosk.html"} {

@@ -65,7 +65,7 @@ func main() {
 	badInput(id, d)
 	load(id, x, n, d, labels, want)
 	if *chrome != "" {
-		browserCheck(*chrome, id)
+		browserCheck(*chrome, id, len(headBytes), d)
 	}
 	fmt.Println("itest: all checks passed")
 }
