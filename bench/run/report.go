@@ -84,7 +84,7 @@ func goal(ratio, want float64, higherBetter bool) string {
 
 func headsSection(p printf, heads []HeadResult) {
 	p("## 1. Head training: ms per epoch, median (min) of the runs\n\n")
-	p("Same data (seeded Gaussian classes, generated once per workload in the worker), same model, Glorot-uniform weights and zero biases, Adam (β 0.9/0.999, ε 1e-7) at a constant 1e-3, same batch size and epochs, shuffled every epoch, no feature standardisation. Engines run in turn (ours, tfjs-wasm, tfjs-cpu, ours, ...) after a one-epoch warm-up each. Time runs from handing over the Float32Array (ours copies it into Go; tfjs makes its tensors) to the end of the last epoch; tfjs runs `model.fit` with `yieldEvery: 'never'`.\n\n")
+	p("Same data (seeded Gaussian classes, generated once per workload in the worker), same model, Glorot-uniform weights and zero biases, Adam (β 0.9/0.999, ε 1e-7) at a constant 1e-3, same batch size and epochs, shuffled every epoch, no feature standardisation. Engines run in turn (ours, tfjs-wasm, tfjs-cpu, ours, ...) after a warm-up epoch each (on at most 2000 rows). Time runs from handing over the Float32Array (ours copies it into Go; tfjs makes its tensors) to the end of the last epoch; tfjs runs `model.fit` with `yieldEvery: 'never'`.\n\n")
 	p("| workload | epochs | ours | tfjs-wasm | tfjs-cpu | tfjs-wasm ÷ ours | tfjs-cpu ÷ ours | goal (tfjs-wasm ÷ ours) |\n|---|---|---|---|---|---|---|---|\n")
 	for _, h := range heads {
 		o, w, c := h.Summary["ours"], h.Summary["tfjs-wasm"], h.Summary["tfjs-cpu"]

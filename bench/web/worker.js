@@ -195,8 +195,12 @@ async function heads({ workloads, engines, reps }) {
     const data = blobs(w.n, w.d, w.classes, w.seed, w.sep);
     log(`${w.name}: N=${w.n} D=${w.d} C=${w.classes} ${w.hidden ? `Dense(${w.hidden}, relu) → ` : ''}Dense(${w.classes}${w.noOutputBias ? ', no bias' : ''}), batch ${w.batch}, ${w.epochs} epochs (data ${(performance.now() - t).toFixed(0)} ms)`);
     const runs = Object.fromEntries(engines.map((e) => [e, []]));
+    // Warm-up: one epoch over at most 2000 rows per engine (compiles and tiers up the wasm and
+    // JS paths; the big workloads need not pay a whole epoch for it).
+    const m = Math.min(data.n, 2000);
+    const warm = { ...data, x: data.x.subarray(0, m * data.d), y: data.y.subarray(0, m), n: m };
     for (const e of engines) {
-      const r = await ENGINES[e](data, w, 1);
+      const r = await ENGINES[e](warm, w, 1);
       log(`  warm-up ${e}: ${r.trainMs.toFixed(0)} ms`);
     }
     for (let rep = 0; rep < reps; rep++) {
