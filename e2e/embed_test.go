@@ -149,6 +149,17 @@ func TestEmbed(t *testing.T) {
 	mustf(t, js[string](t, ctx, `document.activeElement.id`) == "notes", "the commands moved the focus")
 
 	screenshot(t, ctx, "", filepath.Join(out, "embed-docs-page.png"))
+
+	step("an embed on its own: dark theme, Japanese, head and epochs from the URL")
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"public/embed.html?level=mid&theme=dark&lang=ja&head=mlp&epochs=25&autoplay=1")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `window.finetunerEmbed.state.report !== null`, 90*time.Second, "the standalone embed's run")
+	mustf(t, js[string](t, ctx, `document.documentElement.lang + ' ' + getComputedStyle(document.body).backgroundColor`) == "ja rgb(17, 24, 39)", "theme or language not applied: %s", js[string](t, ctx, `document.documentElement.lang + ' ' + getComputedStyle(document.body).backgroundColor`))
+	mustf(t, js[string](t, ctx, `document.getElementById('train').textContent`) == "学習", "the embed's buttons are not in Japanese")
+	mustf(t, js[string](t, ctx, `JSON.stringify(window.finetunerEmbed.state.params)`) != "" && js[string](t, ctx, `document.getElementById('head').value + ' ' + document.getElementById('epochs').value`) == "mlp 25", "head/epochs from the URL were not used")
+	time.Sleep(time.Second)
+	screenshot(t, ctx, "", filepath.Join(out, "embed-dark-ja.png"))
 	if bad := offOrigin(t, netlog, srv.URL); len(bad) > 0 {
 		t.Fatalf("requests left the origin %s: %v", srv.URL, bad)
 	}

@@ -200,6 +200,7 @@ func TestKiosk(t *testing.T) {
 	wiped := js[string](t, ctx, `JSON.stringify([kiosk.state.samples.map(l => l.length), document.querySelectorAll('#thumbs img, #bars > *').length, kiosk.state.prediction, document.getElementById('video').srcObject === null, kiosk.plot().history.length])`)
 	mustf(t, wiped == `[[0,0],0,null,true,1]`, "not everything was wiped: [samples, DOM, prediction, camera off, plot history] = %s", wiped)
 	mustf(t, js[string](t, ctx, kioskIDB) == "0,0", "IndexedDB still holds the visit: %s", js[string](t, ctx, kioskIDB))
+	mustf(t, js[string](t, ctx, `document.documentElement.lang`) == "en", "the next visitor does not start in the default language")
 
 	step("operator: long-press the corner, wrong PIN, right PIN")
 	js[any](t, ctx, `document.getElementById('corner').dispatchEvent(new PointerEvent('pointerdown', {bubbles: true}))`)

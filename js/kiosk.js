@@ -361,6 +361,9 @@ async function reset(reason = 'manual') {
   }
   state.resets++;
   state.lastReset = reason;
+  // The next visitor starts in the default language.
+  const lang = pickLanguage(params.get('lang'), cfg.defaultLanguage);
+  if (state.lang !== lang) await setLanguage(lang).catch((err) => showError(err.message));
   show('attract');
 }
 
@@ -547,6 +550,7 @@ async function main() {
   await trainer.ready;
   await loadBackbone();
   await resume();
+  $('status').removeAttribute('data-i18n');
   $('status').textContent = '';
   document.body.dataset.ready = '1';
   registerServiceWorker();
