@@ -20,15 +20,21 @@ type View struct {
 	X, Y float32
 }
 
-// Augmentations returns the views "finetune extract -augment" uses: the plain view, its mirror,
-// and four 80% corner crops and an 80% centre crop. Each is its own feature row.
-func Augmentations() []View {
-	return []View{
-		{}, {Flip: true},
-		{Scale: 0.8, X: -1, Y: -1}, {Scale: 0.8, X: 1, Y: -1},
-		{Scale: 0.8, X: -1, Y: 1}, {Scale: 0.8, X: 1, Y: 1},
-		{Scale: 0.8},
+// Augmentations returns the views "finetune extract -augment" uses, each its own feature row: the
+// plain view first, then with flip its mirror image, then with crops four 80% corner crops and an
+// 80% centre crop.
+func Augmentations(flip, crops bool) []View {
+	v := []View{{}}
+	if flip {
+		v = append(v, View{Flip: true})
 	}
+	if crops {
+		v = append(v,
+			View{Scale: 0.8, X: -1, Y: -1}, View{Scale: 0.8, X: 1, Y: -1},
+			View{Scale: 0.8, X: -1, Y: 1}, View{Scale: 0.8, X: 1, Y: 1},
+			View{Scale: 0.8})
+	}
+	return v
 }
 
 // preBuffers are the preprocessing buffers a Model reuses from image to image.

@@ -33,7 +33,8 @@ class (images may sit deeper inside it; files and folders whose names start with
 
 Outputs:
   -o FILE       features, a NumPy .npy array of float32, shape (rows, dim), one row per image
-                (per view with -augment), in the order: classes by name, files by path within each.
+                (one per view with -augment: the plain view, then its mirror, then the crops),
+                in the order: classes by name, files by path within each.
   -labels FILE  the class of each row: a UTF-8 text file with exactly one line per row of the .npy,
                 in the same order, holding the subfolder name (e.g. "cat"); nothing else.
   -files FILE   optional: the source file of each row, one path per line, same order.
@@ -54,7 +55,7 @@ func runExtract(args []string) error {
 	out := fl.String("o", "features.npy", "output features (.npy, float32, rows × dim)")
 	labels := fl.String("labels", "labels.txt", "output labels, one class name per line, one line per row")
 	files := fl.String("files", "", "optional output: source file of each row, one per line")
-	augment := fl.Bool("augment", false, "add a mirrored view and five 80% crops of each image, each its own row (7 rows per image)")
+	augment := fl.String("augment", "", "extra rows per image: \"flip\" (mirror image), \"crops\" (four 80% corner crops and an 80% centre crop), or \"flip,crops\"")
 	pad := fl.Bool("pad", false, "fit the whole image with white borders instead of cropping its centred square")
 	jobs := fl.Int("j", runtime.NumCPU(), "images processed in parallel")
 	quiet := fl.Bool("q", false, "no progress bar")
@@ -72,6 +73,18 @@ func runExtract(args []string) error {
 		return fmt.Errorf("-j %d: want at least 1", *jobs)
 	}
 
+	var flip, crops bool
+	for _, a := range strings.Split(*augment, ",") {
+		switch strings.TrimSpace(a) {
+		case "":
+		case "flip":
+			flip = true
+		case "crops":
+			crops = true
+		default:
+			return fmt.Errorf("-augment %q: want flip, crops or flip,crops", *augment)
+		}
+	}
 	items, classes, err := listImages(fl.Arg(0))
 	if err != nil {
 		return err
@@ -94,10 +107,7 @@ func runExtract(args []string) error {
 		}
 		return err
 	}
-	views := []backbone.View{{}}
-	if *augment {
-		views = backbone.Augmentations()
-	}
+	views := backbone.Augmentations(flip, crops)
 	for i := range views {
 		views[i].Pad = *pad
 	}

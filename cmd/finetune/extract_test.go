@@ -61,7 +61,7 @@ func TestExtract(t *testing.T) {
 
 	out, labels, files := filepath.Join(dir, "f.npy"), filepath.Join(dir, "l.txt"), filepath.Join(dir, "s.txt")
 	err := runExtract([]string{"-q", "-backbone", filepath.Join(models, "centernet"), "-o", out, "-labels", labels,
-		"-files", files, "-augment", filepath.Join(dir, "in")})
+		"-files", files, "-augment", "flip,crops", filepath.Join(dir, "in")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,6 +97,9 @@ func TestExtract(t *testing.T) {
 
 func TestExtractErrors(t *testing.T) {
 	dir := t.TempDir()
+	if err := runExtract([]string{"-q", "-augment", "rotate", dir}); err == nil || !strings.Contains(err.Error(), "want flip, crops") {
+		t.Errorf("bad -augment: %v", err)
+	}
 	if err := runExtract([]string{"-q", dir}); err == nil || !strings.Contains(err.Error(), "no files in class subfolders") {
 		t.Errorf("empty folder: %v", err)
 	}
