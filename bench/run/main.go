@@ -249,12 +249,12 @@ type Plan struct {
 	TTQ *struct {
 		Sets        []TTQSet `json:"sets"`
 		Reps        int      `json:"reps"`
-		Epochs      int     `json:"epochs"`
-		Batch       int     `json:"batch"`
-		LR          float64 `json:"lr"`
-		ValFraction float64 `json:"valFraction"`
-		Seed        int     `json:"seed"`
-		Tol         float64 `json:"tol"`
+		Epochs      int      `json:"epochs"`
+		Batch       int      `json:"batch"`
+		LR          float64  `json:"lr"`
+		ValFraction float64  `json:"valFraction"`
+		Seed        int      `json:"seed"`
+		Tol         float64  `json:"tol"`
 	} `json:"ttq,omitempty"`
 	Backbones *struct {
 		IDs     []string `json:"ids"`
@@ -380,12 +380,12 @@ func stage(root, site string, want map[string]bool) (*Plan, error) {
 		p.TTQ = &struct {
 			Sets        []TTQSet `json:"sets"`
 			Reps        int      `json:"reps"`
-			Epochs      int     `json:"epochs"`
-			Batch       int     `json:"batch"`
-			LR          float64 `json:"lr"`
-			ValFraction float64 `json:"valFraction"`
-			Seed        int     `json:"seed"`
-			Tol         float64 `json:"tol"`
+			Epochs      int      `json:"epochs"`
+			Batch       int      `json:"batch"`
+			LR          float64  `json:"lr"`
+			ValFraction float64  `json:"valFraction"`
+			Seed        int      `json:"seed"`
+			Tol         float64  `json:"tol"`
 		}{sets, *reps, 50, 16, 1e-3, 0.2, 1, 0.005}
 		if *smoke {
 			p.TTQ.Epochs = 5
@@ -562,10 +562,10 @@ type benchServer struct {
 	mu      sync.Mutex
 	missing []string
 	paths   map[string]int // every path asked for, with its count
-	srv      *http.Server
+	srv     *http.Server
 }
 
-func serveBench(root, site string) (*benchServer, error) {
+func serveBench(root, site, profile string) (*benchServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -573,6 +573,7 @@ func serveBench(root, site string) (*benchServer, error) {
 	s := &benchServer{URL: "http://" + ln.Addr().String() + "/", paths: map[string]int{}}
 	mux := http.NewServeMux()
 	mux.Handle("/models/", http.StripPrefix("/models/", http.FileServer(http.Dir(filepath.Join(root, "public", "models")))))
+	mux.Handle("/__cpu", cpuHandler(profile))
 	mux.Handle("/app/", http.StripPrefix("/app/", http.FileServer(http.Dir(filepath.Join(root, "public", "build")))))
 	mux.Handle("/", http.FileServer(http.Dir(site)))
 	s.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -654,16 +655,16 @@ func (o *offLoopback) err() error {
 // runPage runs the bench page with plan and returns the JSON it resolves to and the tfjs wasm
 // binary the page fetched (which says whether tfjs ran its SIMD build).
 func runPage(ctx context.Context, exe, root, site string, plan *Plan) (json.RawMessage, string, error) {
-	srv, err := serveBench(root, site)
-	if err != nil {
-		return nil, "", err
-	}
-	defer srv.srv.Close()
 	profile, err := os.MkdirTemp("", "bench-chromium-")
 	if err != nil {
 		return nil, "", err
 	}
 	defer os.RemoveAll(profile)
+	srv, err := serveBench(root, site, profile)
+	if err != nil {
+		return nil, "", err
+	}
+	defer srv.srv.Close()
 	bctx, cancel := newBrowser(ctx, exe, profile)
 	defer cancel()
 

@@ -91,6 +91,16 @@ func headsSection(p printf, heads []HeadResult) {
 		rw, rc := w.Median/o.Median, c.Median/o.Median
 		p("| %s | %d | %s | %s | %s | **%.2f×** | %.2f× | %s |\n", h.Workload.Name, h.Workload.Epochs, cell(o), cell(w), cell(c), rw, rc, goal(rw, h.Workload.Goal, true))
 	}
+	p("\nCPU time per epoch: the renderer process's CPU time (user + system, from /proc) over each whole call, final evaluation included (ours evaluates the training set twice after training, tfjs once), ÷ epochs; medians. Less sensitive than wall time to other load on the machine.\n\n")
+	p("| workload | ours | tfjs-wasm | tfjs-cpu | tfjs-wasm ÷ ours | tfjs-cpu ÷ ours |\n|---|---|---|---|---|---|\n")
+	for _, h := range heads {
+		o, w, c := h.Summary["ours"].CPUMedian, h.Summary["tfjs-wasm"].CPUMedian, h.Summary["tfjs-cpu"].CPUMedian
+		if !(o > 0) {
+			p("| %s | (no CPU reading) | | | | |\n", h.Workload.Name)
+			continue
+		}
+		p("| %s | %s | %s | %s | **%.2f×** | %.2f× |\n", h.Workload.Name, ms(o), ms(w), ms(c), w/o, c/o)
+	}
 	p("\n")
 	for _, h := range heads {
 		p("- %s: %s\n", h.Workload.Name, h.Workload.Desc)
@@ -118,7 +128,7 @@ func headsSection(p printf, heads []HeadResult) {
 func ttqSection(p printf, t *TTQResult) {
 	p("### %s\n\n", t.Source)
 	p("Data: %s; one stratified split (head.Split, 20%% validation: %d train, %d validation rows), the same rows for every method. Time to quality: wall time from the call until validation accuracy is within 0.5 points of the run's final value. The automatic probe (L-BFGS over an L2 path) gives its model only at the end, so its time is its whole run. Teachable Machine's recipe: Dense(100, relu) → Dense(%d, no bias), Adam 1e-3, batch %d, %d epochs, features as they are; in tfjs-wasm with TM's variance-scaling initialiser, and with our trainer (Glorot) for reference.\n\n", t.Source, t.NTrain, t.NVal, t.Classes, t.Batch, t.Epochs)
-	p("| method | time to quality, ms: median (min) | final validation accuracy | whole run, ms |\n|---|---|---|---|\n")
+	p("| method | time to quality, ms: median (min) | final validation accuracy | whole run, ms | whole run, CPU ms |\n|---|---|---|---|---|\n")
 	names := map[string]string{"probe": "ours: automatic linear probe", "ours-tm": "ours: TM recipe", "tfjs-wasm-tm": "tfjs-wasm: TM recipe"}
 	for _, k := range []string{"probe", "ours-tm", "tfjs-wasm-tm"} {
 		s := t.Summary[k]
@@ -130,7 +140,7 @@ func ttqSection(p printf, t *TTQResult) {
 				total = append(total, r.Ms)
 			}
 		}
-		p("| %s | %s | %.1f%% | %s |\n", names[k], cell(s), 100*s.FinalAcc, ms(median(total)))
+		p("| %s | %s | %.1f%% | %s | %s |\n", names[k], cell(s), 100*s.FinalAcc, ms(median(total)), ms(s.CPUMedian))
 	}
 	pr, tm := t.Summary["probe"], t.Summary["tfjs-wasm-tm"]
 	ratio := tm.Median / pr.Median
@@ -180,17 +190,23 @@ func ttqSection(p printf, t *TTQResult) {
 func backboneSection(p printf, bs []BackboneResult) {
 	p("## 3. Backbone: ms per image at 224×224, median (min)\n\n")
 	p("The same converted graph model (public/models/<id>: model.json + weights.bin as shipped) in both runtimes, the same preprocessed input (a real photo, our preprocessing), features checked equal before timing. tfjs: `execute` to the tap (+ spatial mean) and `dataSync`, batch as one tensor; ours: backbone.Forward image after image.\n\n")
-	p("| backbone | batch | ours | tfjs-wasm | ours ÷ tfjs-wasm | goal | max rel. difference |\n|---|---|---|---|---|---|---|\n")
+	p("| backbone | batch | ours | tfjs-wasm | ours ÷ tfjs-wasm | goal | CPU ms/image ours, tfjs-wasm (ratio) | max rel. difference |\n|---|---|---|---|---|---|---|---|\n")
 	for _, b := range bs {
 		keys := make([]string, 0, len(b.Batches))
 		for k := range b.Batches {
 			keys = append(keys, k)
 		}
-		sort.Slice(keys, func(i, j int) bool { return len(keys[i]) < len(keys[j]) || len(keys[i]) == len(keys[j]) && keys[i] < keys[j] })
+		sort.Slice(keys, func(i, j int) bool {
+			return len(keys[i]) < len(keys[j]) || len(keys[i]) == len(keys[j]) && keys[i] < keys[j]
+		})
 		for _, k := range keys {
 			o, t := b.Batches[k]["ours"], b.Batches[k]["tfjs-wasm"]
 			ratio := o.Median / t.Median
-			p("| %s (%d-d) | %s | %s (%s) | %s (%s) | %.2f× | %s | %.1e |\n", b.ID, b.Dim, k, ms(o.Median), ms(o.Min), ms(t.Median), ms(t.Min), ratio, goal(ratio, 2.5, false), b.MaxRelDiff)
+			cpu := "—"
+			if o.CPUPerImage > 0 && t.CPUPerImage > 0 {
+				cpu = fmt.Sprintf("%s, %s (%.2f×)", ms(o.CPUPerImage), ms(t.CPUPerImage), o.CPUPerImage/t.CPUPerImage)
+			}
+			p("| %s (%d-d) | %s | %s (%s) | %s (%s) | %.2f× | %s | %s | %.1e |\n", b.ID, b.Dim, k, ms(o.Median), ms(o.Min), ms(t.Median), ms(t.Min), ratio, goal(ratio, 2.5, false), cpu, b.MaxRelDiff)
 		}
 	}
 	p("\n")

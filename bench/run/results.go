@@ -44,6 +44,9 @@ type HeadRun struct {
 	LastEpochAcc  float64   `json:"lastEpochAcc"`
 	EvalLoss      float64   `json:"evalLoss"` // on the whole training set after training
 	EvalAcc       float64   `json:"evalAcc"`
+	// CPUMs is the renderer's CPU time over the whole call (final evaluation included).
+	CPUMs         float64 `json:"cpuMs"`
+	CPUMsPerEpoch float64 `json:"cpuMsPerEpoch"`
 }
 
 // Stat summarises an engine's runs.
@@ -52,6 +55,7 @@ type Stat struct {
 	Min           float64 `json:"min"`
 	SteadyEpochMs float64 `json:"steadyEpochMs"` // median of epochs 2.. of every run
 	FinalAcc      float64 `json:"finalAcc,omitempty"`
+	CPUMedian     float64 `json:"cpuMedian"` // median renderer CPU ms (per epoch for heads, per run for TTQ)
 }
 
 // HeadResult is one workload.
@@ -68,13 +72,14 @@ type TTQRun struct {
 	Epoch    int     `json:"epoch,omitempty"`
 	TotalMs  float64 `json:"totalMs,omitempty"`
 	FirstMs  float64 `json:"firstMs,omitempty"` // probe: the first λ trial within tol
+	CPUMs    float64 `json:"cpuMs"`
 	Curve    []struct {
 		Epoch  int     `json:"epoch"`
 		ValAcc float64 `json:"valAcc"`
 		Ms     float64 `json:"ms"`
 	} `json:"curve,omitempty"` // per epoch, for the TM recipe
-	Lambda   float64 `json:"lambda,omitempty"`
-	Iters    int     `json:"iters,omitempty"`
+	Lambda float64 `json:"lambda,omitempty"`
+	Iters  int     `json:"iters,omitempty"`
 }
 
 // TTQResult is the time-to-quality part.
@@ -98,9 +103,10 @@ type BackboneResult struct {
 	MaxRelDiff float64 `json:"maxRelDiff"`
 	Photo      string  `json:"photo"`
 	Batches    map[string]map[string]struct {
-		Median float64   `json:"median"`
-		Min    float64   `json:"min"`
-		Runs   []float64 `json:"runs"`
+		Median      float64   `json:"median"`
+		Min         float64   `json:"min"`
+		Runs        []float64 `json:"runs"`
+		CPUPerImage float64   `json:"cpuPerImage"`
 	} `json:"batches"`
 }
 

@@ -49,17 +49,17 @@ type DiskAsset struct {
 // Weight is the page-weight part: what a cold load of the app transfers and how long it takes
 // to be ready, plus the brotli size of every file the app keeps offline.
 type Weight struct {
-	URL            string      `json:"url"`
-	AcceptEncoding string      `json:"acceptEncoding"`
-	ReadyMs        float64     `json:"readyMs"` // navigation start → body[data-ready]
-	LoadMs         float64     `json:"loadMs"`  // navigation start → load event
-	Assets         []Asset     `json:"assets"`  // the cold load, service worker precache included
+	URL            string  `json:"url"`
+	AcceptEncoding string  `json:"acceptEncoding"`
+	ReadyMs        float64 `json:"readyMs"` // navigation start → body[data-ready]
+	LoadMs         float64 `json:"loadMs"`  // navigation start → load event
+	Assets         []Asset `json:"assets"`  // the cold load, service worker precache included
 	// PageAssets and PageReadyMs are a cold load with the service worker refused: what the page
 	// and its workers fetch for themselves.
-	PageAssets  []Asset `json:"pageAssets"`
-	PageReadyMs float64 `json:"pageReadyMs"`
-	Disk           []DiskAsset `json:"disk"`
-	Note           string      `json:"note,omitempty"`
+	PageAssets  []Asset     `json:"pageAssets"`
+	PageReadyMs float64     `json:"pageReadyMs"`
+	Disk        []DiskAsset `json:"disk"`
+	Note        string      `json:"note,omitempty"`
 }
 
 // category sorts an app path into what it is, so that weights can be counted apart.
@@ -239,8 +239,8 @@ func coldLoad(ctx context.Context, exe string, target *url.URL, profile string, 
 type tallyProxy struct {
 	proxy   *httputil.ReverseProxy
 	blockSW bool // answer 404 for the service worker's script
-	mu     sync.Mutex
-	assets []*tallied
+	mu      sync.Mutex
+	assets  []*tallied
 }
 
 type tallied struct {

@@ -102,6 +102,19 @@ function blobs(N, D, C, seed, sep, fast = false) {
   return { x, y, n: N, d: D, C, labels };
 }
 
+// cpuNow asks the driver for the CPU ms the browser's renderer processes have used so far (see
+// bench/run/cpu.go); NaN when the page is served by something else.
+async function cpuNow() {
+  try {
+    const r = await fetch(base + '__cpu', { cache: 'no-store' });
+    if (!r.ok) return NaN;
+    const v = (await r.json()).ms;
+    return v >= 0 ? v : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
 const median = (a) => { const s = [...a].sort((p, q) => p - q); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const diffs = (t) => t.map((v, i) => v - (i ? t[i - 1] : 0));
 
@@ -205,7 +218,10 @@ async function heads({ workloads, engines, reps }) {
     }
     for (let rep = 0; rep < reps; rep++) {
       for (const e of engines) {
+        const c0 = await cpuNow();
         const r = await ENGINES[e](data, w, w.epochs);
+        r.cpuMs = (await cpuNow()) - c0;
+        r.cpuMsPerEpoch = r.cpuMs / w.epochs;
         r.msPerEpoch = r.trainMs / w.epochs;
         runs[e].push(r);
         log(`  rep ${rep + 1} ${e.padEnd(9)} ${r.msPerEpoch.toFixed(1).padStart(8)} ms/epoch  loss ${r.lastEpochLoss.toFixed(4)} acc ${(100 * r.lastEpochAcc).toFixed(1)}%`);
@@ -214,7 +230,8 @@ async function heads({ workloads, engines, reps }) {
     const summary = {};
     for (const e of engines) {
       const ms = runs[e].map((r) => r.msPerEpoch);
-      summary[e] = { median: median(ms), min: Math.min(...ms), steadyEpochMs: median(runs[e].flatMap((r) => r.epochMs.slice(1))) };
+      summary[e] = { median: median(ms), min: Math.min(...ms), steadyEpochMs: median(runs[e].flatMap((r) => r.epochMs.slice(1))),
+        cpuMedian: median(runs[e].map((r) => r.cpuMsPerEpoch)) };
     }
     out.push({ workload: w, runs, summary });
   }
@@ -279,14 +296,21 @@ async function ttq({ x, y, n, d, labels, reps, epochs, batch, lr, valFraction, s
   };
   const runs = { probe: [], 'ours-tm': [], 'tfjs-wasm-tm': [] };
   probe(); oursTM(); await tfjsTM(); // warm-up
+  const withCPU = async (f) => {
+    const c0 = await cpuNow();
+    const r = await f();
+    r.cpuMs = (await cpuNow()) - c0;
+    return r;
+  };
   for (let rep = 0; rep < reps; rep++) {
-    const a = probe(), b = oursTM(), c = await tfjsTM();
+    const a = await withCPU(probe), b = await withCPU(oursTM), c = await withCPU(tfjsTM);
     runs.probe.push(a); runs['ours-tm'].push(b); runs['tfjs-wasm-tm'].push(c);
     log(`  rep ${rep + 1}: auto probe ${a.ms.toFixed(0)} ms → val ${(100 * a.finalAcc).toFixed(1)}% | ours TM ${b.ms.toFixed(0)} ms (epoch ${b.epoch}) → ${(100 * b.finalAcc).toFixed(1)}% | tfjs-wasm TM ${c.ms.toFixed(0)} ms (epoch ${c.epoch}) → ${(100 * c.finalAcc).toFixed(1)}%`);
   }
   const summary = {};
   for (const [k, v] of Object.entries(runs)) {
-    summary[k] = { median: median(v.map((r) => r.ms)), min: Math.min(...v.map((r) => r.ms)), finalAcc: median(v.map((r) => r.finalAcc)) };
+    summary[k] = { median: median(v.map((r) => r.ms)), min: Math.min(...v.map((r) => r.ms)), finalAcc: median(v.map((r) => r.finalAcc)),
+      cpuMedian: median(v.map((r) => r.cpuMs)) };
   }
   return { nTrain: sp.train.length, nVal: sp.val.length, classes: C, d, runs, summary };
 }
@@ -354,18 +378,23 @@ async function backbones({ ids, photo, reps, batches }) {
       const xb = new Float32Array(b * x1.length);
       for (let i = 0; i < b; i++) xb.set(x1, i * x1.length);
       const time = { ours: [], 'tfjs-wasm': [] };
+      const cpu = { ours: 0, 'tfjs-wasm': 0 };
       gocall('backboneForward', xb, b); tfFeatures(xb, b).dispose(); // warm-up
       for (let rep = 0; rep < reps; rep++) {
+        let c = await cpuNow();
         let t = performance.now();
         gocall('backboneForward', xb, b);
         time.ours.push((performance.now() - t) / b);
+        cpu.ours += (await cpuNow()) - c;
+        c = await cpuNow();
         t = performance.now();
         const f = tfFeatures(xb, b);
         f.dataSync();
         f.dispose();
         time['tfjs-wasm'].push((performance.now() - t) / b);
+        cpu['tfjs-wasm'] += (await cpuNow()) - c;
       }
-      res.batches[b] = Object.fromEntries(Object.entries(time).map(([k, v]) => [k, { median: median(v), min: Math.min(...v), runs: v }]));
+      res.batches[b] = Object.fromEntries(Object.entries(time).map(([k, v]) => [k, { median: median(v), min: Math.min(...v), runs: v, cpuPerImage: cpu[k] / (reps * b) }]));
       log(`  batch ${b}: ours ${res.batches[b].ours.median.toFixed(1)} ms/image, tfjs-wasm ${res.batches[b]['tfjs-wasm'].median.toFixed(1)} ms/image`);
     }
     model.dispose();
