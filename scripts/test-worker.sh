@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Worker tests: build it, run wrangler dev --local, check site + API over HTTP, load-test predict
 #
-# Builds the Worker (scripts/worker.sh), trains a real head on head/testdata's backbone features
+# Builds the Worker (scripts/worker.sh), checks that `wrangler deploy --dry-run` bundles it under
+# the free plan's 3 MB, trains a real head on head/testdata's backbone features
 # with the CLI and has the CLI predict them, starts the pinned wrangler (package-lock.json) on a
 # free loopback port with a throwaway --persist-to folder and no outside lookups, then runs
 # worker/itest: page, wasm types and headers; share, fetch, meta; the Worker's probabilities
@@ -61,6 +62,20 @@ cleanup() {
   exit $rc
 }
 trap cleanup EXIT
+
+log "wrangler deploy --dry-run (bundle, assets, bindings; nothing is sent)"
+(
+  cd worker
+  WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_HIDE_BANNER=true \
+    XDG_CONFIG_HOME="$T/config" CI=true "$ROOT/node_modules/.bin/wrangler" deploy --dry-run --outdir "$T/deploy"
+) >"$T/deploy.log" 2>&1 || { cat "$T/deploy.log" >&2; exit 1; }
+grep -E 'Total Upload|assets directory' "$T/deploy.log" >&2
+gz=$(sed -n 's/.*gzip: \([0-9.]*\) KiB.*/\1/p' "$T/deploy.log")
+# Cloudflare's free plan takes Workers up to 3 MB gzip.
+if [ -z "$gz" ] || ! awk -v g="$gz" 'BEGIN { exit !(g < 3072) }'; then
+  echo "test-worker.sh: the Worker is ${gz:-?} KiB gzip; the free plan's limit is 3072" >&2
+  exit 1
+fi
 
 log "a real head and the CLI's predictions (head/testdata: 480-d centernet features)"
 go build -o "$T/finetune" ./cmd/finetune
