@@ -761,8 +761,10 @@ func (g *graph) plan() {
 	}
 	take(g.inBuf)
 	for i, s := range g.steps {
-		// An element-wise step may overwrite an operand of its own size that dies with it.
-		if (s.kind == opBinary || s.kind == opUnary || s.kind == opHardSwish) && s.in0 >= 0 && g.bufSize[s.in0] == g.bufSize[s.out] {
+		// An element-wise step may overwrite an operand of its own size that dies with it, when
+		// element i of the output reads element i of that operand (not so for a general broadcast).
+		elementwise := s.kind == opUnary || s.kind == opHardSwish || (s.kind == opBinary && s.bc != bcGeneral)
+		if elementwise && s.in0 >= 0 && g.bufSize[s.in0] == g.bufSize[s.out] {
 			release(s.in0, i)
 		}
 		if g.bufSlot[s.out] < 0 {
