@@ -11,11 +11,16 @@ ROOT=$(pwd)
 OUT=public/build
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
+# Every output is written beside its final name and renamed into place, so a server (or a test)
+# reading public/ while this runs never sees half a file.
 mkdir -p "$OUT"
 log "go build wasm/trainer, wasm/plot (GOOS=js GOARCH=wasm)"
-GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o "$OUT/trainer.wasm" ./wasm/trainer
-GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o "$OUT/plot.wasm" ./wasm/plot
-cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" "$OUT/wasm_exec.js"
+for w in trainer plot; do
+  GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o "$OUT/.$w.wasm.$$" "./wasm/$w"
+  mv -f "$OUT/.$w.wasm.$$" "$OUT/$w.wasm"
+done
+cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" "$OUT/.wasm_exec.js.$$"
+mv -f "$OUT/.wasm_exec.js.$$" "$OUT/wasm_exec.js"
 
 if [ -f scripts/models.sh ]; then
   log "models (scripts/models.sh)"
@@ -32,9 +37,9 @@ if [ ! -d "$STAMPS" ]; then
 fi
 PER=${DEMO_PER_CLASS:-20}
 log "demo set ($PER per class from $STAMPS)"
-rm -rf public/demo.tmp
-mkdir -p public/demo.tmp
-manifest=public/demo.tmp/manifest.json
+rm -rf "public/demo.$$"
+mkdir -p "public/demo.$$"
+manifest="public/demo.$$/manifest.json"
 {
   printf '{\n  "source": "Debian package tuxpaint-stamps-default (%s)",\n' "$(dpkg-query -W -f='${Version}' tuxpaint-stamps-default 2>/dev/null || echo unknown)"
   printf '  "credit": "Demo photos: Tux Paint stamps (Debian package tuxpaint-stamps-default), GNU GPL; see /usr/share/doc/tuxpaint-stamps-default/copyright.",\n'
@@ -43,7 +48,7 @@ manifest=public/demo.tmp/manifest.json
   for spec in "birds:animals/birds" "fruit:food/fruit" "flowers:plants/flowers" "vehicles:vehicles"; do
     name=${spec%%:*}
     dir=$STAMPS/${spec#*:}
-    mkdir -p "public/demo.tmp/$name"
+    mkdir -p "public/demo.$$/$name"
     [ $first = 1 ] || printf ','
     first=0
     printf '\n    {"name": "%s", "files": [' "$name"
@@ -51,7 +56,7 @@ manifest=public/demo.tmp/manifest.json
     # Photos only: the "cartoon" subfolders hold drawings.
     while IFS= read -r f; do
       base=$(basename "$f" | tr -c 'A-Za-z0-9._\n-' '_')
-      cp "$f" "public/demo.tmp/$name/$base"
+      cp "$f" "public/demo.$$/$name/$base"
       printf '%s"%s/%s"' "$sep" "$name" "$base"
       sep=', '
     done < <(find "$dir" -name '*.png' -not -path '*cartoon*' | LC_ALL=C sort | head -n "$PER")
@@ -60,7 +65,7 @@ manifest=public/demo.tmp/manifest.json
   printf '\n  ]\n}\n'
 } >"$manifest"
 rm -rf public/demo
-mv public/demo.tmp public/demo
+mv "public/demo.$$" public/demo
 
 # The asset list: every file the app needs offline, and a version that changes with any of them.
 log "asset list ($OUT/assets.json)"
@@ -78,7 +83,8 @@ version=$(sha256sum "${files[@]}" | sha256sum | cut -c1-16)
   sep=''
   for f in "${files[@]}"; do printf '%s\n  "%s"' "$sep" "$f"; sep=','; done
   printf '\n]}\n'
-} >"$OUT/assets.json"
+} >"$OUT/.assets.json.$$"
+mv -f "$OUT/.assets.json.$$" "$OUT/assets.json"
 
 # Precompressed twins for cmd/serve (and any static host that serves them).
 if ! command -v brotli >/dev/null; then
@@ -92,8 +98,12 @@ for f in "${files[@]}" "$OUT/assets.json"; do
   case "$f" in public/build/*|public/models/*|public/demo/*) ;; *) continue;; esac
   case "$f" in *.wasm|*.js|*.json|*.html|*.css|*.svg|*.bin|*.webmanifest) ;; *) continue;; esac
   [ "$(stat -c %s "$f")" -ge 1024 ] || continue
-  if [ ! -f "$f.br" ] || [ "$f" -nt "$f.br" ]; then brotli -f -k -q "${BROTLI_Q:-11}" -o "$f.br" "$f"; fi
-  if [ ! -f "$f.gz" ] || [ "$f" -nt "$f.gz" ]; then gzip -f -k -9 "$f"; fi
+  if [ ! -f "$f.br" ] || [ "$f" -nt "$f.br" ]; then
+    brotli -f -q "${BROTLI_Q:-11}" -o "$f.br.$$" "$f" && touch -r "$f" "$f.br.$$" && mv -f "$f.br.$$" "$f.br"
+  fi
+  if [ ! -f "$f.gz" ] || [ "$f" -nt "$f.gz" ]; then
+    gzip -9 -c "$f" >"$f.gz.$$" && touch -r "$f" "$f.gz.$$" && mv -f "$f.gz.$$" "$f.gz"
+  fi
 done
 for w in trainer plot; do
   printf '%-8s %6.2f MB  br %5.2f MB\n' "$w.wasm" "$(echo "$(stat -c %s "$OUT/$w.wasm")/1000000" | bc -l)" "$(echo "$(stat -c %s "$OUT/$w.wasm.br")/1000000" | bc -l)" >&2

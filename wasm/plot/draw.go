@@ -66,6 +66,7 @@ func (g *game) face(px float64) *text.GoTextFace { return &text.GoTextFace{Sourc
 // label draws s with its anchor at (x,y); ax, ay are 0 (start), 0.5 (centre) or 1 (end).
 // Shaping text is the slowest part of a redraw under wasm, and the same tick labels come back
 // frame after frame, so each (string, size, colour) is rendered once into an image and reused.
+// Text that changes every frame goes through labelOnce instead, so it does not fill the cache.
 func (g *game) label(dst *ebiten.Image, s string, x, y, px float64, c color.Color, ax, ay float64) {
 	if s == "" {
 		return
@@ -80,7 +81,7 @@ func (g *game) label(dst *ebiten.Image, s string, x, y, px float64, c color.Colo
 		op.GeoM.Translate(1, 1)
 		op.ColorScale.ScaleWithColor(c)
 		text.Draw(img, s, g.face(px), op)
-		if len(g.labels) > 600 {
+		if len(g.labels) > 2000 {
 			for k, v := range g.labels {
 				v.Deallocate()
 				delete(g.labels, k)
@@ -100,6 +101,16 @@ type labelKey struct {
 	rgb uint32
 }
 
+// labelOnce draws s without caching it.
+func (g *game) labelOnce(dst *ebiten.Image, s string, x, y, px float64, c color.Color, ax, ay float64) {
+	op := &text.DrawOptions{}
+	op.PrimaryAlign = align(ax)
+	op.SecondaryAlign = align(ay)
+	op.GeoM.Translate(x, y)
+	op.ColorScale.ScaleWithColor(c)
+	text.Draw(dst, s, g.face(px), op)
+}
+
 func align(a float64) text.Align {
 	switch {
 	case a <= 0:
@@ -110,24 +121,45 @@ func align(a float64) text.Align {
 	return text.AlignCenter
 }
 
+// textWidth measures s, remembering the answer: measuring shapes the text, which costs as much
+// as drawing it.
 func (g *game) textWidth(s string, px float64) float64 {
+	k := widthKey{s, px}
+	if w, ok := g.widths[k]; ok {
+		return w
+	}
 	w, _ := text.Measure(s, g.face(px), 0)
+	if len(g.widths) > 4000 {
+		clear(g.widths)
+	}
+	g.widths[k] = w
 	return w
 }
 
-// fit shortens s with an ellipsis until it is at most w wide.
+type widthKey struct {
+	s  string
+	px float64
+}
+
+// fit shortens s with an ellipsis until it is at most w wide (binary search on the length).
 func (g *game) fit(s string, px, w float64) string {
 	if g.textWidth(s, px) <= w {
 		return s
 	}
 	r := []rune(s)
-	for len(r) > 1 {
-		r = r[:len(r)-1]
-		if g.textWidth(string(r)+"…", px) <= w {
-			return string(r) + "…"
+	lo, hi := 0, len(r) // r[:lo]+"…" fits (or lo is 0), r[:hi]+"…" does not
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if g.textWidth(string(r[:mid])+"…", px) <= w {
+			lo = mid
+		} else {
+			hi = mid
 		}
 	}
-	return ""
+	if lo == 0 {
+		return ""
+	}
+	return string(r[:lo]) + "…"
 }
 
 func (g *game) draw(dst *ebiten.Image) {
@@ -157,7 +189,7 @@ func (g *game) draw(dst *ebiten.Image) {
 		g.st.LogScale = !g.st.LogScale
 		g.post(fmt.Sprintf(`{"type":"plot-options","logScale":%v}`, g.st.LogScale))
 	})
-	g.label(dst, g.fit(g.status(), fp, W-x-pad), W-pad, pad+bh/2, fp, colMuted, 1, 0.5)
+	g.labelOnce(dst, g.fit(g.status(), fp, W-x-pad), W-pad, pad+bh/2, fp, colMuted, 1, 0.5)
 
 	body := rect{pad, pad + bh + pad, W - 2*pad, H - 2*pad - bh - pad}
 	if body.w < 40 || body.h < 40 {

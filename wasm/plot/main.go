@@ -25,15 +25,18 @@ func main() {
 	if err != nil {
 		log.Fatalf("plot: font: %v", err)
 	}
-	g := &game{st: chart.NewState(), font: src, drawn: -1, labels: map[labelKey]*ebiten.Image{}}
+	g := &game{st: chart.NewState(), font: src, drawn: -1, labels: map[labelKey]*ebiten.Image{}, widths: map[widthKey]float64{}}
 	g.listen()
 
 	ebiten.SetWindowTitle("finetuner plot")
 	// The host page keeps focus; the plot must still draw.
 	ebiten.SetRunnableOnUnfocused(true)
-	// Redraw only when something changed: the trainer shares the CPU with us.
+	// Update and draw only on input or when a message changed the state (ScheduleFrame in listen):
+	// the plot shares the page's thread and the CPU with the trainer, and sits idle most of the
+	// time. The FPS-mode API is deprecated in favour of SetScreenClearedEveryFrame(false), which we
+	// also set, but only this mode stops the per-frame update and present of an idle screen.
 	ebiten.SetScreenClearedEveryFrame(false)
-	ebiten.SetTPS(30)
+	ebiten.SetFPSMode(ebiten.FPSModeVsyncOffMinimum) //nolint:staticcheck
 	if err := ebiten.RunGame(g); err != nil {
 		log.Fatalf("plot: %v", err)
 	}
@@ -53,6 +56,7 @@ type game struct {
 	btns   []button
 	parent js.Value
 	labels map[labelKey]*ebiten.Image // rendered text, see label
+	widths map[widthKey]float64       // measured text, see textWidth
 	last   time.Time                  // when the screen was last drawn
 }
 
@@ -72,6 +76,7 @@ func (g *game) listen() {
 		g.mu.Lock()
 		err := g.st.Apply([]byte(d.String()))
 		g.mu.Unlock()
+		ebiten.ScheduleFrame() //nolint:staticcheck
 		if err != nil {
 			js.Global().Get("console").Call("warn", err.Error())
 			g.post(`{"type":"plot-error","error":` + jsonString(err.Error()) + `}`)
@@ -123,6 +128,8 @@ func (g *game) Draw(screen *ebiten.Image) {
 	// While training streams in, redraw at most 8 times a second: the frame shares the page's
 	// thread, and the curves need no more. A resize or a click redraws at once.
 	if g.dw == g.w && g.dh == g.h && g.drawn >= 0 && time.Since(g.last) < 125*time.Millisecond {
+		// Come back for the change once the interval has passed.
+		time.AfterFunc(125*time.Millisecond-time.Since(g.last), ebiten.ScheduleFrame) //nolint:staticcheck
 		return
 	}
 	g.last = time.Now()
