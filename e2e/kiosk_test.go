@@ -146,7 +146,7 @@ func TestKiosk(t *testing.T) {
 	waitFor(t, ctx, `kiosk.state.samples[0].length >= `+strconv.Itoa(minSamples+2), 120*time.Second, "captured samples of thing A")
 	js[any](t, ctx, release)
 	// A frame already being extracted when the button is let go still lands: wait for quiet.
-	waitFor(t, ctx, `(() => { const n = kiosk.state.samples[0].length; return new Promise(r => setTimeout(() => r(kiosk.state.samples[0].length === n), 2500)); })()`, 30*time.Second, "the last capture to land")
+	waitFor(t, ctx, `kiosk.state.inflight === 0`, 30*time.Second, "the last capture to land")
 	// Every visible control is a touch target of at least 44 CSS pixels each way.
 	small := js[string](t, ctx, `[...document.querySelectorAll('button')].filter(b => b.offsetParent).map(b => [b.id || b.textContent, b.getBoundingClientRect()]).filter(([n, r]) => r.width < 44 || r.height < 44).map(([n, r]) => n + ' ' + Math.round(r.width) + 'x' + Math.round(r.height)).join('; ')`)
 	mustf(t, small == "", "buttons smaller than 44 px: %s", small)
@@ -179,13 +179,22 @@ func TestKiosk(t *testing.T) {
 	step("step 3: learn with the live curve, then try it")
 	js[any](t, ctx, `document.getElementById('next').click()`)
 	waitFor(t, ctx, `kiosk.state.step === 'learn' || kiosk.state.step === 'try'`, 5*time.Second, "the learning step")
+	waitFor(t, ctx, `kiosk.state.step === 'try' || !kiosk.state.training`, 90*time.Second, "training")
+	if js[bool](t, ctx, `kiosk.state.step === 'learn'`) {
+		screenshot(t, ctx, "", filepath.Join(out, "kiosk-4-learn.png"))
+	}
 	waitFor(t, ctx, `kiosk.state.step === 'try' && kiosk.state.prediction !== null`, 90*time.Second, "training and a first prediction")
 	epochs := js[int](t, ctx, `kiosk.plot().history.filter(m => m.type === 'events').flatMap(m => m.events).filter(e => e.kind === 'epoch').length`)
 	mustf(t, epochs >= 5, "the plot got %d epoch events", epochs)
+	mustf(t, js[string](t, ctx, `kiosk.state.errors.join('; ')`) == "", "errors during the visit: %s", js[string](t, ctx, `kiosk.state.errors.join('; ')`))
+	t.Logf("plot: ready %v, drawn %s", js[bool](t, ctx, `kiosk.plot().ready`), js[string](t, ctx, `JSON.stringify(kiosk.plot().drawn)`))
 	probs := js[[]float64](t, ctx, `kiosk.state.prediction`)
 	mustf(t, len(probs) == 2 && probs[0]+probs[1] > 0.99 && probs[0]+probs[1] < 1.01, "prediction %v is not two probabilities", probs)
-	time.Sleep(1500 * time.Millisecond) // let the plot frame draw the report
-	shot = screenshot(t, ctx, "", filepath.Join(out, "kiosk-4-try.png"))
+	// A touch, as a visitor watching the bars would give now and then, keeps the idle warning away
+	// for the screenshot; then the plot frame gets time to draw.
+	js[any](t, ctx, `document.body.dispatchEvent(new PointerEvent('pointerdown', {bubbles: true}))`)
+	time.Sleep(1500 * time.Millisecond)
+	shot = screenshot(t, ctx, "", filepath.Join(out, "kiosk-5-try.png"))
 	plotRect := js[[]float64](t, ctx, `(() => { const r = document.getElementById('plot').getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })()`)
 	pr := image.Rect(int(plotRect[0]), int(plotRect[1]), int(plotRect[2]), int(plotRect[3]))
 	mustf(t, pr.Dx() > 500 && pr.Dy() > 400, "the plot is not large on screen: %v", pr)
@@ -194,7 +203,7 @@ func TestKiosk(t *testing.T) {
 
 	step("idle reset wipes the visit")
 	waitFor(t, ctx, `!document.getElementById('idle').hidden`, 30*time.Second, "the idle warning")
-	screenshot(t, ctx, "", filepath.Join(out, "kiosk-5-idle-warning.png"))
+	screenshot(t, ctx, "", filepath.Join(out, "kiosk-6-idle-warning.png"))
 	waitFor(t, ctx, `kiosk.state.step === 'attract'`, 30*time.Second, "the idle reset")
 	mustf(t, js[string](t, ctx, `kiosk.state.lastReset`) == "idle", "the reset was not the idle one")
 	wiped := js[string](t, ctx, `JSON.stringify([kiosk.state.samples.map(l => l.length), document.querySelectorAll('#thumbs img, #bars > *').length, kiosk.state.prediction, document.getElementById('video').srcObject === null, kiosk.plot().history.length])`)
@@ -218,7 +227,7 @@ func TestKiosk(t *testing.T) {
 	mustf(t, js[bool](t, ctx, `document.getElementById('operator').hidden`), "a wrong PIN opened the operator menu")
 	typePIN(js[string](t, ctx, `kiosk.config.operator.pin`))
 	waitFor(t, ctx, `!document.getElementById('operator').hidden`, 5*time.Second, "the operator menu")
-	screenshot(t, ctx, "", filepath.Join(out, "kiosk-6-operator.png"))
+	screenshot(t, ctx, "", filepath.Join(out, "kiosk-7-operator.png"))
 	js[any](t, ctx, `document.getElementById('op-back').click()`)
 
 	kioskSoak(t, ctx, srv.URL, out)
@@ -266,6 +275,7 @@ func kioskSoak(t *testing.T, ctx context.Context, base, out string) {
 	}
 	kc["minSamples"], kc["maxSamples"], kc["captureRate"], kc["predictIntervalMs"] = 2, 4, 15, 50
 	kc["train"].(map[string]any)["epochs"] = 10
+	kc["learnShowSeconds"] = 0
 	b, _ = json.Marshal(kc)
 	if err := os.WriteFile(filepath.Join(repoRoot(t), "public/build/kiosk-soak.json"), b, 0o644); err != nil {
 		t.Fatal(err)

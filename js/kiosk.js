@@ -34,6 +34,7 @@ const state = {
   backbone: null,
   prediction: null,
   errors: [],        // the last 20 errors shown, for the operator and the tests
+  inflight: 0,       // captures being extracted and saved
 };
 let cfg, i18n, trainer, plot, camera, store;
 let stopHold = null;
@@ -58,7 +59,7 @@ const DEFAULTS = {
   languages: ['en', 'ja'], defaultLanguage: 'en', backbone: 'centernet',
   minSamples: 5, maxSamples: 30, captureRate: 6,
   train: { head: 'linear', epochs: 40, batch: 8, lr: 0.01, val: 0.2, seed: 1, early: false },
-  idleResetSeconds: 60, idleWarningSeconds: 10, predictIntervalMs: 250,
+  idleResetSeconds: 60, idleWarningSeconds: 10, predictIntervalMs: 250, learnShowSeconds: 2,
   operator: { pin: '', holdSeconds: 3 },
 };
 
@@ -80,7 +81,7 @@ async function loadConfig() {
   for (const [i, k] of c.classes.entries()) if (!k || !localName(k.name, 'en')) bad(`class ${i + 1} has no name`);
   const num = (k, lo, hi) => { if (!(Number.isFinite(c[k]) && c[k] >= lo && c[k] <= hi)) bad(`"${k}" must be a number from ${lo} to ${hi}, got ${JSON.stringify(c[k])}`); };
   num('minSamples', 1, 500); num('maxSamples', 1, 500); num('captureRate', 1, 30);
-  num('idleResetSeconds', 5, 86400); num('idleWarningSeconds', 0, 600); num('predictIntervalMs', 30, 10000);
+  num('idleResetSeconds', 5, 86400); num('idleWarningSeconds', 0, 600); num('predictIntervalMs', 30, 10000); num('learnShowSeconds', 0, 60);
   if (c.maxSamples < c.minSamples) bad('"maxSamples" is below "minSamples"');
   if (!Array.isArray(c.languages) || !c.languages.length) bad('"languages" must list at least one language');
   for (const l of c.languages) if (!(l in LANGUAGES)) bad(`language "${l}" is not shipped (have: ${Object.keys(LANGUAGES).join(', ')})`);
@@ -213,6 +214,15 @@ function thumbnail(square) {
 }
 
 async function capture(video, c, session) {
+  state.inflight++;
+  try {
+    await captureOne(video, c, session);
+  } finally {
+    state.inflight--;
+  }
+}
+
+async function captureOne(video, c, session) {
   const size = state.backbone.inputSize;
   const sq = drawSquare(video, size);
   const rgba = sq.getContext('2d').getImageData(0, 0, size, size).data.buffer;
@@ -264,6 +274,7 @@ async function learn() {
   $('bars').replaceChildren();
   plot.reset(plotLabels, cfg.train.epochs);
   state.training = true;
+  const t0 = performance.now();
   let finish;
   trainDone = new Promise((r) => { finish = r; });
   try {
@@ -272,9 +283,13 @@ async function learn() {
       config: { ...cfg.train, auto: false, backbone: state.backbone.id, tap: state.backbone.tap || '' },
     }, [x.buffer, y.buffer]);
     if (session !== state.session) return;
-    plot.report({ ...res.report, labels: plotLabels });
+    // No report to the plot: it would switch to the confusion matrix, and for a visitor the
+    // falling loss curve is the story. The curve stays on screen at least learnShowSeconds.
     state.trained = true;
     state.valAcc = res.report.valAcc;
+    const left = cfg.learnShowSeconds * 1000 - (performance.now() - t0);
+    if (left > 0) await new Promise((r) => setTimeout(r, left));
+    if (session !== state.session) return;
   } catch (err) {
     if (session === state.session) showError(`Training failed: ${err.message}`);
     return;
