@@ -48,8 +48,14 @@ stop_wrangler() {
     return 1
   fi
   wait "$pid" 2>/dev/null || true
-  # workerd children must be gone with it.
-  kill -KILL -- "-$pid" 2>/dev/null || true
+  # Its workerd processes must have ended with it (exited children may linger as zombies).
+  local left
+  left=$(ps -eo pgid=,pid=,stat=,comm= | awk -v g="$pid" '$1 == g && $3 !~ /^Z/')
+  if [ -n "$left" ]; then
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    echo "test-worker.sh: processes of wrangler's group still ran after it stopped: $left" >&2
+    return 1
+  fi
 }
 cleanup() {
   local rc=$?

@@ -38,7 +38,7 @@ var (
 	cliF   = flag.String("cli", "", "`finetune predict -top C` output for -head and -features")
 	nLoad  = flag.Int("n", 500, "load test: predict requests")
 	conc   = flag.Int("c", 10, "load test: concurrent requests")
-	budget = flag.Duration("budget", 120*time.Second, "load test: give up after this long")
+	budget = flag.Duration("budget", 150*time.Second, "load test: give up after this long")
 	chrome = flag.String("browser", "", "chromium binary: also open a share link in it and check the CSP")
 )
 
