@@ -28,6 +28,10 @@ const id = q.get('id') || '';
 const state = { data: null, params: {}, training: false, trained: false, backbone: null, report: null, firstEpochMs: null, timing: {} };
 let i18n, trainer, plot;
 let backboneLoading = null;
+// Commands from the host wait for the data and the trainer: embed.js may send them as soon as
+// the frame's load event fires, before either is ready.
+let markReady;
+const whenReady = new Promise((r) => { markReady = r; });
 
 function post(type, body = {}) {
   if (window.parent !== window) window.parent.postMessage({ source: 'finetuner', id, type, ...body }, '*');
@@ -205,7 +209,7 @@ function loadBackbone() {
 }
 
 async function predictImage(blob, name) {
-  if (!state.trained) { status(i18n.t('embed.needTrain')); return; }
+  if (!state.trained) throw new Error(i18n.t('embed.needTrain'));
   status(i18n.t('embed.loadingBackbone'));
   const bb = await loadBackbone();
   const bmp = await decodeBlob(blob, name);
@@ -238,6 +242,7 @@ async function predictImage(blob, name) {
 // ---- commands from the host page --------------------------------------------------------------
 
 async function command(m) {
+  await whenReady;
   switch (m.type) {
     case 'train': if (m.params) setParams(m.params); return train();
     case 'reset': return reset();
@@ -305,6 +310,7 @@ async function main() {
   readyStatus();
   post('ready', { classes: d.labels, rows: d.n, dim: d.d, level: d.level, tap: d.tap, backbone: d.backbone, loadMs: Math.round(performance.now()) });
   document.body.dataset.ready = '1';
+  markReady();
   if (q.get('autoplay') === '1' || q.get('autoplay') === 'true') await train();
 }
 

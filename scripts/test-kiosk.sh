@@ -4,7 +4,7 @@
 # Builds the site if it is missing (scripts/web.sh) and the embed's precomputed demo features
 # (tools/embedfeatures), then runs e2e TestKiosk and TestEmbed in headless Debian chromium with all
 # network blocked but the local server. The soak runs up to KIOSK_SOAK visits (default 200) for at
-# most KIOSK_SOAK_SECONDS (default 100, bounded for CI). Screenshots, logs, soak numbers: out/e2e-kiosk/.
+# most KIOSK_SOAK_SECONDS (default 60, bounded for CI). Screenshots, logs, soak numbers: out/e2e-kiosk/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null 2>&1 && [ "${CI:-}" = true ]; then
@@ -21,7 +21,7 @@ if [ ! -f public/build/features/index.json ] || [ public/demo/manifest.json -nt 
 fi
 export FINETUNER_E2E=1
 export E2E_OUT=${E2E_OUT:-$(pwd)/out/e2e-kiosk}
-export KIOSK_SOAK=${KIOSK_SOAK:-200} KIOSK_SOAK_SECONDS=${KIOSK_SOAK_SECONDS:-100}
+export KIOSK_SOAK=${KIOSK_SOAK:-200} KIOSK_SOAK_SECONDS=${KIOSK_SOAK_SECONDS:-60}
 mkdir -p "$E2E_OUT"
 go test -count=1 -timeout 12m -v -run 'TestKiosk|TestEmbed' ./e2e/ 2>&1 | tee "$E2E_OUT/test.log" | grep -v '^\s*$'
 exit "${PIPESTATUS[0]}"
