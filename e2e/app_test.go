@@ -109,6 +109,24 @@ func TestApp(t *testing.T) {
 	}
 	waitFor(t, ctx, `[...window.finetuner.state.samples.values()].filter(s => s.classId === window.finetuner.state.classes[1].id).length === 3`, 20*time.Second, "3 uploaded samples in Class 2")
 
+	step("delete a sample, drop a file on a class")
+	js[any](t, ctx, `document.querySelector('#classes > li:nth-child(2) .thumb .x').click()`)
+	waitFor(t, ctx, `[...window.finetuner.state.samples.values()].filter(s => s.classId === window.finetuner.state.classes[1].id).length === 2`, 10*time.Second, "the sample deletion")
+	js[any](t, ctx, `fetch('public/demo/`+demo.rel[len(demo.rel)-1][5]+`').then(r => r.blob()).then(b => {
+	  const dt = new DataTransfer();
+	  dt.items.add(new File([b], 'dropped.png', {type: 'image/png'}));
+	  document.querySelector('#classes > li:nth-child(2)').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+	})`)
+	waitFor(t, ctx, `[...window.finetuner.state.samples.values()].filter(s => s.classId === window.finetuner.state.classes[1].id).length === 3`, 20*time.Second, "the dropped file in Class 2")
+	// A dropped folder tree: one class per subfolder (the grouping the drop handler uses).
+	groups := js[string](t, ctx, `import('./js/images.js').then(m => {
+	  const f = (n, type) => new File(['x'], n, {type});
+	  const g = m.groupByFolder([{file: f('a.png', 'image/png'), path: 'pets/cats'}, {file: f('b.jpg', ''), path: 'pets/cats'},
+	    {file: f('c.png', 'image/png'), path: 'pets/dogs'}, {file: f('notes.txt', 'text/plain'), path: 'pets/dogs'}]);
+	  return JSON.stringify([...g].map(([k, v]) => [k, v.length]));
+	})`)
+	mustf(t, groups == `[["cats",2],["dogs",1]]`, "a dropped folder pets/{cats,dogs} grouped as %s", groups)
+
 	step("record from the fake webcam")
 	js[any](t, ctx, `document.querySelector('#classes > li:nth-child(1) .rec').dispatchEvent(new PointerEvent('pointerdown', {bubbles: true}))`)
 	waitFor(t, ctx, `[...window.finetuner.state.samples.values()].filter(s => s.classId === window.finetuner.state.classes[0].id).length >= 6`, 30*time.Second, "6 webcam frames")
@@ -140,10 +158,15 @@ func TestApp(t *testing.T) {
 	js[any](t, ctx, `document.getElementById('train-btn').click()`)
 	waitFor(t, ctx, epochCount+` >= 20`, 60*time.Second, "20 epochs")
 	js[any](t, ctx, `document.getElementById('pause-btn').click()`)
-	time.Sleep(400 * time.Millisecond)
-	n1 := js[int](t, ctx, epochCount)
-	time.Sleep(1500 * time.Millisecond)
-	n2 := js[int](t, ctx, epochCount)
+	// Events already on their way still arrive: wait until the count holds for a second, then
+	// it must hold for two more.
+	n1, n2 := js[int](t, ctx, epochCount), -1
+	for i := 0; i < 10 && n1 != n2; i++ {
+		time.Sleep(time.Second)
+		n1, n2 = js[int](t, ctx, epochCount), n1
+	}
+	time.Sleep(2 * time.Second)
+	n2 = js[int](t, ctx, epochCount)
 	mustf(t, n1 == n2 && n1 < 1000, "training went on while paused: %d → %d epochs", n1, n2)
 	mustf(t, strings.HasPrefix(js[string](t, ctx, `document.getElementById('train-status').textContent`), "paused"), "the status does not say paused")
 	mustf(t, js[string](t, ctx, `document.getElementById('pause-btn').textContent`) == "Resume", "the pause button does not offer Resume")
@@ -310,6 +333,24 @@ func TestApp(t *testing.T) {
 	waitFor(t, ctx, `window.finetuner.plot.drawn !== null`, 20*time.Second, "the plot offline")
 	screenshot(t, ctx, "", filepath.Join(out, "page-offline.png"))
 
+	step("change the backbone (offline): re-extract, train again")
+	other := js[string](t, ctx, `window.finetuner.state.backbones.map(b => b.id).find(id => id !== window.finetuner.state.backboneId) || ''`)
+	if other == "" {
+		t.Log("only one backbone built; skipping the backbone change")
+	} else {
+		js[any](t, ctx, `(() => { const s = document.getElementById('backbone'); s.value = '`+other+`'; s.dispatchEvent(new Event('change')); })()`)
+		waitFor(t, ctx, `window.finetuner.state.backbone && window.finetuner.state.backbone.id === '`+other+`'`, 120*time.Second, "the other backbone to load")
+		dim2 := js[int](t, ctx, `window.finetuner.state.backbone.dim`)
+		waitFor(t, ctx, `[...window.finetuner.state.samples.values()].every(s => s.featKey === '`+other+`' && s.feat.length === `+itoa(dim2)+`)`, 400*time.Second, "re-extraction with "+other)
+		js[any](t, ctx, `(() => { const f = document.getElementById('settings').elements; f.auto.checked = true; f.auto.dispatchEvent(new Event('change', {bubbles: true})); document.getElementById('train-btn').click(); })()`)
+		waitFor(t, ctx, `window.finetuner.state.training === false && window.finetuner.state.report && window.finetuner.state.headInfo.backbone === '`+other+`'`, 180*time.Second, "training on "+other)
+		acc2 := js[float64](t, ctx, `window.finetuner.state.report.valAcc`)
+		t.Logf("backbone %s (%d-d): val acc %.3f", other, dim2, acc2)
+		mustf(t, acc2 > 0.4, "validation accuracy %.3f on %s", acc2, other)
+		noErrors(t, ctx, "after the backbone change")
+		screenshot(t, ctx, "", filepath.Join(out, "page-backbone2.png"))
+	}
+
 	step("no request left the origin")
 	cancel()
 	time.Sleep(500 * time.Millisecond)
@@ -355,7 +396,8 @@ func jsonNum(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 type demoSet struct {
 	names []string
-	files [][]string
+	files [][]string // absolute paths
+	rel   [][]string // paths under public/demo
 	total int
 }
 
@@ -381,6 +423,7 @@ func readDemo(t *testing.T, root string) demoSet {
 			fs = append(fs, filepath.Join(root, "public/demo", f))
 		}
 		d.files = append(d.files, fs)
+		d.rel = append(d.rel, c.Files)
 		d.total += len(fs)
 	}
 	if len(d.names) < 2 || d.total < 8 {

@@ -28,6 +28,7 @@ const state = {
   head: null,             // Uint8Array of the trained/imported .safetensors
   headInfo: null,         // {labels, backbone, dim}
   report: null,
+  curves: null,           // the plot's history of the last run (Plot.snapshot)
   rowIds: [],             // sample id of each training row of the last run (for the gallery)
   nextId: 1,
   training: false,
@@ -90,7 +91,7 @@ function saveMeta() {
     try {
       await store.putMeta({
         version: 1, classes: state.classes, settings: state.settings, backboneId: state.backboneId,
-        head: state.head, headInfo: state.headInfo, report: state.report, rowIds: state.rowIds, nextId: state.nextId,
+        head: state.head, headInfo: state.headInfo, report: state.report, curves: state.curves, rowIds: state.rowIds, nextId: state.nextId,
       });
       chip('chip-storage', 'saved', 'ok');
     } catch (err) {
@@ -145,6 +146,7 @@ async function restore() {
   state.head = m.head || null;
   state.headInfo = m.headInfo || null;
   state.report = m.report || null;
+  state.curves = m.curves || null;
   state.rowIds = m.rowIds || [];
   state.nextId = m.nextId || 1;
   for (const r of data.samples) {
@@ -368,7 +370,7 @@ async function selectBackbone(id) {
     throw new Error(`Loading backbone ${id} failed: ${err.message}`);
   }
   if (changed && state.head && state.headInfo && state.headInfo.backbone !== id) {
-    showError(`The trained head belongs to backbone ${state.headInfo.backbone}; train again for ${id}.`);
+    $('preview-status').textContent = `The head was trained on backbone ${state.headInfo.backbone}: train again for ${id}.`;
   }
   queueExtract([...state.samples.keys()]);
 }
@@ -531,6 +533,7 @@ async function train() {
     state.report = res.report;
     state.rowIds = set.ids;
     plot.report(res.report);
+    state.curves = plot.snapshot();
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
     $('train-status').textContent = `${res.report.stopped ? 'stopped' : 'done'} in ${secs} s · val acc ${(100 * res.report.valAcc).toFixed(1)}%`;
     showReport();
@@ -769,7 +772,7 @@ async function clearProject() {
   for (const s of state.samples.values()) URL.revokeObjectURL(s.thumbURL);
   state.samples.clear();
   state.classes = [];
-  state.head = state.headInfo = state.report = null;
+  state.head = state.headInfo = state.report = state.curves = null;
   state.rowIds = [];
   queue.length = 0;
   extractStats = { done: 0, total: 0, t0: 0 };
@@ -906,7 +909,9 @@ async function main() {
   } catch (err) {
     showError(err.message);
   }
-  if (state.report) { showReport(); plot.report(state.report); }
+  if (state.curves) plot.restore(state.curves);
+  else if (state.report) plot.report(state.report);
+  showReport();
   updateButtons();
   document.body.dataset.ready = '1';
 }

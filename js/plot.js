@@ -76,6 +76,36 @@ export class Plot {
     this.record({ type: 'report', labels: r.labels, confusion: r.confusion, perClass: r.perClass, valAcc: r.valAcc });
   }
 
+  /**
+   * snapshot returns the history in a form small enough to save with the project: every epoch,
+   * trial and done event, and the per-step losses thinned to at most maxSteps points.
+   */
+  snapshot(maxSteps = 2000) {
+    this.flush();
+    const out = [];
+    let steps = [];
+    for (const m of this.history) {
+      if (m.type !== 'events') { out.push(m); continue; }
+      const rest = [];
+      for (const e of m.events) (e.kind === 'step' ? steps : rest).push(e);
+      if (rest.length) out.push({ type: 'events', events: rest });
+    }
+    if (steps.length > maxSteps) {
+      const k = Math.ceil(steps.length / maxSteps);
+      steps = steps.filter((_, i) => i % k === 0 || i === steps.length - 1);
+    }
+    // Steps go right after the reset: the plot sorts nothing, and x comes from each event.
+    if (steps.length) out.splice(out.findIndex((m) => m.type === 'reset') + 1, 0, { type: 'events', events: steps });
+    return out;
+  }
+
+  /** restore replaces the history with a saved snapshot and shows it. */
+  restore(history) {
+    this.queue = [];
+    this.history = Array.isArray(history) ? history : [];
+    for (const h of this.history) this.send(h);
+  }
+
   setOptions(o) {
     Object.assign(this.options, o);
     this.send({ type: 'options', ...o });

@@ -125,11 +125,11 @@ func (g *game) Draw(screen *ebiten.Image) {
 	if g.drawn == g.st.Version && g.dw == g.w && g.dh == g.h {
 		return
 	}
-	// While training streams in, redraw at most 8 times a second: the frame shares the page's
+	// While training streams in, redraw at most 5 times a second: the frame shares the page's
 	// thread, and the curves need no more. A resize or a click redraws at once.
-	if g.dw == g.w && g.dh == g.h && g.drawn >= 0 && time.Since(g.last) < 125*time.Millisecond {
+	if g.dw == g.w && g.dh == g.h && g.drawn >= 0 && time.Since(g.last) < 200*time.Millisecond {
 		// Come back for the change once the interval has passed.
-		time.AfterFunc(125*time.Millisecond-time.Since(g.last), ebiten.ScheduleFrame) //nolint:staticcheck
+		time.AfterFunc(200*time.Millisecond-time.Since(g.last), ebiten.ScheduleFrame) //nolint:staticcheck
 		return
 	}
 	g.last = time.Now()
