@@ -19,6 +19,7 @@ import { loadI18n, applyI18n, pickLanguage, localName, LANGUAGES } from './i18n.
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const DB_NAME = 'finetuner-kiosk';
+const configURL = new URL(params.get('config') || 'kiosk.json', location.href);
 
 const state = {
   step: 'attract',
@@ -65,7 +66,7 @@ const DEFAULTS = {
 
 /** loadConfig reads the kiosk config; every wrong field is an error naming it. */
 async function loadConfig() {
-  const url = new URL(params.get('config') || 'kiosk.json', location.href);
+  const url = configURL;
   if (url.origin !== location.origin) throw new Error(`kiosk config ${url}: must be on this site`);
   let c;
   try {
@@ -519,6 +520,15 @@ async function registerServiceWorker() {
     if (!r.ok) throw new Error(`assets.json: HTTP ${r.status}`);
     const { version } = await r.json();
     await navigator.serviceWorker.register(new URL(`sw.js?v=${encodeURIComponent(version)}`, location.href), { scope: new URL('../', location.href).pathname });
+    await navigator.serviceWorker.ready;
+    // The service worker caches the app's asset list; the kiosk's own config and translations are
+    // not on it, so they join the same versioned cache (dropped with it on the next build), which
+    // the worker answers from when the network is gone.
+    const cache = await caches.open(`finetuner-${version}`);
+    const own = [configURL.href, ...cfg.languages.map((l) => new URL(`i18n/${l}.json`, location.href).href)];
+    if (!own.includes(new URL('i18n/en.json', location.href).href)) own.push(new URL('i18n/en.json', location.href).href);
+    await cache.addAll(own.map((u) => new Request(u, { cache: 'no-cache' })));
+    state.offlineReady = true;
   } catch (err) {
     showError(`Offline mode is not available: ${err.message}`);
   }
