@@ -82,7 +82,8 @@ func site() {
 			fail("/: CSP %q lacks %s", csp, want)
 		}
 	}
-	if r.Header.Get("X-Content-Type-Options") != "nosniff" || r.Header.Get("Cache-Control") != "no-cache" {
+	if r.Header.Get("X-Content-Type-Options") != "nosniff" || r.Header.Get("Cache-Control") != "no-cache" ||
+		r.Header.Get("Referrer-Policy") != "no-referrer" || r.Header.Get("Strict-Transport-Security") == "" {
 		fail("/: headers %v", r.Header)
 	}
 	if _, b2 := get("/?head=0123", 200); !bytes.Equal(b2, body) {
