@@ -62,7 +62,7 @@ go_fuzz() {
   for pkg in $(go list ./...); do
     for fz in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true); do
       log "fuzz $pkg $fz ($FUZZTIME)"
-      go test -run '^$' -fuzz "^${fz}\$" -fuzztime "$FUZZTIME" "$pkg"
+      go test -run '^$' -fuzz "^${fz}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 2s "$pkg"
     done
   done
 }

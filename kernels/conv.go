@@ -59,9 +59,7 @@ func Im2col(col, x []float32, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW i
 //
 //	out[m,n] = act(b[n] + Σ_k a[m,k]·w[n,k])
 //
-// Both operands are read along k, contiguously. Rows are taken two at a time and outputs computed
-// in small register blocks with the k loop innermost (convGemm2, which has a native and a js/wasm
-// twin: the best block shape differs between the two compilers).
+// It runs on gemmNT, the product the dense layer uses too.
 func ConvGemm(out, a, w, b []float32, M, K, N int, act FusedAct) {
 	if M < 0 || K <= 0 || N <= 0 {
 		panic("kernels: ConvGemm size <= 0")
@@ -69,38 +67,7 @@ func ConvGemm(out, a, w, b []float32, M, K, N int, act FusedAct) {
 	if len(a) < M*K || len(w) < N*K || len(out) < M*N || (b != nil && len(b) < N) {
 		panic("kernels: ConvGemm slice too short")
 	}
-	m := 0
-	for ; m+2 <= M; m += 2 {
-		convGemm2(out[m*N:][:N], out[(m+1)*N:][:N], a[m*K:][:K], a[(m+1)*K:][:K], w[:N*K], K, N)
-	}
-	for ; m < M; m++ {
-		am := a[m*K:][:K]
-		om := out[m*N:][:N]
-		n := 0
-		for ; n+4 <= N; n += 4 {
-			w0 := w[n*K:][:K]
-			w1 := w[(n+1)*K:][:K]
-			w2 := w[(n+2)*K:][:K]
-			w3 := w[(n+3)*K:][:K]
-			var s0, s1, s2, s3 float32
-			for k, x := range am {
-				s0 += x * w0[k]
-				s1 += x * w1[k]
-				s2 += x * w2[k]
-				s3 += x * w3[k]
-			}
-			p := om[n : n+4]
-			p[0], p[1], p[2], p[3] = s0, s1, s2, s3
-		}
-		for ; n < N; n++ {
-			wn := w[n*K:][:K]
-			var s float32
-			for k, x := range am {
-				s += x * wn[k]
-			}
-			om[n] = s
-		}
-	}
+	gemmNT(out, a, w, M, K, N)
 	if b != nil || act != FusedNone {
 		for r := 0; r < M; r++ {
 			row := out[r*N:][:N]
@@ -154,17 +121,4 @@ func SamePadding(in, k, stride int) (out, before int) {
 		total = 0
 	}
 	return out, total / 2
-}
-
-// convGemm2Tail finishes two rows of convGemm2 from output column n on, one column at a time.
-func convGemm2Tail(o0, o1, a0, a1, w []float32, K, N, n int) {
-	for ; n < N; n++ {
-		wn := w[n*K:][:len(a0)]
-		var s0, s1 float32
-		for k, y := range wn {
-			s0 += a0[k] * y
-			s1 += a1[k] * y
-		}
-		o0[n], o1[n] = s0, s1
-	}
 }

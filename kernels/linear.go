@@ -7,10 +7,9 @@ import "unsafe"
 //	x (N,D), w (C,D), b (C) or nil, out (N,C)
 //	out[n*C+c] = b[c] + Σ_k x[n*D+k]·w[c*D+k]
 //
-// The loop nest is register-blocked for Go's wasm target, where there is no SIMD and the compiler
-// has 16 float32 registers: 2 rows × 3 outputs per block, k unrolled by 2, six accumulators that
-// never spill. Rows of x and w are walked with pointers because Go's wasm backend recomputes a
-// 64-bit index for every slice access; the bounds are checked once, up front.
+// It runs on gemmNT (gemm.go): register-blocked, 2 rows × 3 outputs per block; under wasm, where
+// there is no SIMD and the compiler has 16 float32 registers, with k unrolled by 2 and rows walked
+// with pointers (dot2x3).
 func LinearForward(out, x, w, b []float32, N, D, C int) {
 	checkLinear(x, w, N, D, C)
 	if len(out) < N*C {
@@ -27,28 +26,13 @@ func LinearForward(out, x, w, b []float32, N, D, C int) {
 		}
 		return
 	}
-	n := 0
-	for ; n+2 <= N; n += 2 {
-		x0, x1 := x[n*D:n*D+D], x[(n+1)*D:(n+1)*D+D]
-		o0 := out[n*C : n*C+C]
-		o1 := out[(n+1)*C : (n+1)*C+C]
-		c := 0
-		for ; c+3 <= C; c += 3 {
-			s00, s01, s02, s10, s11, s12 := dot2x3(x0, x1, w[c*D:c*D+D], w[(c+1)*D:(c+1)*D+D], w[(c+2)*D:(c+2)*D+D])
-			b0, b1, b2 := bias(b, c), bias(b, c+1), bias(b, c+2)
-			o0[c], o0[c+1], o0[c+2] = s00+b0, s01+b1, s02+b2
-			o1[c], o1[c+1], o1[c+2] = s10+b0, s11+b1, s12+b2
-		}
-		for ; c < C; c++ {
-			s0, s1 := dot2x1(x0, x1, w[c*D:c*D+D])
-			o0[c], o1[c] = s0+bias(b, c), s1+bias(b, c)
-		}
-	}
-	if n < N {
-		xn := x[n*D : n*D+D]
-		o := out[n*C : n*C+C]
-		for c := 0; c < C; c++ {
-			o[c] = dot1x1(xn, w[c*D:c*D+D]) + bias(b, c)
+	gemmNT(out, x, w, N, D, C)
+	if b != nil {
+		for n := 0; n < N; n++ {
+			o := out[n*C : n*C+C]
+			for c, v := range b[:C] {
+				o[c] += v
+			}
 		}
 	}
 }
@@ -160,106 +144,6 @@ func set(p unsafe.Pointer, i uintptr, v float32) { *(*float32)(unsafe.Add(p, i*4
 // for every slice access. They are bottom-tested so that a pointer is advanced only while another
 // element follows: a pointer past the end of its allocation is invalid in Go (the collector may
 // find it at a preemption point).
-
-// The micro-kernels take slices of equal length D > 0 and check that once. Deriving the
-// pointers from slice elements also lets the compiler drop the per-iteration nil checks it
-// emits for pointers passed in as arguments (measured: a wasm loop with six such checks ran
-// at a third of the speed).
-
-// dot2x3 returns the six dot products of rows x0,x1 with rows w0,w1,w2.
-// All loads of a k-pair come first, then the arithmetic: this keeps Go's wasm backend from
-// spilling accumulators to the stack (measured under wasm: 4.8 GFLOP/s against 3.1 for a 2×4
-// block that spilled one accumulator, whose loop-carried chain then ran through memory).
-func dot2x3(rx0, rx1, rw0, rw1, rw2 []float32) (s00, s01, s02, s10, s11, s12 float32) {
-	D := len(rx0)
-	_, _, _, _ = rx1[D-1], rw0[D-1], rw1[D-1], rw2[D-1]
-	x0, x1 := unsafe.Pointer(&rx0[0]), unsafe.Pointer(&rx1[0])
-	w0, w1, w2 := unsafe.Pointer(&rw0[0]), unsafe.Pointer(&rw1[0]), unsafe.Pointer(&rw2[0])
-	if k := D / 2; k > 0 {
-		for {
-			a0, a1 := at(x0, 0), at(x1, 0)
-			b0, b1, b2 := at(w0, 0), at(w1, 0), at(w2, 0)
-			c0, c1 := at(x0, 1), at(x1, 1)
-			d0, d1, d2 := at(w0, 1), at(w1, 1), at(w2, 1)
-			s00 += a0*b0 + c0*d0
-			s01 += a0*b1 + c0*d1
-			s02 += a0*b2 + c0*d2
-			s10 += a1*b0 + c1*d0
-			s11 += a1*b1 + c1*d1
-			s12 += a1*b2 + c1*d2
-			if k--; k == 0 {
-				break
-			}
-			x0, x1 = unsafe.Add(x0, 8), unsafe.Add(x1, 8)
-			w0, w1, w2 = unsafe.Add(w0, 8), unsafe.Add(w1, 8), unsafe.Add(w2, 8)
-		}
-	}
-	if D%2 == 1 {
-		t := tail(D)
-		a0, a1 := at(x0, t), at(x1, t)
-		b0, b1, b2 := at(w0, t), at(w1, t), at(w2, t)
-		s00 += a0 * b0
-		s01 += a0 * b1
-		s02 += a0 * b2
-		s10 += a1 * b0
-		s11 += a1 * b1
-		s12 += a1 * b2
-	}
-	return
-}
-
-// tail is the offset of element D-1 from a pointer left at the last pair by a k-pair loop.
-func tail(D int) uintptr {
-	if D >= 3 {
-		return 2
-	}
-	return 0
-}
-
-func dot2x1(rx0, rx1, rw0 []float32) (s0, s1 float32) {
-	D := len(rx0)
-	_, _ = rx1[D-1], rw0[D-1]
-	x0, x1, w0 := unsafe.Pointer(&rx0[0]), unsafe.Pointer(&rx1[0]), unsafe.Pointer(&rw0[0])
-	if k := D / 2; k > 0 {
-		for {
-			a0, a1, b0 := at(x0, 0), at(x1, 0), at(w0, 0)
-			c0, c1, d0 := at(x0, 1), at(x1, 1), at(w0, 1)
-			s0 += a0*b0 + c0*d0
-			s1 += a1*b0 + c1*d0
-			if k--; k == 0 {
-				break
-			}
-			x0, x1, w0 = unsafe.Add(x0, 8), unsafe.Add(x1, 8), unsafe.Add(w0, 8)
-		}
-	}
-	if D%2 == 1 {
-		t := tail(D)
-		b0 := at(w0, t)
-		s0 += at(x0, t) * b0
-		s1 += at(x1, t) * b0
-	}
-	return
-}
-
-func dot1x1(rx0, rw0 []float32) (s float32) {
-	D := len(rx0)
-	_ = rw0[D-1]
-	x0, w0 := unsafe.Pointer(&rx0[0]), unsafe.Pointer(&rw0[0])
-	if k := D / 2; k > 0 {
-		for {
-			s += at(x0, 0)*at(w0, 0) + at(x0, 1)*at(w0, 1)
-			if k--; k == 0 {
-				break
-			}
-			x0, w0 = unsafe.Add(x0, 8), unsafe.Add(w0, 8)
-		}
-	}
-	if D%2 == 1 {
-		t := tail(D)
-		s += at(x0, t) * at(w0, t)
-	}
-	return
-}
 
 // axpy4x2 does y0 += a0·x0+a1·x1+a2·x2+a3·x3 and y1 += b0·x0+b1·x1+b2·x2+b3·x3 over D > 0 elements.
 func axpy4x2(ry0, ry1, rx0, rx1, rx2, rx3 []float32, a0, a1, a2, a3, b0, b1, b2, b3 float32) {
