@@ -30,7 +30,12 @@ type app struct {
 }
 
 func main() {
-	a := &app{}
+	js.Global().Set("finetuner", newAPI(&app{}))
+	select {}
+}
+
+// newAPI returns the object the worker calls: one Promise-returning function per entry point.
+func newAPI(a *app) js.Value {
 	api := js.Global().Get("Object").New()
 	api.Set("version", version)
 	for name, fn := range map[string]func(args []js.Value) (any, error){
@@ -40,8 +45,7 @@ func main() {
 		api.Set(name, entry(name, fn))
 	}
 	a.registerHead(api)
-	js.Global().Set("finetuner", api)
-	select {}
+	return api
 }
 
 // entry wraps fn as a JS function returning a Promise; fn runs in a goroutine. The worker keeps
