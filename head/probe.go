@@ -20,7 +20,12 @@ import (
 
 // ProbeLambdas is the coarse path of L2 strengths λ in the objective
 // mean CE + λ/2·‖W‖² (features standardised, biases unpenalised).
-var ProbeLambdas = []float64{10, 1, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6}
+var ProbeLambdas = []float64{1, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5}
+
+// probePatience ends the path early: after this many strengths in a row that are worse than the
+// best on both validation accuracy and loss, weaker regularisation is only overfitting more (and
+// each weaker fit takes more iterations).
+const probePatience = 2
 
 // probeFallbackLambda is used when there is no validation split to choose with.
 const probeFallbackLambda = 1e-3
@@ -115,7 +120,14 @@ func (p *probe) objective(params []float64, grad []float64) float64 {
 }
 
 // fit minimises the objective at λ from x (in place) and returns the final objective value.
-func (p *probe) fit(x []float64, lambda float64, maxIter int, gradTol float64) (float64, error) {
+// The sweep's fits stop early (they only rank strengths); the final fit at the chosen strength
+// runs to a tight tolerance.
+const (
+	sweepIters, sweepGradTol, sweepRelTol = 25, 1e-4, 1e-5
+	finalIters, finalGradTol, finalRelTol = 300, 1e-6, 1e-9
+)
+
+func (p *probe) fit(x []float64, lambda float64, maxIter int, gradTol, relTol float64) (float64, error) {
 	p.lambda = lambda
 	prob := optimize.Problem{
 		Func: func(x []float64) float64 { return p.objective(x, nil) },
@@ -124,7 +136,7 @@ func (p *probe) fit(x []float64, lambda float64, maxIter int, gradTol float64) (
 	settings := &optimize.Settings{
 		GradientThreshold: gradTol,
 		MajorIterations:   maxIter,
-		Converger:         &optimize.FunctionConverge{Relative: 1e-7, Iterations: 8},
+		Converger:         &optimize.FunctionConverge{Relative: relTol, Iterations: 5},
 		Recorder:          p,
 	}
 	res, err := optimize.Minimize(prob, x, settings, &optimize.LBFGS{Store: 15})
@@ -169,7 +181,7 @@ func (p *probe) sweep() (float64, error) {
 		x[i] = float64(v)
 	}
 	if len(p.tr.yval) == 0 {
-		_, err := p.fit(x, probeFallbackLambda, 500, 1e-6)
+		_, err := p.fit(x, probeFallbackLambda, finalIters, finalGradTol, finalRelTol)
 		return probeFallbackLambda, err
 	}
 	type result struct {
@@ -180,7 +192,7 @@ func (p *probe) sweep() (float64, error) {
 	// try fits at λ warm-started from a copy of from and returns the solution.
 	try := func(lambda float64, from []float64) ([]float64, error) {
 		xi := append([]float64(nil), from...)
-		if _, err := p.fit(xi, lambda, 150, 1e-5); err != nil {
+		if _, err := p.fit(xi, lambda, sweepIters, sweepGradTol, sweepRelTol); err != nil {
 			return nil, err
 		}
 		loss, acc := p.tr.evaluate(p.tr.xval, p.tr.yval, nil)
@@ -196,8 +208,18 @@ func (p *probe) sweep() (float64, error) {
 	}
 	from := x
 	var err error
+	worse := 0
 	for _, lambda := range ProbeLambdas {
+		prev := best
 		if from, err = try(lambda, from); err != nil {
+			break
+		}
+		if best == prev && prev != nil {
+			worse++
+		} else {
+			worse = 0
+		}
+		if worse >= probePatience {
 			break
 		}
 	}
@@ -213,7 +235,7 @@ func (p *probe) sweep() (float64, error) {
 		return 0, err
 	}
 	if err == nil {
-		_, err = p.fit(best.x, best.lambda, 500, 1e-6)
+		_, err = p.fit(best.x, best.lambda, finalIters, finalGradTol, finalRelTol)
 	}
 	for i, v := range best.x {
 		m.Params[i] = float32(v)

@@ -97,9 +97,13 @@ func TestAutoProbeMatchesLBFGS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(trials) != len(head.ProbeLambdas)+2 {
-		t.Fatalf("%d trials, want %d", len(trials), len(head.ProbeLambdas)+2)
+	if len(trials) < 3 || len(trials) > len(head.ProbeLambdas)+2 {
+		t.Fatalf("%d trials, want 3 to %d", len(trials), len(head.ProbeLambdas)+2)
 	}
+	for _, e := range trials {
+		t.Logf("trial λ=%.3g after %d iterations: val acc %.2f%% loss %.4f", e.Lambda, e.Epoch, 100*e.ValAcc, e.ValLoss)
+	}
+	t.Logf("%d L-BFGS iterations in all", rep.Epochs)
 	train, val := head.Split(ds.Y, len(ds.Labels), 0.25, 3)
 	D, C := ds.D, len(ds.Labels)
 	std := func(rows []int32) ([]float64, []int32) {
