@@ -183,8 +183,8 @@ func TestApp(t *testing.T) {
 
 	// The page thread must stay free while the worker trains: no long task (> 50 ms), the plot
 	// frame's included. A loaded machine can stall any thread now and then, so a run with long
-	// tasks is repeated (up to three runs of about 3 s); a plot or page that is slow by design
-	// fails all three.
+	// tasks is repeated (up to five runs of about 3 s); a plot or page that is slow by design
+	// fails all five.
 	for attempt := 1; ; attempt++ {
 		during := longTasks(t, ctx, t0, t1)
 		t.Logf("long tasks on the page thread during %.1f s of training (run %d): %v; plot draw times (ms): %s",
@@ -192,7 +192,7 @@ func TestApp(t *testing.T) {
 		if len(during) == 0 {
 			break
 		}
-		mustf(t, attempt < 3, "the page thread had long tasks (>50 ms) during training in 3 runs; the last: %v ms", during)
+		mustf(t, attempt < 5, "the page thread had long tasks (>50 ms) during training in 5 runs; the last: %v ms", during)
 		t0 = js[float64](t, ctx, `performance.now()`)
 		js[any](t, ctx, `document.getElementById('train-btn').click()`)
 		waitFor(t, ctx, epochCount+` >= 20`, 60*time.Second, "20 epochs")
