@@ -530,6 +530,9 @@ async function registerServiceWorker() {
     await cache.addAll(own.map((u) => new Request(u, { cache: 'no-cache' })));
     state.offlineReady = true;
   } catch (err) {
+    // Already served by a worker: this is a load with the server gone, and the update check
+    // could not reach it. That is the offline mode working, not an error.
+    if (navigator.serviceWorker.controller) return;
     showError(`Offline mode is not available: ${err.message}`);
   }
 }
