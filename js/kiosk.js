@@ -584,6 +584,7 @@ async function main() {
   registerServiceWorker();
 }
 
+// window.kiosk is for the browser tests and for an operator at a devtools console.
 window.kiosk = { state, reset: (r) => reset(r), stats, get config() { return cfg; }, plot: () => plot, camera: () => camera, holding: () => !!stopHold };
 main().catch((err) => {
   showError(err.message);
