@@ -262,6 +262,16 @@ func TestApp(t *testing.T) {
 	js[any](t, ctx, `window.finetuner.plot.setOptions({view: 'eval'})`)
 	time.Sleep(800 * time.Millisecond)
 	checkEval(t, screenshot(t, ctx, "#plot", filepath.Join(out, "plot-eval.png")))
+	// The frame resizes with its box: 320 px wide (tabs), and the whole window (all four panels).
+	js[any](t, ctx, `window.finetuner.plot.setOptions({view: 'curves'}); document.getElementById('plot').style.cssText = 'width: 320px; height: 260px'`)
+	time.Sleep(1500 * time.Millisecond)
+	checkCurves(t, screenshot(t, ctx, "#plot", filepath.Join(out, "plot-320.png")))
+	js[any](t, ctx, `window.finetuner.plot.setOptions({view: ''}); document.getElementById('plot').style.cssText = 'position: fixed; inset: 0; width: 100vw; height: 100vh; z-index: 10; margin: 0'`)
+	time.Sleep(1500 * time.Millisecond)
+	full := screenshot(t, ctx, "#plot", filepath.Join(out, "plot-full.png"))
+	checkCurves(t, full)
+	checkEval(t, full)
+	js[any](t, ctx, `document.getElementById('plot').style.cssText = ''`)
 
 	step("live prediction from a file")
 	predFile := demo.files[0][0]
@@ -289,7 +299,8 @@ func TestApp(t *testing.T) {
 
 	step("export the project, wipe, import it back")
 	before := projectSummary(t, ctx)
-	js[any](t, ctx, `document.getElementById('export-project').click()`)
+	// With the images, so that the backbone change below can re-extract.
+	js[any](t, ctx, `document.getElementById('export-raw').checked = true; document.getElementById('export-project').click()`)
 	projFile := waitDownload(t, downloads, ".ftproj", 20*time.Second)
 	bad := filepath.Join(out, "bad.ftproj")
 	os.WriteFile(bad, []byte("FTPROJ\x00\x01garbage"), 0o644)

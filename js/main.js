@@ -380,12 +380,16 @@ function needsFeatures(s) {
 }
 
 function queueExtract(ids) {
+  let imageless = 0;
   for (const id of ids) {
     const s = state.samples.get(id);
     if (!s || !needsFeatures(s) || queue.includes(id)) continue;
-    if (!s.src && !s.rgba) continue; // imported without images: cannot re-extract
+    if (!s.src && !s.rgba) { imageless++; continue; }
     queue.push(id);
     extractStats.total++;
+  }
+  if (imageless) {
+    showError(`${imageless} sample(s) came from a project file without images, so they cannot get features from backbone "${state.backboneId}". Import the project with images, switch back to its backbone, or delete them.`);
   }
   if (queue.length && extractStats.t0 === 0) extractStats.t0 = performance.now();
   pump();

@@ -234,8 +234,8 @@ func (g *game) addButton(dst *ebiten.Image, x, y, h, fp float64, label string, o
 	} else if g.hover == len(g.btns) {
 		c = colBtnHover
 	}
-	vector.DrawFilledRect(dst, float32(r.x), float32(r.y), float32(r.w), float32(r.h), c, false)
-	vector.StrokeRect(dst, float32(r.x), float32(r.y), float32(r.w), float32(r.h), float32(g.scale), colAxis, false)
+	fillRect(dst, r.x, r.y, r.w, r.h, c)
+	strokeRect(dst, r.x, r.y, r.w, r.h, g.scale, colAxis)
 	g.label(dst, label, r.x+r.w/2, r.y+r.h/2, fp, colText, 0.5, 0.5)
 	g.btns = append(g.btns, button{r: r, label: label, on: on, act: act})
 	return x + w + fp*0.4
@@ -305,7 +305,7 @@ func (g *game) curvePanel(dst *ebiten.Image, r rect, fp float64, title string, c
 		}
 		g.label(dst, c.name, lx, r.y+fp*0.6, small, colMuted, 1, 0.5)
 		lx -= g.textWidth(c.name, small) + small*0.4
-		vector.StrokeLine(dst, float32(lx-small*1.4), float32(r.y+fp*0.6), float32(lx), float32(r.y+fp*0.6), float32(2*g.scale), c.c, true)
+		hline(dst, lx-small*1.4, lx, r.y+fp*0.6, 2*g.scale, c.c)
 		lx -= small * 2.2
 	}
 
@@ -351,10 +351,10 @@ func (g *game) curvePanel(dst *ebiten.Image, r rect, fp float64, title string, c
 		}
 		return plot.y + plot.h - (y-lo)/(hi-lo)*plot.h
 	}
-	lw := float32(g.scale)
+	lw := g.scale
 	for _, t := range ticks {
 		y := ty(t)
-		vector.StrokeLine(dst, float32(plot.x), float32(y), float32(plot.x+plot.w), float32(y), lw, colGrid, false)
+		hline(dst, plot.x, plot.x+plot.w, y, lw, colGrid)
 		g.label(dst, tickLabel(t, unit), plot.x-small*0.4, y, small, colMuted, 1, 0.5)
 	}
 	for _, t := range xticks {
@@ -362,7 +362,7 @@ func (g *game) curvePanel(dst *ebiten.Image, r rect, fp float64, title string, c
 			continue
 		}
 		x := tx(t)
-		vector.StrokeLine(dst, float32(x), float32(plot.y+plot.h), float32(x), float32(plot.y+plot.h+small*0.3), lw, colAxis, false)
+		vline(dst, x, plot.y+plot.h, plot.y+plot.h+small*0.3, lw, colAxis)
 		g.label(dst, chart.FormatTick(t), x, plot.y+plot.h+small*0.4, small, colMuted, 0.5, 0)
 	}
 	xl := g.st.XLabel
@@ -370,8 +370,8 @@ func (g *game) curvePanel(dst *ebiten.Image, r rect, fp float64, title string, c
 		xl = "epoch"
 	}
 	g.label(dst, xl, plot.x+plot.w, plot.y+plot.h+small*1.5, small, colMuted, 1, 0)
-	vector.StrokeLine(dst, float32(plot.x), float32(plot.y), float32(plot.x), float32(plot.y+plot.h), lw, colAxis, false)
-	vector.StrokeLine(dst, float32(plot.x), float32(plot.y+plot.h), float32(plot.x+plot.w), float32(plot.y+plot.h), lw, colAxis, false)
+	vline(dst, plot.x, plot.y, plot.y+plot.h, lw, colAxis)
+	hline(dst, plot.x, plot.x+plot.w, plot.y+plot.h, lw, colAxis)
 
 	clip := dst.SubImage(plot.image()).(*ebiten.Image)
 	empty := true
@@ -402,6 +402,34 @@ func tickLabel(t float64, percent bool) string {
 	return chart.FormatTick(t)
 }
 
+// fillRect and the line helpers draw axis-aligned shapes as one scaled pixel: no path
+// tessellation, and Ebiten batches them into few draw calls. Most of a redraw is such shapes.
+func fillRect(dst *ebiten.Image, x, y, w, h float64, c color.Color) {
+	if w <= 0 || h <= 0 {
+		return
+	}
+	op := &ebiten.DrawImageOptions{}
+	op.GeoM.Scale(w, h)
+	op.GeoM.Translate(x, y)
+	op.ColorScale.ScaleWithColor(c)
+	dst.DrawImage(whitePixel, op)
+}
+
+func hline(dst *ebiten.Image, x0, x1, y, width float64, c color.Color) {
+	fillRect(dst, x0, y-width/2, x1-x0, width, c)
+}
+
+func vline(dst *ebiten.Image, x, y0, y1, width float64, c color.Color) {
+	fillRect(dst, x-width/2, y0, width, y1-y0, c)
+}
+
+func strokeRect(dst *ebiten.Image, x, y, w, h, width float64, c color.Color) {
+	hline(dst, x, x+w, y, width, c)
+	hline(dst, x, x+w, y+h, width, c)
+	vline(dst, x, y, y+h, width, c)
+	vline(dst, x+w, y, y+h, width, c)
+}
+
 var whitePixel = func() *ebiten.Image {
 	img := ebiten.NewImage(3, 3)
 	img.Fill(color.White)
@@ -425,7 +453,7 @@ func (g *game) polyline(dst *ebiten.Image, xs, ys []float64, tx, ty func(float64
 	if (n-1)%stride != 0 {
 		p.LineTo(float32(tx(xs[n-1])), float32(ty(ys[n-1])))
 	}
-	vs, is := p.AppendVerticesAndIndicesForStroke(nil, nil, &vector.StrokeOptions{
+	vs, is := p.AppendVerticesAndIndicesForStroke(g.vs[:0], g.is[:0], &vector.StrokeOptions{
 		Width: float32(width), LineJoin: vector.LineJoinRound, LineCap: vector.LineCapRound,
 	})
 	r, gg, b, a := c.RGBA()
@@ -434,6 +462,7 @@ func (g *game) polyline(dst *ebiten.Image, xs, ys []float64, tx, ty func(float64
 		vs[i].ColorR, vs[i].ColorG, vs[i].ColorB, vs[i].ColorA = float32(r)/0xffff, float32(gg)/0xffff, float32(b)/0xffff, float32(a)/0xffff
 	}
 	dst.DrawTriangles(vs, is, whitePixel, &ebiten.DrawTrianglesOptions{AntiAlias: true})
+	g.vs, g.is = vs, is // reused by the next curve: no garbage per redraw
 }
 
 // confusionPanel draws the confusion matrix as a heatmap, each row normalised by its true count.
@@ -480,7 +509,7 @@ func (g *game) confusionPanel(dst *ebiten.Image, r rect, fp float64) {
 			}
 			c := heat(f, i == j)
 			x, y := ox+float64(j)*cell, oy+float64(i)*cell
-			vector.DrawFilledRect(dst, float32(x), float32(y), float32(cell), float32(cell), c, false)
+			fillRect(dst, x, y, cell, cell, c)
 			if cell >= small*1.8 && v > 0 {
 				tc := colText
 				if f > 0.55 {
@@ -493,7 +522,7 @@ func (g *game) confusionPanel(dst *ebiten.Image, r rect, fp float64) {
 			g.label(dst, g.fit(st.Labels[i], small, labelW-small*0.3), ox-small*0.3, oy+(float64(i)+0.5)*cell, small, colText, 1, 0.5)
 		}
 	}
-	vector.StrokeRect(dst, float32(ox), float32(oy), float32(cell*float64(n)), float32(cell*float64(n)), float32(g.scale), colAxis, false)
+	strokeRect(dst, ox, oy, cell*float64(n), cell*float64(n), g.scale, colAxis)
 	g.label(dst, "predicted →", ox+cell*float64(n)/2, oy+cell*float64(n)+small*0.3, small, colMuted, 0.5, 0)
 	op := &text.DrawOptions{}
 	op.PrimaryAlign, op.SecondaryAlign = text.AlignCenter, text.AlignEnd
@@ -533,8 +562,8 @@ func (g *game) perClassPanel(dst *ebiten.Image, r rect, fp float64) {
 		y := top + float64(i)*rowH
 		bh := math.Max(1, math.Min(rowH*0.7, small*1.4))
 		by := y + (rowH-bh)/2
-		vector.DrawFilledRect(dst, float32(barX), float32(by), float32(barW), float32(bh), colGrid, false)
-		vector.DrawFilledRect(dst, float32(barX), float32(by), float32(barW*clamp01(m.Accuracy)), float32(bh), colAcc, false)
+		fillRect(dst, barX, by, barW, bh, colGrid)
+		fillRect(dst, barX, by, barW*clamp01(m.Accuracy), bh, colAcc)
 		if showText {
 			name := ""
 			if i < len(st.Labels) {

@@ -58,6 +58,8 @@ type game struct {
 	labels map[labelKey]*ebiten.Image // rendered text, see label
 	widths map[widthKey]float64       // measured text, see textWidth
 	last   time.Time                  // when the screen was last drawn
+	vs     []ebiten.Vertex            // stroke buffers, see polyline
+	is     []uint16
 }
 
 // listen takes progress messages from the parent page. Only the parent may talk to us; under
