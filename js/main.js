@@ -542,6 +542,8 @@ async function train() {
     $('train-status').textContent = `${res.report.stopped ? 'stopped' : 'done'} in ${secs} s · val acc ${(100 * res.report.valAcc).toFixed(1)}%`;
     showReport();
     saveMeta();
+    $('probs').replaceChildren();
+    $('preview-status').textContent = 'Head ready: try the webcam or an image.';
   } catch (err) {
     $('train-status').textContent = 'failed';
     showError(`Training failed: ${err.message}`);
