@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image/color"
 	"os"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -18,6 +19,19 @@ var engineColor = map[string]color.Color{
 	"ours":      color.RGBA{R: 0x1b, G: 0x9e, B: 0x77, A: 0xff},
 	"tfjs-wasm": color.RGBA{R: 0xd9, G: 0x5f, B: 0x02, A: 0xff},
 	"tfjs-cpu":  color.RGBA{R: 0x75, G: 0x70, B: 0xb3, A: 0xff},
+}
+
+// plainTicks are gonum's default ticks labelled without trailing zeros ("7500", not "7500.00").
+type plainTicks struct{}
+
+func (plainTicks) Ticks(min, max float64) []plot.Tick {
+	t := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range t {
+		if t[i].Label != "" {
+			t[i].Label = strconv.FormatFloat(t[i].Value, 'g', -1, 64)
+		}
+	}
+	return t
 }
 
 // plotHeads draws one panel per workload (each with its own scale: W1 and W4 differ by 100×):
@@ -33,6 +47,7 @@ func plotHeads(path string, heads []HeadResult) error {
 		}
 		p.Y.Label.Text = "ms per epoch (median of runs)"
 		p.Y.Min = 0
+		p.Y.Tick.Marker = plainTicks{}
 		var names []string
 		for _, e := range engines {
 			s, ok := h.Summary[e]
