@@ -9,6 +9,7 @@ import { Camera } from './camera.js';
 import { ClassesView } from './classes-view.js';
 import { makeSample, decodeBlob, pixelsOf, drawSquare, filesFromDrop, groupByFolder, isImageFile } from './images.js';
 import { encodeProject, decodeProject, download } from './project.js';
+import { apiAvailable, shareHead, sharedHeadId, forgetShareLink, fetchSharedHead, fetchSharedMeta } from './share.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX_CLASSES = 100;
@@ -584,6 +585,7 @@ function updateButtons() {
   $('stop-btn').disabled = !t;
   $('pause-btn').textContent = state.paused ? 'Resume' : 'Pause';
   $('export-head').disabled = !state.head || t;
+  $('share-head').disabled = !state.head || t;
   $('backbone').disabled = t;
   $('load-demo').disabled = t;
 }
@@ -709,6 +711,29 @@ async function exportHead() {
   const bytes = await trainer.call('exportHead');
   download(new Blob([bytes], { type: 'application/octet-stream' }), `${safeName(state.headInfo.labels.join('-').slice(0, 40))}.safetensors`);
   ioStatus(`head exported (${bytes.byteLength} bytes)`);
+}
+
+// shareLink posts the head to the Worker's API (only shown when the page is served by it) and
+// shows the link that opens it for live testing.
+async function shareLink() {
+  const bytes = await trainer.call('exportHead');
+  const { url } = await shareHead(bytes);
+  const a = document.createElement('a');
+  a.href = url;
+  a.textContent = url;
+  $('io-status').replaceChildren('share link: ', a);
+  try { await navigator.clipboard.writeText(url); $('io-status').append(' (copied)'); } catch { /* no clipboard permission: the link is on screen */ }
+}
+
+// openSharedHead loads the head of a /?head=<id> link, switching to its backbone first.
+async function openSharedHead(id) {
+  const meta = await fetchSharedMeta(id);
+  if (meta.backbone && meta.backbone !== state.backboneId && state.backbones.some((b) => b.id === meta.backbone)) {
+    await selectBackbone(meta.backbone);
+  }
+  const bytes = await fetchSharedHead(id);
+  await importHead(new File([bytes], `shared-${id.slice(0, 8)}.safetensors`));
+  forgetShareLink();
 }
 
 async function importHead(file) {
@@ -861,6 +886,7 @@ function wire() {
     if (f) predictFile(f); else showError('Drop an image file to classify it.');
   });
   on('export-head', 'click', exportHead);
+  on('share-head', 'click', shareLink);
   on('export-project', 'click', exportProject);
   on('import-head', 'change', async (e) => { const f = e.target.files[0]; e.target.value = ''; if (f) await importHead(f).catch((err) => { ioStatus(''); throw err; }); });
   on('import-project', 'change', async (e) => { const f = e.target.files[0]; e.target.value = ''; if (f) await importProject(f).catch((err) => { ioStatus(''); throw err; }); });
@@ -914,6 +940,13 @@ async function main() {
     }
   } catch (err) {
     showError(err.message);
+  }
+  apiAvailable().then((ok) => { $('share-head').hidden = !ok; });
+  try {
+    const id = sharedHeadId();
+    if (id) await openSharedHead(id);
+  } catch (err) {
+    showError(`The shared head could not be opened: ${err.message}`);
   }
   if (state.curves) plot.restore(state.curves);
   else if (state.report) plot.report(state.report);
