@@ -310,7 +310,7 @@ func (tr *trainer) run(ctx context.Context, ctl *Control, emit func(Event), star
 			seen += len(rows)
 			emit(Event{Kind: "step", Epoch: epoch, Epochs: cfg.Epochs, Step: tr.t, Steps: total, TrainLoss: loss,
 				TrainAcc: float64(ok) / float64(len(rows)), LR: lr,
-				SamplesPerSec: float64(seen) / time.Since(epochStart).Seconds()})
+				SamplesPerSec: rate(seen, epochStart)})
 		}
 		if seen == 0 {
 			break
@@ -318,7 +318,7 @@ func (tr *trainer) run(ctx context.Context, ctl *Control, emit func(Event), star
 		rep.Epochs = epoch
 		e := Event{Kind: "epoch", Epoch: epoch, Epochs: cfg.Epochs, Step: tr.t, Steps: total,
 			TrainLoss: lossSum / float64(seen), TrainAcc: float64(correct) / float64(seen),
-			LR: tr.lrAt(max(tr.t-1, 0), total, stepsPerEpoch), SamplesPerSec: float64(seen) / time.Since(epochStart).Seconds()}
+			LR: tr.lrAt(max(tr.t-1, 0), total, stepsPerEpoch), SamplesPerSec: rate(seen, epochStart)}
 		if len(tr.yval) > 0 {
 			e.HasVal = true
 			e.ValLoss, e.ValAcc = tr.evaluate(tr.xval, tr.yval, nil)
@@ -427,6 +427,15 @@ func (tr *trainer) evaluate(x []float32, y []int32, pred []int32) (loss, acc flo
 		}
 	}
 	return lossSum / float64(N), float64(correct) / float64(N)
+}
+
+// rate is samples per second since start, 0 until the clock has moved: a tiny epoch can finish
+// within one tick of a coarse clock, and an infinite rate would not survive JSON.
+func rate(n int, start time.Time) float64 {
+	if s := time.Since(start).Seconds(); s > 0 {
+		return float64(n) / s
+	}
+	return 0
 }
 
 func countCorrect(probs []float32, y []int32, C int) int {

@@ -2,6 +2,7 @@ package head
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -307,5 +308,28 @@ func TestEarlyStoppingRestoresBest(t *testing.T) {
 	}
 	if math.Abs(rep.ValLoss-valLoss[rep.BestEpoch-1]) > 1e-9 {
 		t.Fatalf("final val loss %v, best epoch's %v", rep.ValLoss, valLoss[rep.BestEpoch-1])
+	}
+}
+
+// TestEventsAreJSON: every event of a run, including tiny epochs that finish within one clock
+// tick, must encode as JSON (an infinite rate would not).
+func TestEventsAreJSON(t *testing.T) {
+	ds := blobs(2, 3, 2, 1, 8)
+	for _, probe := range []bool{false, true} {
+		var bad error
+		progress := func(e Event) {
+			if _, err := json.Marshal(e); err != nil && bad == nil {
+				bad = err
+			}
+		}
+		var err error
+		if probe {
+			_, _, err = AutoProbe(context.Background(), ds, Config{Seed: 1}, nil, progress)
+		} else {
+			_, _, err = Train(context.Background(), ds, Config{Epochs: 50, Seed: 1}, nil, progress)
+		}
+		if err != nil || bad != nil {
+			t.Fatalf("probe=%v: %v / %v", probe, err, bad)
+		}
 	}
 }
