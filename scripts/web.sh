@@ -67,12 +67,24 @@ manifest="public/demo.$$/manifest.json"
 rm -rf public/demo
 mv "public/demo.$$" public/demo
 
+# Demo-set features for the docs embed's autoplay (deep and mid-level taps), rebuilt when the demo
+# set or the models change (by content: the demo folder is rewritten on every build).
+src=$(cat public/demo/manifest.json public/models/manifest.json | sha256sum | cut -c1-16)
+if [ ! -f "$OUT/features/index.json" ] || [ "$(cat "$OUT/features/.source" 2>/dev/null)" != "$src" ]; then
+  log "embed features (tools/embedfeatures)"
+  go run ./tools/embedfeatures -models public/models -demo public/demo -o "$OUT/features"
+  echo "$src" >"$OUT/features/.source"
+fi
+
 # The asset list: every file the app needs offline, and a version that changes with any of them.
 log "asset list ($OUT/assets.json)"
 mapfile -t files < <(
   { echo index.html
     ls js/*.js
-    ls public/*.css public/*.svg public/*.html public/*.js public/*.webmanifest 2>/dev/null
+    ls public/*.css public/*.svg public/*.html public/*.js public/*.json public/*.webmanifest 2>/dev/null
+    ls public/i18n/*.json 2>/dev/null
+    [ -d public/docs ] && find public/docs -type f
+    [ -d "$OUT/features" ] && find "$OUT/features" -type f -not -name '*.br' -not -name '*.gz' -not -name '.source'
     echo "$OUT/trainer.wasm"; echo "$OUT/plot.wasm"; echo "$OUT/wasm_exec.js"
     [ -d public/models ] && find public/models -type f -not -name '*.br' -not -name '*.gz'
     find public/demo -type f
