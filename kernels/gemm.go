@@ -18,7 +18,8 @@ func gemmNT(out, a, w []float32, M, K, N int) {
 	}
 }
 
-// gemm1 computes one row: o[n] = a·w[n,:], four outputs at a time.
+// gemm1 computes one row: o[n] = a·w[n,:], four outputs at a time. It adds in gemm2's order
+// (k in pairs, an odd last k on its own), so a row gives the same bits alone or in a batch.
 func gemm1(o, a, w []float32, K, N int) {
 	n := 0
 	for ; n+4 <= N; n += 4 {
@@ -27,7 +28,16 @@ func gemm1(o, a, w []float32, K, N int) {
 		w2 := w[(n+2)*K:][:len(a)]
 		w3 := w[(n+3)*K:][:len(a)]
 		var s0, s1, s2, s3 float32
-		for k, x := range a {
+		k := 0
+		for ; k+1 < len(a); k += 2 {
+			x, u := a[k], a[k+1]
+			s0 += x*w0[k] + u*w0[k+1]
+			s1 += x*w1[k] + u*w1[k+1]
+			s2 += x*w2[k] + u*w2[k+1]
+			s3 += x*w3[k] + u*w3[k+1]
+		}
+		if k < len(a) {
+			x := a[k]
 			s0 += x * w0[k]
 			s1 += x * w1[k]
 			s2 += x * w2[k]
@@ -39,8 +49,12 @@ func gemm1(o, a, w []float32, K, N int) {
 	for ; n < N; n++ {
 		wn := w[n*K:][:len(a)]
 		var s float32
-		for k, x := range a {
-			s += x * wn[k]
+		k := 0
+		for ; k+1 < len(a); k += 2 {
+			s += a[k]*wn[k] + a[k+1]*wn[k+1]
+		}
+		if k < len(a) {
+			s += a[k] * wn[k]
 		}
 		o[n] = s
 	}

@@ -138,3 +138,20 @@ func TestLinearNoAllocs(t *testing.T) {
 		t.Fatalf("linear kernels allocate %v times per call", a)
 	}
 }
+
+// TestLinearRowIndependent: a row's output has the same bits whether it is computed alone, as the
+// odd last row of a batch, or inside a pair (predictions must not depend on batching).
+func TestLinearRowIndependent(t *testing.T) {
+	rng := NewRNG(6)
+	for _, D := range []int{1, 2, 7, 480} {
+		N, C := 5, 7
+		x, w, b := randVec(&rng, N*D), randVec(&rng, C*D), randVec(&rng, C)
+		all := make([]float32, N*C)
+		LinearForward(all, x, w, b, N, D, C)
+		for n := 0; n < N; n++ {
+			one := make([]float32, C)
+			LinearForward(one, x[n*D:(n+1)*D], w, b, 1, D, C)
+			assertClose(t, fmt.Sprintf("D=%d row %d", D, n), one, all[n*C:(n+1)*C], 0, 0)
+		}
+	}
+}
