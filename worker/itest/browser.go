@@ -63,6 +63,7 @@ func browserCheck(exe, id string, headSize, headDim int) {
 	wait("trainer ready (Go wasm in the Web Worker, backbone loaded)", `/ready/.test(document.getElementById('chip-worker')?.textContent || '')`, 90*time.Second)
 	wait("Ebiten canvas in the plot frame", `(() => { const f = document.querySelector('iframe'); const d = f && f.contentDocument; return d && d.querySelector('canvas') && !d.getElementById('msg'); })()`, 90*time.Second)
 	wait("service worker holding the site", `/works offline/.test(document.getElementById('chip-offline')?.textContent || '')`, 90*time.Second)
+	wait("the page opening the linked head", `/head imported/.test(document.getElementById('io-status')?.textContent || '')`, 90*time.Second)
 
 	violations, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](collect))
 	check(err)
@@ -74,19 +75,21 @@ func browserCheck(exe, id string, headSize, headDim int) {
 	if strings.TrimSpace(errs) != "" {
 		fail("browser: the page shows errors: %s", errs)
 	}
-	// js/share.js in the page: the API answers, the link's id is read, the head comes back.
+	// The page opened the link (and dropped ?head= from the address), shows Share because the API
+	// answers, and js/share.js in the page fetches the head and its description.
 	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`import('/js/share.js').then(async (s) => {
 		const ok = await s.apiAvailable();
-		const id = s.sharedHeadId();
-		const bytes = await s.fetchSharedHead(id);
-		const meta = await s.fetchSharedMeta(id);
-		return ok + ' ' + id + ' ' + bytes.length + ' ' + meta.featureDim;
+		const shown = !document.getElementById('share-head').hidden;
+		const linkGone = s.sharedHeadId() === null;
+		const bytes = await s.fetchSharedHead('`+id+`');
+		const meta = await s.fetchSharedMeta('`+id+`');
+		return [ok, shown, linkGone, bytes.length, meta.featureDim].join(' ');
 	})`, chromedp.EvalAwaitPromise))
 	check(err)
-	if want := fmt.Sprintf("true %s %d %d", id, headSize, headDim); got != want {
+	if want := fmt.Sprintf("true true true %d %d", headSize, headDim); got != want {
 		fail("browser: js/share.js in the page gave %q, want %q", got, want)
 	}
-	fmt.Printf("itest: browser: page, trainer Web Worker, Ebiten frame and service worker up in %.1fs under the Worker's CSP, no violations; js/share.js in the page fetched the linked head\n", time.Since(start).Seconds())
+	fmt.Printf("itest: browser: page, trainer Web Worker, Ebiten frame and service worker up in %.1fs under the Worker's CSP, no violations; the page opened the linked head and shows Share\n", time.Since(start).Seconds())
 
 	// The other pages of the site: the docs embed and the kiosk (webcam: a fake device).
 	for _, p := range []string{"/public/embed.html?autoplay=1", "/public/kiosk.html"} {
