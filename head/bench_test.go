@@ -49,9 +49,13 @@ func BenchmarkEpoch(b *testing.B) {
 			}
 			n := len(tr.ytr)
 			dims := tr.m.dims()
-			var flops float64 // forward + both backward products, per row
+			var flops float64 // per row: forward and dW products, and dX for all but the first layer
 			for i := 0; i+1 < len(dims); i++ {
-				flops += 6 * float64(dims[i]*dims[i+1])
+				f := 6.0
+				if i == 0 {
+					f = 4
+				}
+				flops += f * float64(dims[i]*dims[i+1])
 			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
