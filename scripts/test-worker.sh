@@ -48,9 +48,14 @@ stop_wrangler() {
     return 1
   fi
   wait "$pid" 2>/dev/null || true
-  # Its workerd processes must have ended with it (exited children may linger as zombies).
+  # Its workerd and esbuild processes must end with it (exited children may linger as zombies).
+  # esbuild's service exits when it sees its parent's pipe close, a moment after wrangler: allow 5 s.
   local left
-  left=$(ps -eo pgid=,pid=,stat=,comm= | awk -v g="$pid" '$1 == g && $3 !~ /^Z/')
+  for i in $(seq 20); do
+    left=$(ps -eo pgid=,pid=,stat=,comm= | awk -v g="$pid" '$1 == g && $3 !~ /^Z/')
+    [ -n "$left" ] || break
+    sleep 0.25
+  done
   if [ -n "$left" ]; then
     kill -KILL -- "-$pid" 2>/dev/null || true
     echo "test-worker.sh: processes of wrangler's group still ran after it stopped: $left" >&2
