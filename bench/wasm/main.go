@@ -13,21 +13,19 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"finetuner/wasm/jsval"
 	"fmt"
 	"runtime"
 	"runtime/debug"
 	"syscall/js"
 	"time"
-	"unsafe"
 
 	"finetuner/backbone"
 	"finetuner/head"
 )
 
 var (
-	uint8Array   = js.Global().Get("Uint8Array")
-	float32Array = js.Global().Get("Float32Array")
-	int32Array   = js.Global().Get("Int32Array")
+	uint8Array = js.Global().Get("Uint8Array")
 
 	bb *backbone.Model // the backbone loaded by loadBackbone
 )
@@ -72,53 +70,6 @@ func wrap(name string, fn func(args []js.Value) (any, error)) js.Func {
 	})
 }
 
-func float32sOf(v js.Value, what string) ([]float32, error) {
-	if !v.InstanceOf(float32Array) {
-		return nil, fmt.Errorf("%s must be a Float32Array", what)
-	}
-	n := v.Get("length").Int()
-	f := make([]float32, n)
-	if n > 0 {
-		u := uint8Array.New(v.Get("buffer"), v.Get("byteOffset"), n*4)
-		js.CopyBytesToGo(unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), n*4), u)
-	}
-	return f, nil
-}
-
-func int32sOf(v js.Value, what string) ([]int32, error) {
-	if !v.InstanceOf(int32Array) {
-		return nil, fmt.Errorf("%s must be an Int32Array", what)
-	}
-	n := v.Get("length").Int()
-	s := make([]int32, n)
-	if n > 0 {
-		u := uint8Array.New(v.Get("buffer"), v.Get("byteOffset"), n*4)
-		js.CopyBytesToGo(unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), n*4), u)
-	}
-	return s, nil
-}
-
-func toFloat32Array(f []float32) js.Value {
-	out := float32Array.New(len(f))
-	if len(f) > 0 {
-		u := uint8Array.New(out.Get("buffer"))
-		js.CopyBytesToJS(u, unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), len(f)*4))
-	}
-	return out
-}
-
-func intArg(v js.Value, what string, lo, hi int) (int, error) {
-	if v.Type() != js.TypeNumber {
-		return 0, fmt.Errorf("%s must be a number", what)
-	}
-	f := v.Float()
-	n := int(f)
-	if float64(n) != f || n < lo || n > hi {
-		return 0, fmt.Errorf("%s must be a whole number from %d to %d, got %v", what, lo, hi, f)
-	}
-	return n, nil
-}
-
 func jsonString(v any) (any, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -129,19 +80,19 @@ func jsonString(v any) (any, error) {
 
 // dataset reads (x, y, n, d, labels) from args[0:5].
 func dataset(args []js.Value) (*head.Dataset, error) {
-	x, err := float32sOf(args[0], "x")
+	x, err := jsval.Float32s(args[0], "x")
 	if err != nil {
 		return nil, err
 	}
-	y, err := int32sOf(args[1], "y")
+	y, err := jsval.Int32s(args[1], "y")
 	if err != nil {
 		return nil, err
 	}
-	n, err := intArg(args[2], "n", 1, 1<<28)
+	n, err := jsval.Int(args[2], "n", 1, 1<<28)
 	if err != nil {
 		return nil, err
 	}
-	d, err := intArg(args[3], "d", 1, 1<<16)
+	d, err := jsval.Int(args[3], "d", 1, 1<<16)
 	if err != nil {
 		return nil, err
 	}
@@ -217,11 +168,11 @@ func split(args []js.Value) (any, error) {
 	if len(args) != 4 {
 		return nil, errors.New("expects (y, classes, frac, seed)")
 	}
-	y, err := int32sOf(args[0], "y")
+	y, err := jsval.Int32s(args[0], "y")
 	if err != nil {
 		return nil, err
 	}
-	C, err := intArg(args[1], "classes", 2, 1<<16)
+	C, err := jsval.Int(args[1], "classes", 2, 1<<16)
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +180,7 @@ func split(args []js.Value) (any, error) {
 	if !(frac >= 0 && frac < 1) {
 		return nil, fmt.Errorf("frac %v outside [0, 1)", frac)
 	}
-	seed, err := intArg(args[3], "seed", 0, 1<<31)
+	seed, err := jsval.Int(args[3], "seed", 0, 1<<31)
 	if err != nil {
 		return nil, err
 	}
@@ -279,11 +230,11 @@ func preprocess(args []js.Value) (any, error) {
 	if len(args) != 3 || !args[0].InstanceOf(uint8Array) {
 		return nil, errors.New("expects (rgba Uint8Array, width, height)")
 	}
-	w, err := intArg(args[1], "width", 1, 1<<14)
+	w, err := jsval.Int(args[1], "width", 1, 1<<14)
 	if err != nil {
 		return nil, err
 	}
-	h, err := intArg(args[2], "height", 1, 1<<14)
+	h, err := jsval.Int(args[2], "height", 1, 1<<14)
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +247,7 @@ func preprocess(args []js.Value) (any, error) {
 	if err := bb.Preprocess(&x, rgba, w, h, backbone.View{}); err != nil {
 		return nil, err
 	}
-	return toFloat32Array(x), nil
+	return jsval.Float32Array(x), nil
 }
 
 // backboneForward(x, batch) runs the backbone on batch preprocessed images stacked in x, one
@@ -308,11 +259,11 @@ func backboneForward(args []js.Value) (any, error) {
 	if len(args) != 2 {
 		return nil, errors.New("expects (x Float32Array, batch)")
 	}
-	batch, err := intArg(args[1], "batch", 1, 1024)
+	batch, err := jsval.Int(args[1], "batch", 1, 1024)
 	if err != nil {
 		return nil, err
 	}
-	x, err := float32sOf(args[0], "x")
+	x, err := jsval.Float32s(args[0], "x")
 	if err != nil {
 		return nil, err
 	}
@@ -328,7 +279,7 @@ func backboneForward(args []js.Value) (any, error) {
 			return nil, err
 		}
 	}
-	return toFloat32Array(out), nil
+	return jsval.Float32Array(out), nil
 }
 
 type memStatsReply struct {

@@ -5,6 +5,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"finetuner/wasm/jsval"
 	"strings"
 	"sync"
 	"syscall/js"
@@ -17,6 +18,12 @@ import (
 
 // await blocks the test goroutine until the promise settles; meanwhile the Go runtime hands the
 // JS event loop its turns, as in the worker.
+
+var (
+	uint8Array = js.Global().Get("Uint8Array")
+	int32Array = js.Global().Get("Int32Array")
+)
+
 func await(p js.Value) (js.Value, error) {
 	type result struct {
 		v   js.Value
@@ -92,7 +99,7 @@ func train(api js.Value, x []float32, y []int32, n, d int, labels []string, cfg 
 	for i, v := range y {
 		yi.SetIndex(i, v)
 	}
-	return api.Call("train", toFloat32Array(x), yi, n, d, js.ValueOf(ls), cfg, rec.fn)
+	return api.Call("train", jsval.Float32Array(x), yi, n, d, js.ValueOf(ls), cfg, rec.fn)
 }
 
 func TestTrainPredictExportImport(t *testing.T) {

@@ -8,11 +8,11 @@ package main
 
 import (
 	"errors"
+	"finetuner/wasm/jsval"
 	"fmt"
 	"runtime/debug"
 	"sync"
 	"syscall/js"
-	"unsafe"
 
 	"finetuner/backbone"
 )
@@ -89,76 +89,6 @@ func newPromise(body func(resolve, reject js.Value)) js.Value {
 
 func jsError(err error) js.Value { return js.Global().Get("Error").New(err.Error()) }
 
-// ---- typed array helpers ----------------------------------------------------------------------
-
-var (
-	uint8Array   = js.Global().Get("Uint8Array")
-	float32Array = js.Global().Get("Float32Array")
-	int32Array   = js.Global().Get("Int32Array")
-)
-
-func bytesOf(v js.Value, what string) ([]byte, error) {
-	if !v.InstanceOf(uint8Array) {
-		return nil, fmt.Errorf("%s must be a Uint8Array", what)
-	}
-	b := make([]byte, v.Get("length").Int())
-	js.CopyBytesToGo(b, v)
-	return b, nil
-}
-
-func float32sOf(v js.Value, what string) ([]float32, error) {
-	if !v.InstanceOf(float32Array) {
-		return nil, fmt.Errorf("%s must be a Float32Array", what)
-	}
-	n := v.Get("length").Int()
-	f := make([]float32, n)
-	if n > 0 {
-		u := uint8Array.New(v.Get("buffer"), v.Get("byteOffset"), n*4)
-		js.CopyBytesToGo(unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), n*4), u)
-	}
-	return f, nil
-}
-
-func int32sOf(v js.Value, what string) ([]int32, error) {
-	if !v.InstanceOf(int32Array) {
-		return nil, fmt.Errorf("%s must be an Int32Array", what)
-	}
-	n := v.Get("length").Int()
-	s := make([]int32, n)
-	if n > 0 {
-		u := uint8Array.New(v.Get("buffer"), v.Get("byteOffset"), n*4)
-		js.CopyBytesToGo(unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), n*4), u)
-	}
-	return s, nil
-}
-
-func toFloat32Array(f []float32) js.Value {
-	out := float32Array.New(len(f))
-	if len(f) > 0 {
-		u := uint8Array.New(out.Get("buffer"))
-		js.CopyBytesToJS(u, unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), len(f)*4))
-	}
-	return out
-}
-
-func toUint8Array(b []byte) js.Value {
-	out := uint8Array.New(len(b))
-	js.CopyBytesToJS(out, b)
-	return out
-}
-
-func intArg(v js.Value, what string, lo, hi int) (int, error) {
-	if v.Type() != js.TypeNumber {
-		return 0, fmt.Errorf("%s must be a number", what)
-	}
-	f := v.Float()
-	n := int(f)
-	if float64(n) != f || n < lo || n > hi {
-		return 0, fmt.Errorf("%s must be a whole number from %d to %d, got %v", what, lo, hi, f)
-	}
-	return n, nil
-}
-
 // ---- backbone -------------------------------------------------------------------------------
 
 // loadBackbone(id, files) loads a converted model; files maps file names to Uint8Arrays.
@@ -171,7 +101,7 @@ func (a *app) loadBackbone(args []js.Value) (any, error) {
 	files := map[string][]byte{}
 	for i := 0; i < keys.Length(); i++ {
 		k := keys.Index(i).String()
-		b, err := bytesOf(args[1].Get(k), k)
+		b, err := jsval.Bytes(args[1].Get(k), k)
 		if err != nil {
 			return nil, err
 		}
@@ -192,13 +122,13 @@ func (a *app) loadBackbone(args []js.Value) (any, error) {
 }
 
 func (a *app) image(args []js.Value, what string) (rgba []byte, w, h int, err error) {
-	if w, err = intArg(args[1], "width", 1, 1<<14); err != nil {
+	if w, err = jsval.Int(args[1], "width", 1, 1<<14); err != nil {
 		return
 	}
-	if h, err = intArg(args[2], "height", 1, 1<<14); err != nil {
+	if h, err = jsval.Int(args[2], "height", 1, 1<<14); err != nil {
 		return
 	}
-	if rgba, err = bytesOf(args[0], what); err != nil {
+	if rgba, err = jsval.Bytes(args[0], what); err != nil {
 		return
 	}
 	if len(rgba) != w*h*4 {
@@ -225,5 +155,5 @@ func (a *app) extract(args []js.Value) (any, error) {
 	if err := a.bb.Features(feat, rgba, w, h); err != nil {
 		return nil, err
 	}
-	return toFloat32Array(feat), nil
+	return jsval.Float32Array(feat), nil
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"finetuner/wasm/jsval"
 	"fmt"
 	"math"
 	"syscall/js"
@@ -96,19 +97,19 @@ func (a *app) train(args []js.Value) (any, error) {
 	if len(args) != 7 {
 		return nil, errors.New("train(x, y, n, d, labels, config, onEvent) takes 7 arguments")
 	}
-	x, err := float32sOf(args[0], "features")
+	x, err := jsval.Float32s(args[0], "features")
 	if err != nil {
 		return nil, err
 	}
-	y, err := int32sOf(args[1], "labels")
+	y, err := jsval.Int32s(args[1], "labels")
 	if err != nil {
 		return nil, err
 	}
-	n, err := intArg(args[2], "n", 1, 1<<26)
+	n, err := jsval.Int(args[2], "n", 1, 1<<26)
 	if err != nil {
 		return nil, err
 	}
-	d, err := intArg(args[3], "d", 1, 1<<16)
+	d, err := jsval.Int(args[3], "d", 1, 1<<16)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +199,7 @@ func (a *app) train(args []js.Value) (any, error) {
 		return nil, err
 	}
 	return map[string]any{
-		"head":   toUint8Array(file),
+		"head":   jsval.Uint8Array(file),
 		"info":   headInfo(m),
 		"report": js.Global().Get("JSON").Call("parse", string(rj)),
 	}, nil
@@ -252,7 +253,7 @@ func (a *app) predict(args []js.Value) (any, error) {
 	if err := m.Predict(probs, feat, 1); err != nil {
 		return nil, err
 	}
-	return toFloat32Array(probs), nil
+	return jsval.Float32Array(probs), nil
 }
 
 func (a *app) exportHead(args []js.Value) (any, error) {
@@ -264,7 +265,7 @@ func (a *app) exportHead(args []js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return toUint8Array(b), nil
+	return jsval.Uint8Array(b), nil
 }
 
 // importHead(bytes) validates a head file and makes it the current head. A head made for another
@@ -273,7 +274,7 @@ func (a *app) importHead(args []js.Value) (any, error) {
 	if len(args) != 1 {
 		return nil, errors.New("importHead(bytes) takes 1 argument")
 	}
-	b, err := bytesOf(args[0], "head file")
+	b, err := jsval.Bytes(args[0], "head file")
 	if err != nil {
 		return nil, err
 	}

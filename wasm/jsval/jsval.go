@@ -1,0 +1,86 @@
+//go:build js && wasm
+
+// Package jsval converts between Go slices and JavaScript values for the wasm entry points (the
+// app's trainer and the bench): typed arrays are copied in bulk through a Uint8Array view, and
+// every argument that is not what it should be is an error naming it.
+package jsval
+
+import (
+	"fmt"
+	"syscall/js"
+	"unsafe"
+)
+
+var (
+	uint8Array   = js.Global().Get("Uint8Array")
+	float32Array = js.Global().Get("Float32Array")
+	int32Array   = js.Global().Get("Int32Array")
+)
+
+// Bytes copies a Uint8Array.
+func Bytes(v js.Value, what string) ([]byte, error) {
+	if !v.InstanceOf(uint8Array) {
+		return nil, fmt.Errorf("%s must be a Uint8Array", what)
+	}
+	b := make([]byte, v.Get("length").Int())
+	js.CopyBytesToGo(b, v)
+	return b, nil
+}
+
+// Float32s copies a Float32Array.
+func Float32s(v js.Value, what string) ([]float32, error) {
+	if !v.InstanceOf(float32Array) {
+		return nil, fmt.Errorf("%s must be a Float32Array", what)
+	}
+	n := v.Get("length").Int()
+	f := make([]float32, n)
+	if n > 0 {
+		u := uint8Array.New(v.Get("buffer"), v.Get("byteOffset"), n*4)
+		js.CopyBytesToGo(unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), n*4), u)
+	}
+	return f, nil
+}
+
+// Int32s copies an Int32Array.
+func Int32s(v js.Value, what string) ([]int32, error) {
+	if !v.InstanceOf(int32Array) {
+		return nil, fmt.Errorf("%s must be an Int32Array", what)
+	}
+	n := v.Get("length").Int()
+	s := make([]int32, n)
+	if n > 0 {
+		u := uint8Array.New(v.Get("buffer"), v.Get("byteOffset"), n*4)
+		js.CopyBytesToGo(unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), n*4), u)
+	}
+	return s, nil
+}
+
+// Float32Array returns a new Float32Array holding a copy of f.
+func Float32Array(f []float32) js.Value {
+	out := float32Array.New(len(f))
+	if len(f) > 0 {
+		u := uint8Array.New(out.Get("buffer"))
+		js.CopyBytesToJS(u, unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), len(f)*4))
+	}
+	return out
+}
+
+// Uint8Array returns a new Uint8Array holding a copy of b.
+func Uint8Array(b []byte) js.Value {
+	out := uint8Array.New(len(b))
+	js.CopyBytesToJS(out, b)
+	return out
+}
+
+// Int reads a whole number in [lo, hi].
+func Int(v js.Value, what string, lo, hi int) (int, error) {
+	if v.Type() != js.TypeNumber {
+		return 0, fmt.Errorf("%s must be a number", what)
+	}
+	f := v.Float()
+	n := int(f)
+	if float64(n) != f || n < lo || n > hi {
+		return 0, fmt.Errorf("%s must be a whole number from %d to %d, got %v", what, lo, hi, f)
+	}
+	return n, nil
+}
