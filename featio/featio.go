@@ -192,3 +192,27 @@ func readLabelsFile(path string) ([]string, error) {
 	}
 	return l, nil
 }
+
+// LoadGroups reads a files list (one source path per row, as "finetune extract -files" writes)
+// and numbers its distinct paths in order of first appearance: the group ids of head.Dataset, so
+// that the views of one image stay together. It checks that the list has exactly n lines.
+func LoadGroups(path string, n int) ([]int32, error) {
+	names, err := readLabelsFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(names) != n {
+		return nil, fmt.Errorf("%s has %d lines for %d feature rows; it must list the source file of every row", path, len(names), n)
+	}
+	ids := make(map[string]int32, n)
+	group := make([]int32, n)
+	for i, s := range names {
+		g, ok := ids[s]
+		if !ok {
+			g = int32(len(ids))
+			ids[s] = g
+		}
+		group[i] = g
+	}
+	return group, nil
+}

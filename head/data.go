@@ -13,6 +13,12 @@ type Dataset struct {
 	N, D   int
 	Y      []int32  // N labels, each in [0, len(Labels))
 	Labels []string // class names
+	// Group, when set, holds N group ids: rows with the same id are views of one image (the plain
+	// view and its augmentations), and the first of them, by row index, is the plain view. The
+	// split keeps each group on one side, and validation scores only the plain view of each of its
+	// images, so augmented copies never leak into validation or count one photo several times.
+	// Nil means every row is its own image.
+	Group []int32
 }
 
 // Validate checks sizes, labels and values, and says what is wrong in words a user can act on.
@@ -44,7 +50,33 @@ func (ds *Dataset) Validate() error {
 			return fmt.Errorf("head: class %q has no samples; add some or remove the class", ds.Labels[c])
 		}
 	}
+	if err := ds.validGroups(); err != nil {
+		return err
+	}
 	return CheckFinite(ds.X, ds.D)
+}
+
+// validGroups checks that Group has one id per row and that every group has one class.
+func (ds *Dataset) validGroups() error {
+	if ds.Group == nil {
+		return nil
+	}
+	if len(ds.Group) != ds.N {
+		return fmt.Errorf("head: %d group ids for %d feature rows", len(ds.Group), ds.N)
+	}
+	first := make(map[int32]int, ds.N)
+	for i, g := range ds.Group {
+		j, seen := first[g]
+		if !seen {
+			first[g] = i
+			continue
+		}
+		if ds.Y[j] != ds.Y[i] {
+			return fmt.Errorf("head: rows %d and %d are views of one image (group %d) but have classes %q and %q",
+				j, i, g, ds.Labels[ds.Y[j]], ds.Labels[ds.Y[i]])
+		}
+	}
+	return nil
 }
 
 // Counts returns the number of samples of each class.
@@ -61,28 +93,60 @@ func (ds *Dataset) Counts() []int {
 // one row for training, and gives validation at least one row of every class that has two or more
 // when frac > 0. Both lists are sorted.
 func Split(y []int32, classes int, frac float64, seed uint64) (train, val []int32) {
+	return SplitGroups(y, nil, classes, frac, seed)
+}
+
+// SplitGroups is Split over images instead of rows: group holds each row's image (see
+// Dataset.Group; nil means one image per row). Images, not rows, are counted and shuffled; a
+// training image brings all its rows, a validation image only its first row, the plain view. With
+// a nil group it is Split.
+func SplitGroups(y, group []int32, classes int, frac float64, seed uint64) (train, val []int32) {
 	if frac < 0 || frac >= 1 {
 		panic("head: Split: frac outside [0, 1)")
 	}
+	// rows[u] lists the rows of image u in index order; images are numbered by first row.
+	var rows [][]int32
+	if group == nil {
+		rows = make([][]int32, len(y))
+		for i := range rows {
+			rows[i] = []int32{int32(i)}
+		}
+	} else {
+		ids := make(map[int32]int32, len(y))
+		for i, g := range group {
+			u, ok := ids[g]
+			if !ok {
+				u = int32(len(rows))
+				ids[g] = u
+				rows = append(rows, nil)
+			}
+			rows[u] = append(rows[u], int32(i))
+		}
+	}
 	byClass := make([][]int32, classes)
-	for i, c := range y {
-		byClass[c] = append(byClass[c], int32(i))
+	for u, r := range rows {
+		c := y[r[0]]
+		byClass[c] = append(byClass[c], int32(u))
 	}
 	rng := kernels.NewRNG(seed ^ 0x5eed5b1175b1175)
-	for _, idx := range byClass {
-		rng.Shuffle(idx)
-		nv := int(frac*float64(len(idx)) + 0.5)
-		if frac > 0 && nv == 0 && len(idx) >= 2 {
+	for _, us := range byClass {
+		rng.Shuffle(us)
+		nv := int(frac*float64(len(us)) + 0.5)
+		if frac > 0 && nv == 0 && len(us) >= 2 {
 			nv = 1
 		}
-		if nv > len(idx)-1 {
-			nv = len(idx) - 1
+		if nv > len(us)-1 {
+			nv = len(us) - 1
 		}
 		if nv < 0 {
 			nv = 0
 		}
-		val = append(val, idx[:nv]...)
-		train = append(train, idx[nv:]...)
+		for _, u := range us[:nv] {
+			val = append(val, rows[u][0])
+		}
+		for _, u := range us[nv:] {
+			train = append(train, rows[u]...)
+		}
 	}
 	sort.Slice(train, func(i, j int) bool { return train[i] < train[j] })
 	sort.Slice(val, func(i, j int) bool { return val[i] < val[j] })

@@ -85,7 +85,7 @@ func (tr *trainer) finish(ds *Dataset, val []int32, rep *Report, start time.Time
 	x, y, idx := tr.xval, tr.yval, val
 	rep.EvalSplit = "val"
 	if len(y) == 0 {
-		train, _ := Split(ds.Y, len(ds.Labels), tr.cfg.ValFraction, tr.cfg.Seed)
+		train, _ := SplitGroups(ds.Y, ds.Group, len(ds.Labels), tr.cfg.ValFraction, tr.cfg.Seed)
 		x, y, idx = tr.xtr, tr.ytr, train
 		rep.EvalSplit = "train"
 	} else {

@@ -215,7 +215,7 @@ func prepare(ds *Dataset, cfg Config) (*trainer, []int32, error) {
 }
 
 func newTrainer(ds *Dataset, cfg Config) (*trainer, []int32, error) {
-	train, val := Split(ds.Y, len(ds.Labels), cfg.ValFraction, cfg.Seed)
+	train, val := SplitGroups(ds.Y, ds.Group, len(ds.Labels), cfg.ValFraction, cfg.Seed)
 	tr := &trainer{cfg: cfg, rng: kernels.NewRNG(cfg.Seed)}
 	m, err := NewModel(cfg.Arch, ds.D, ds.Labels, &tr.rng)
 	if err != nil {

@@ -333,3 +333,114 @@ func TestEventsAreJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitGroups(t *testing.T) {
+	// 3 classes of 1, 4 and 20 images; every image has 1 to 3 views, its rows interleaved with
+	// other images' rows so that a split by row would mix them.
+	var y, group []int32
+	rng := kernels.NewRNG(7)
+	type img struct{ class, views int32 }
+	var imgs []img
+	for c, n := range []int{1, 4, 20} {
+		for i := 0; i < n; i++ {
+			imgs = append(imgs, img{int32(c), 1 + int32(rng.Intn(3))})
+		}
+	}
+	for v := int32(0); v < 3; v++ {
+		for id, im := range imgs {
+			if v < im.views {
+				y, group = append(y, im.class), append(group, int32(1000+id))
+			}
+		}
+	}
+	train, val := SplitGroups(y, group, 3, 0.25, 3)
+	side := map[int32]string{}
+	for _, r := range train {
+		side[group[r]] = "train"
+	}
+	views := map[int32]int{}
+	for _, r := range val {
+		g := group[r]
+		if side[g] == "train" {
+			t.Fatalf("image %d is on both sides", g)
+		}
+		side[g] = "val"
+		views[g]++
+		// The plain view is the image's first row.
+		for i := 0; i < int(r); i++ {
+			if group[i] == g {
+				t.Fatalf("val row %d of image %d is not its first row (%d is)", r, g, i)
+			}
+		}
+	}
+	for g, n := range views {
+		if n != 1 {
+			t.Fatalf("image %d has %d rows in validation, want its plain view only", g, n)
+		}
+	}
+	valImgs := make([]int, 3)
+	for g, s := range side {
+		if s == "val" {
+			valImgs[imgs[g-1000].class]++
+		}
+	}
+	// round(0.25·n) images per class, at least one left for training: 0, 1, 5.
+	if fmt.Sprint(valImgs) != "[0 1 5]" {
+		t.Fatalf("validation images per class %v, want [0 1 5]", valImgs)
+	}
+	nTrainRows := 0
+	for _, r := range train {
+		if side[group[r]] == "train" {
+			nTrainRows++
+		}
+	}
+	if len(side) != len(imgs) || nTrainRows != len(train) {
+		t.Fatalf("%d of %d images placed", len(side), len(imgs))
+	}
+	// Without groups it is Split, draw for draw.
+	t1, v1 := SplitGroups(y, nil, 3, 0.25, 3)
+	t2, v2 := Split(y, 3, 0.25, 3)
+	if fmt.Sprint(t1, v1) != fmt.Sprint(t2, v2) {
+		t.Fatal("SplitGroups(nil) differs from Split")
+	}
+}
+
+func TestTrainGroups(t *testing.T) {
+	ds := blobs(3, 30, 8, 1.5, 4)
+	// Every row gets a near copy (an "augmented view") right after the originals.
+	n := ds.N
+	ds.Group = make([]int32, 2*n)
+	x := append([]float32(nil), ds.X...)
+	for i := 0; i < n; i++ {
+		ds.Group[i], ds.Group[n+i] = int32(i), int32(i)
+		for k := 0; k < ds.D; k++ {
+			x = append(x, ds.X[i*ds.D+k]*1.01)
+		}
+	}
+	ds.X, ds.Y, ds.N = x, append(ds.Y, ds.Y...), 2*n
+	_, rep, err := Train(context.Background(), ds, Config{Epochs: 3, Seed: 1, ValFraction: 0.2}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 90 images, 18 in validation with one row each, 72 in training with two.
+	if rep.NVal != 18 || rep.NTrain != 144 {
+		t.Fatalf("train %d rows, val %d rows; want 144 and 18", rep.NTrain, rep.NVal)
+	}
+	for _, r := range rep.EvalIndex {
+		if int(r) >= n {
+			t.Fatalf("validation scored augmented row %d", r)
+		}
+	}
+	if _, _, err := AutoProbe(context.Background(), ds, Config{Seed: 1}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	ds.Y[n] = (ds.Y[0] + 1) % 3
+	if _, _, err := Train(context.Background(), ds, Config{Epochs: 1}, nil, nil); err == nil || !strings.Contains(err.Error(), "views of one image") {
+		t.Fatalf("mixed-class group: %v", err)
+	}
+	ds.Group = ds.Group[:5]
+	if _, _, err := Train(context.Background(), ds, Config{Epochs: 1}, nil, nil); err == nil || !strings.Contains(err.Error(), "group ids") {
+		t.Fatalf("short group list: %v", err)
+	}
+}

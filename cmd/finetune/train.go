@@ -26,7 +26,10 @@ func runTrain(args []string) error {
 		fmt.Fprintln(fl.Output(), `usage: finetune train -features F.npy -labels L.txt [flags]
 
 Trains a classifier head on feature rows and writes it as a .safetensors head file.
--head auto runs the automatic linear probe (an L2 sweep chosen on the validation split).`)
+-head auto runs the automatic linear probe (an L2 sweep chosen on the validation split).
+With features from "finetune extract -augment", pass its -files list too: rows from one source
+file are views of one image, so they stay on one side of the split, and validation scores each
+held-out image once, by its plain view.`)
 		fl.PrintDefaults()
 	}
 	feats := fl.String("features", "features.npy", "feature rows (.npy, float32 or float64, rows × dim)")
@@ -55,6 +58,7 @@ Trains a classifier head on feature rows and writes it as a .safetensors head fi
 	noStd := fl.Bool("no-standardize", false, "use features as they are (no mean/std standardisation)")
 	backboneID := fl.String("backbone", "", "backbone id recorded in the head file")
 	tap := fl.String("tap", "", "backbone tap recorded in the head file")
+	files := fl.String("files", "", "optional: the source file of each row (extract -files); rows of one file are one image in the split")
 	quiet := fl.Bool("q", false, "no progress bar")
 	if err := fl.Parse(args); err != nil {
 		return err
@@ -62,6 +66,11 @@ Trains a classifier head on feature rows and writes it as a .safetensors head fi
 	ds, err := featio.Load(*feats, *labels)
 	if err != nil {
 		return err
+	}
+	if *files != "" {
+		if ds.Group, err = featio.LoadGroups(*files, ds.N); err != nil {
+			return err
+		}
 	}
 	cfg := head.Config{Epochs: *epochs, BatchSize: *batch, LR: *lr, Optimizer: *opt, WeightDecay: *wd, L2: *l2,
 		Schedule: *schedule, WarmupEpochs: *warmup, ValFraction: *val, Seed: *seed, Patience: *patience,

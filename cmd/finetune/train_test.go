@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -102,5 +103,51 @@ func TestCLIErrors(t *testing.T) {
 		if err == nil || !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(c.want)) {
 			t.Errorf("want error containing %q, got %v", c.want, err)
 		}
+	}
+}
+
+// TestTrainFiles trains on augmented rows (three views of each of the 220 photos, as extract
+// -augment writes them, each view its own row) with the -files list, so that validation holds
+// whole photos, scored once each.
+func TestTrainFiles(t *testing.T) {
+	x, n, d, err := featio.ReadFeatures(tuxFeatures)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := featio.ReadLabelsFile(tuxLabels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ax []float32
+	var al, af []string
+	for i := 0; i < n; i++ {
+		for v := 0; v < 3; v++ {
+			for k := 0; k < d; k++ {
+				ax = append(ax, x[i*d+k]*(1+0.01*float32(v)))
+			}
+			al = append(al, names[i])
+			af = append(af, filepath.Join("photos", names[i], "img"+strconv.Itoa(i)+".jpg"))
+		}
+	}
+	dir := t.TempDir()
+	fp, lp := writeFeatures(t, dir, "aug", ax, 3*n, d, al)
+	files := filepath.Join(dir, "files.txt")
+	os.WriteFile(files, []byte(strings.Join(af, "\n")+"\n"), 0o644)
+	out := filepath.Join(dir, "h.safetensors")
+	s, err := capture(t, func() error {
+		return runTrain([]string{"-features", fp, "-labels", lp, "-files", files, "-o", out, "-head", "auto", "-q"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without -files, validation would take 20% of 660 rows; with it, one row per held-out photo.
+	if !strings.Contains(s, "val 44 rows") || !strings.Contains(s, "train 528 rows") {
+		t.Fatalf("want 176 training photos × 3 views and 44 validation photos × 1:\n%s", s)
+	}
+	os.WriteFile(files, []byte(strings.Join(af[:10], "\n")+"\n"), 0o644)
+	if _, err := capture(t, func() error {
+		return runTrain([]string{"-features", fp, "-labels", lp, "-files", files, "-o", out, "-q"})
+	}); err == nil || !strings.Contains(err.Error(), "10 lines for 660 feature rows") {
+		t.Fatalf("short files list: %v", err)
 	}
 }
