@@ -149,6 +149,30 @@ func TestApp(t *testing.T) {
 	mustf(t, js[int](t, ctx, `window.finetuner.plot.history.filter(m => m.type === 'events').flatMap(m => m.events).filter(e => e.kind === 'trial').length`) >= 3, "the probe's trials reached the plot")
 	noErrors(t, ctx, "after the automatic probe")
 
+	step("train with augmentation: mirror views, split by photo")
+	js[any](t, ctx, `(() => { const f = document.getElementById('settings').elements;
+	  f.augment.value = 'flip'; f.augment.dispatchEvent(new Event('change', {bubbles: true})); })()`)
+	js[any](t, ctx, `document.getElementById('train-btn').click()`)
+	waitFor(t, ctx, `window.finetuner.state.training === false && window.finetuner.state.rowIds.length > window.finetuner.state.samples.size`, 300*time.Second, "the probe on augmented features")
+	noErrors(t, ctx, "after training with augmentation")
+	var aug struct {
+		Photos, Rows, NTrain, NVal, Dim int
+		ViewsOK, ValPlain               bool
+	}
+	json.Unmarshal([]byte(js[string](t, ctx, `(() => { const st = window.finetuner.state, r = st.report, ids = st.rowIds;
+	  const photos = st.samples.size;
+	  return JSON.stringify({Photos: photos, Rows: ids.length, NTrain: r.nTrain, NVal: r.nVal, Dim: st.backbone.dim,
+	    ViewsOK: [...st.samples.values()].every(s => s.aug && s.aug.length === st.backbone.dim),
+	    ValPlain: r.valIndex.every(i => i < photos) }); })()`)), &aug)
+	t.Logf("augmentation: %d photos → %d rows; train %d rows, val %d rows", aug.Photos, aug.Rows, aug.NTrain, aug.NVal)
+	mustf(t, aug.ViewsOK, "not every sample got its mirror view")
+	mustf(t, aug.Rows == 2*aug.Photos, "%d rows for %d photos with mirror views, want %d", aug.Rows, aug.Photos, 2*aug.Photos)
+	mustf(t, aug.ValPlain, "validation scored an augmented row")
+	mustf(t, aug.NTrain == 2*(aug.Photos-aug.NVal), "train has %d rows; want both views of the %d training photos", aug.NTrain, aug.Photos-aug.NVal)
+	mustf(t, strings.Contains(js[string](t, ctx, `document.getElementById('train-status').textContent`), "val acc"), "the status after training with augmentation")
+	js[any](t, ctx, `(() => { const f = document.getElementById('settings').elements;
+	  f.augment.value = 'none'; f.augment.dispatchEvent(new Event('change', {bubbles: true})); })()`)
+
 	step("train: long MLP run, pause, resume, stop")
 	js[any](t, ctx, `(() => { const f = document.getElementById('settings').elements;
 	  f.auto.checked = false; f.head.value = 'mlp'; f.hidden.value = 64; f.epochs.value = 1000; f.batch.value = 8; f.lr.value = 0.001; f.val.value = 0.25; f.early.checked = false;

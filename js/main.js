@@ -17,11 +17,12 @@ const MIN_CLASSES = 2;
 
 // ---- state ----------------------------------------------------------------------------------
 
-const DEFAULT_SETTINGS = { auto: true, head: 'linear', hidden: 100, epochs: 50, batch: 16, lr: 0.001, val: 0.2, seed: 1, early: true };
+const DEFAULT_SETTINGS = { auto: true, head: 'linear', hidden: 100, epochs: 50, batch: 16, lr: 0.001, val: 0.2, seed: 1, early: true, augment: 'none' };
+const AUGMENTS = { none: 1, flip: 2, 'flip,crops': 7 }; // setting -> views per photo
 
 const state = {
   classes: [],            // [{id, name}], in label order
-  samples: new Map(),     // id -> {id, classId, thumb, thumbURL, src, feat, featKey, rgba}
+  samples: new Map(),     // id -> {id, classId, thumb, thumbURL, src, feat, featKey, aug, augKey, rgba}
   settings: { ...DEFAULT_SETTINGS },
   backboneId: '',
   backbones: [],          // the manifest's entries
@@ -105,7 +106,7 @@ function saveMeta() {
 function record(s) {
   return {
     id: s.id, classId: s.classId, thumb: s.thumb, src: s.src, featKey: s.featKey,
-    feat: s.feat ? s.feat.buffer : null,
+    feat: s.feat ? s.feat.buffer : null, augKey: s.aug ? s.augKey : '', aug: s.aug ? s.aug.buffer : null,
   };
 }
 
@@ -154,6 +155,7 @@ async function restore() {
     state.samples.set(r.id, {
       id: r.id, classId: r.classId, thumb: r.thumb, src: r.src, thumbURL: URL.createObjectURL(r.thumb),
       featKey: r.featKey || '', feat: r.feat ? new Float32Array(r.feat) : null,
+      augKey: r.augKey || '', aug: r.aug ? new Float32Array(r.aug) : null,
     });
   }
   chip('chip-storage', 'restored', 'ok');
@@ -376,21 +378,41 @@ async function selectBackbone(id) {
   queueExtract([...state.samples.keys()]);
 }
 
+/** augKey names the augmented views a sample needs: backbone and augmentation, or '' for none. */
+function augKey() {
+  const a = state.settings.augment || 'none';
+  return a === 'none' ? '' : `${state.backboneId}|${a}`;
+}
+
 function needsFeatures(s) {
-  return s.featKey !== state.backboneId || !s.feat;
+  return s.featKey !== state.backboneId || !s.feat || (augKey() !== '' && s.augKey !== augKey());
+}
+
+/** hasFeatures says whether a sample can train now: plain features from this backbone, and the
+ * augmented views the settings ask for. */
+function hasFeatures(s) {
+  return !needsFeatures(s);
 }
 
 function queueExtract(ids) {
-  let imageless = 0;
+  let imageless = 0, plainOnly = 0;
   for (const id of ids) {
     const s = state.samples.get(id);
     if (!s || !needsFeatures(s) || queue.includes(id)) continue;
-    if (!s.src && !s.rgba) { imageless++; continue; }
+    if (!s.src && !s.rgba) {
+      // Without its image a sample keeps its plain features but cannot get augmented views.
+      if (s.feat && s.featKey === state.backboneId) { plainOnly++; continue; }
+      imageless++;
+      continue;
+    }
     queue.push(id);
     extractStats.total++;
   }
   if (imageless) {
     showError(`${imageless} sample(s) came from a project file without images, so they cannot get features from backbone "${state.backboneId}". Import the project with images, switch back to its backbone, or delete them.`);
+  }
+  if (plainOnly) {
+    showError(`${plainOnly} sample(s) came from a project file without images: they train on their own features only, without augmented views.`);
   }
   if (queue.length && extractStats.t0 === 0) extractStats.t0 = performance.now();
   pump();
@@ -440,10 +462,14 @@ async function extractOne(s) {
   let rgba = s.rgba && s.rgbaSize === size ? s.rgba : null;
   if (!rgba) rgba = await pixelsOf(s.src, size);
   s.rgba = null;
-  const feat = await trainer.call('extract', { rgba, width: size, height: size }, [rgba]);
+  const ak = augKey();
+  const augment = ak ? state.settings.augment : 'none';
+  const out = await trainer.call('extract', { rgba, width: size, height: size, augment }, [rgba]);
   if (key !== state.backboneId || !state.samples.has(s.id)) return; // changed meanwhile
-  s.feat = feat;
+  const d = out.length / AUGMENTS[augment];
+  s.feat = out.slice(0, d);
   s.featKey = key;
+  if (ak) { s.aug = out.slice(d); s.augKey = ak; }
   render(new Set([s.classId]));
   saveSamples([s]);
 }
@@ -461,6 +487,7 @@ function readSettings() {
   };
   return {
     auto: f.auto.checked, head: f.head.value, early: f.early.checked,
+    augment: f.augment.value in AUGMENTS ? f.augment.value : 'none',
     hidden: num('hidden', 1, 4096, true), epochs: num('epochs', 1, 1000, true), batch: num('batch', 1, 4096, true),
     lr: num('lr', 1e-6, 10, false), val: num('val', 0.05, 0.5, false), seed: num('seed', 0, 4294967295, true),
   };
@@ -471,31 +498,50 @@ function writeSettings() {
   const s = state.settings;
   f.auto.checked = s.auto;
   f.early.checked = s.early;
-  for (const k of ['head', 'hidden', 'epochs', 'batch', 'lr', 'val', 'seed']) f[k].value = s[k];
+  for (const k of ['head', 'hidden', 'epochs', 'batch', 'lr', 'val', 'seed', 'augment']) f[k].value = s[k];
   $('manual').disabled = s.auto;
 }
 
+/** trainingSet gathers the rows to train on: each sample's features, then its augmented views
+ * when the settings ask for them, with group ids (the sample's position) so the views of one
+ * photo stay on one side of the split. ids maps each row to its sample, for the gallery. */
 function trainingSet() {
   const by = samplesByClass();
   const labels = state.classes.map((c) => c.name);
   if (state.classes.length < MIN_CLASSES) throw new Error(`Add at least ${MIN_CLASSES} classes.`);
+  const ready = (s) => s.feat && s.featKey === state.backboneId;
   for (const c of state.classes) {
-    const n = by.get(c.id).filter((s) => s.feat && s.featKey === state.backboneId).length;
+    const n = by.get(c.id).filter(ready).length;
     if (n < 2) throw new Error(`Class "${c.name}" has ${n} sample(s) with features; every class needs at least 2.`);
   }
   const d = state.backbone.dim;
-  const rows = [];
+  const ak = augKey();
+  const samples = [];
   state.classes.forEach((c, label) => {
-    for (const s of by.get(c.id)) if (s.feat && s.featKey === state.backboneId) rows.push([s, label]);
+    for (const s of by.get(c.id)) if (ready(s)) samples.push([s, label]);
   });
-  const n = rows.length;
+  let n = samples.length;
+  if (ak) for (const [s] of samples) if (s.augKey === ak && s.aug) n += s.aug.length / d;
   const x = new Float32Array(n * d);
   const y = new Int32Array(n);
-  rows.forEach(([s, label], i) => {
-    x.set(s.feat, i * d);
-    y[i] = label;
-  });
-  return { x, y, n, d, labels, ids: rows.map(([s]) => s.id) };
+  const group = ak ? new Int32Array(n) : null;
+  const ids = [];
+  let row = 0;
+  const put = (v, label, g, id) => {
+    x.set(v, row * d);
+    y[row] = label;
+    if (group) group[row] = g;
+    ids.push(id);
+    row++;
+  };
+  samples.forEach(([s, label], g) => put(s.feat, label, g, s.id));
+  if (ak) {
+    samples.forEach(([s, label], g) => {
+      if (s.augKey !== ak || !s.aug) return;
+      for (let o = 0; o < s.aug.length; o += d) put(s.aug.subarray(o, o + d), label, g, s.id);
+    });
+  }
+  return { x, y, n, d, labels, ids, group, photos: samples.length };
 }
 
 let lastEpochEvent = null;
@@ -507,6 +553,7 @@ async function train() {
     state.settings = cfg;
     saveMeta();
     if (!state.backbone) throw new Error('The backbone is not loaded yet.');
+    queueExtract([...state.samples.keys()]); // the augmentation setting may ask for more views
     if (queue.length || inflight) {
       // Samples still being extracted are part of the data: wait for them.
       $('train-btn').disabled = true;
@@ -526,13 +573,15 @@ async function train() {
   lastEpochEvent = null;
   updateButtons();
   plot.reset(set.labels, cfg.auto ? 0 : cfg.epochs);
-  $('train-status').textContent = 'training…';
+  $('train-status').textContent = set.n > set.photos
+    ? `training on ${set.photos} photos (${set.n} rows with augmentation)…` : 'training…';
   const t0 = performance.now();
   try {
     const res = await trainer.call('train', {
       x: set.x.buffer, y: set.y.buffer, n: set.n, d: set.d, labels: set.labels,
+      group: set.group ? set.group.buffer : null,
       config: { ...cfg, backbone: state.backboneId, tap: state.backbone.tap || '' },
-    }, [set.x.buffer, set.y.buffer]);
+    }, [set.x.buffer, set.y.buffer, ...(set.group ? [set.group.buffer] : [])]);
     state.head = res.head;
     state.headInfo = res.info;
     state.report = res.report;
@@ -861,9 +910,11 @@ function wire() {
   on('cam-select', 'change', (e) => startCamera(e.target.value));
   on('backbone', 'change', (e) => selectBackbone(e.target.value));
   on('settings', 'change', () => {
+    const before = state.settings.augment;
     state.settings = { ...state.settings, ...readSettings() };
     $('manual').disabled = state.settings.auto;
     saveMeta();
+    if (state.settings.augment !== before) queueExtract([...state.samples.keys()]);
   });
   on('train-btn', 'click', train);
   on('pause-btn', 'click', async () => {

@@ -56,14 +56,17 @@ const ops = {
     for (const f of files) if (!bytes[f]) bytes[f] = await fetchBytes(new URL(f, dir));
     return ft.loadBackbone(id, bytes);
   },
-  // extract turns RGBA pixels into a feature vector (Float32Array).
-  extract({ rgba, width, height }) {
-    return ft.extract(new Uint8Array(rgba), width, height);
+  // extract turns RGBA pixels into a feature vector (Float32Array); with augment ("flip",
+  // "crops", "flip,crops") into one vector per view, the plain view first, concatenated.
+  extract({ rgba, width, height, augment }) {
+    return ft.extract(new Uint8Array(rgba), width, height, augment || 'none');
   },
-  // train fits a head on x (n×d features) and y (labels); progress events go to the page.
-  train({ x, y, n, d, labels, config }) {
+  // train fits a head on x (n×d features) and y (labels); group, if given, marks the rows that
+  // are views of one image. Progress events go to the page.
+  train({ x, y, n, d, labels, config, group }) {
     return ft.train(new Float32Array(x), new Int32Array(y), n, d, labels,
-      JSON.stringify(config), (evs) => postMessage({ type: 'events', events: JSON.parse(evs) }));
+      JSON.stringify(config), (evs) => postMessage({ type: 'events', events: JSON.parse(evs) }),
+      group ? new Int32Array(group) : undefined);
   },
   pause() { return ft.pause(); },
   resume() { return ft.resume(); },

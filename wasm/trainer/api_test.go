@@ -5,7 +5,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"finetuner/wasm/jsval"
 	"strings"
 	"sync"
 	"syscall/js"
@@ -14,6 +13,7 @@ import (
 
 	"finetuner/head"
 	"finetuner/kernels"
+	"finetuner/wasm/jsval"
 )
 
 // await blocks the test goroutine until the promise settles; meanwhile the Go runtime hands the
@@ -250,5 +250,49 @@ func TestFinite(t *testing.T) {
 	}
 	if _, err := json.Marshal(e); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestTrainGroups passes augmented rows with their image ids: validation then holds one row per
+// held-out image, always the plain view, and a bad group list is refused.
+func TestTrainGroups(t *testing.T) {
+	api := newAPI(&app{})
+	n, d := 60, 6
+	x, y := blobs(n, d, 3)
+	// A second view of every image, rows n..2n-1.
+	x = append(x, x...)
+	y = append(y, y...)
+	g := int32Array.New(2 * n)
+	for i := 0; i < 2*n; i++ {
+		g.SetIndex(i, i%n)
+	}
+	ls := []any{"a", "b", "c"}
+	yi := int32Array.New(2 * n)
+	for i, v := range y {
+		yi.SetIndex(i, v)
+	}
+	rec := newRecorder(t)
+	res, err := await(api.Call("train", jsval.Float32Array(x), yi, 2*n, d, js.ValueOf(ls),
+		`{"head":"linear","epochs":3,"batch":8,"lr":0.05,"val":0.2,"seed":3}`, rec.fn, g))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := res.Get("report")
+	if nv, nt := rep.Get("nVal").Int(), rep.Get("nTrain").Int(); nv != 12 || nt != 96 {
+		t.Errorf("%d validation and %d training rows, want 12 (one per held-out image) and 96", nv, nt)
+	}
+	vi := rep.Get("valIndex")
+	for i := 0; i < vi.Length(); i++ {
+		if vi.Index(i).Int() >= n {
+			t.Errorf("validation scored the augmented row %d", vi.Index(i).Int())
+		}
+	}
+	short := int32Array.New(5)
+	if _, err := await(api.Call("train", jsval.Float32Array(x), yi, 2*n, d, js.ValueOf(ls), `{"epochs":1}`, rec.fn, short)); err == nil || !strings.Contains(err.Error(), "group ids") {
+		t.Errorf("5 group ids for 120 rows: %v", err)
+	}
+	img := uint8Array.New(4 * 4 * 4)
+	if _, err := await(api.Call("extract", img, 4, 4, "rotate")); err == nil || !strings.Contains(err.Error(), "want none, flip") {
+		t.Errorf("extract with augmentation \"rotate\": %v", err)
 	}
 }

@@ -8,13 +8,13 @@ package main
 
 import (
 	"errors"
-	"finetuner/wasm/jsval"
 	"fmt"
 	"runtime/debug"
 	"sync"
 	"syscall/js"
 
 	"finetuner/backbone"
+	"finetuner/wasm/jsval"
 )
 
 // version is reported to the page, so a stale cached worker is visible in the console.
@@ -137,23 +137,51 @@ func (a *app) image(args []js.Value, what string) (rgba []byte, w, h int, err er
 	return
 }
 
-// extract(rgba, width, height) → Float32Array: the image's feature vector.
+// extract(rgba, width, height[, augment]) → Float32Array: the image's feature vector, or with
+// augment ("flip", "crops" or "flip,crops") one vector per view of backbone.Augmentations, the
+// plain view first, concatenated.
 func (a *app) extract(args []js.Value) (any, error) {
-	if len(args) != 3 {
-		return nil, errors.New("extract(rgba, width, height) takes 3 arguments")
+	if len(args) != 3 && len(args) != 4 {
+		return nil, errors.New("extract(rgba, width, height[, augment]) takes 3 or 4 arguments")
 	}
 	rgba, w, h, err := a.image(args, "image")
 	if err != nil {
 		return nil, err
+	}
+	views := []backbone.View{{}}
+	if len(args) == 4 && !args[3].IsUndefined() {
+		if views, err = augmentViews(args[3].String()); err != nil {
+			return nil, err
+		}
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.bb == nil {
 		return nil, errors.New("no backbone loaded")
 	}
-	feat := make([]float32, a.bb.Dim())
-	if err := a.bb.Features(feat, rgba, w, h); err != nil {
-		return nil, err
+	d := a.bb.Dim()
+	feat := make([]float32, len(views)*d)
+	for i, v := range views {
+		if err := a.bb.FeaturesView(feat[i*d:(i+1)*d], rgba, w, h, v); err != nil {
+			return nil, err
+		}
 	}
 	return jsval.Float32Array(feat), nil
+}
+
+// augmentViews parses the page's augmentation setting: "" or "none", "flip", "crops", "flip,crops".
+func augmentViews(s string) ([]backbone.View, error) {
+	var flip, crops bool
+	switch s {
+	case "", "none":
+	case "flip":
+		flip = true
+	case "crops":
+		crops = true
+	case "flip,crops":
+		flip, crops = true, true
+	default:
+		return nil, fmt.Errorf("augmentation %q: want none, flip, crops or flip,crops", s)
+	}
+	return backbone.Augmentations(flip, crops), nil
 }

@@ -91,11 +91,13 @@ type pageClass struct {
 	Accuracy float64 `json:"accuracy"`
 }
 
-// train(x, y, n, d, labels, configJSON, onEvent) fits a head on the features and resolves
-// to {head: Uint8Array, info, report}. onEvent receives progress as JSON arrays of head.Event.
+// train(x, y, n, d, labels, configJSON, onEvent[, group]) fits a head on the features and
+// resolves to {head: Uint8Array, info, report}. onEvent receives progress as JSON arrays of
+// head.Event. group (Int32Array, one id per row) marks rows that are views of one image, see
+// head.Dataset.Group.
 func (a *app) train(args []js.Value) (any, error) {
-	if len(args) != 7 {
-		return nil, errors.New("train(x, y, n, d, labels, config, onEvent) takes 7 arguments")
+	if len(args) != 7 && len(args) != 8 {
+		return nil, errors.New("train(x, y, n, d, labels, config, onEvent[, group]) takes 7 or 8 arguments")
 	}
 	x, err := jsval.Float32s(args[0], "features")
 	if err != nil {
@@ -130,6 +132,11 @@ func (a *app) train(args []js.Value) (any, error) {
 		return nil, errors.New("a training run is already in progress")
 	}
 	ds := &head.Dataset{X: x, N: n, D: d, Y: y, Labels: labels}
+	if len(args) == 8 && !args[7].IsUndefined() && !args[7].IsNull() {
+		if ds.Group, err = jsval.Int32s(args[7], "groups"); err != nil {
+			return nil, err
+		}
+	}
 
 	ctl := head.NewControl()
 	a.hs.ctl = ctl
