@@ -276,6 +276,7 @@ async function main() {
   mark('text');
   plot = new Plot($('plot'));
   plot.onError = (e) => showError(`plot: ${e}`);
+  plot.setOptions({ theme, lang: i18n.lang, strings: i18n.prefixed('plot.') });
 
   window.addEventListener('message', (e) => {
     if (e.source !== window.parent || window.parent === window || !e.data || e.data.source !== 'finetuner-host') return;

@@ -28,8 +28,9 @@ export function pickLanguage(...wanted) {
 }
 
 /**
- * loadI18n returns {lang, t}: t(key, vars) gives the text in lang, falling back to English, and
- * to the key itself (so a missing string is visible, never blank).
+ * loadI18n returns {lang, t, prefixed}: t(key, vars) gives the text in lang, falling back to
+ * English, and to the key itself (so a missing string is visible, never blank); prefixed(p) gives
+ * every text whose key starts with p, keyed without p (the plot frame's texts are "plot.*").
  */
 export async function loadI18n(lang) {
   lang = pickLanguage(lang);
@@ -40,7 +41,9 @@ export async function loadI18n(lang) {
     if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
     return s;
   };
-  return { lang, t };
+  const prefixed = (p) => Object.fromEntries(Object.keys({ ...en, ...own })
+    .filter((k) => k.startsWith(p)).map((k) => [k.slice(p.length), t(k)]));
+  return { lang, t, prefixed };
 }
 
 /** applyI18n fills every data-i18n* element under root and sets the document language. */

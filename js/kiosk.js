@@ -98,6 +98,7 @@ async function loadConfig() {
 async function setLanguage(lang) {
   i18n = await loadI18n(lang);
   state.lang = i18n.lang;
+  if (plot) plot.setOptions({ lang: i18n.lang, strings: i18n.prefixed('plot.') });
   applyI18n(document, i18n);
   document.title = localName(cfg.title, state.lang);
   $('attract-title').textContent = localName(cfg.title, state.lang);
@@ -264,8 +265,6 @@ async function next() {
 async function learn() {
   const session = state.session;
   const labels = cfg.classes.map((_, i) => className(i));
-  // The plot frame's font has Latin glyphs only: it gets the English names.
-  const plotLabels = cfg.classes.map((k) => localName(k.name, 'en'));
   const d = state.backbone.dim;
   const rows = state.samples.flatMap((list, c) => list.map((s) => [s.feat, c]));
   const x = new Float32Array(rows.length * d);
@@ -273,7 +272,7 @@ async function learn() {
   rows.forEach(([f, c], i) => { x.set(f, i * d); y[i] = c; });
   show('learn');
   $('bars').replaceChildren();
-  plot.reset(plotLabels, cfg.train.epochs);
+  plot.reset(labels, cfg.train.epochs);
   state.training = true;
   const t0 = performance.now();
   let finish;
@@ -561,6 +560,8 @@ async function main() {
   camera = new Camera($('video'));
   plot = new Plot($('plot'));
   plot.onError = (e) => showError(`Plot: ${e}`);
+  // The kiosk is a dark page: the plot too.
+  plot.setOptions({ theme: 'dark', lang: i18n.lang, strings: i18n.prefixed('plot.') });
   trainer = new Trainer(new URL('./tap-worker.js', import.meta.url));
   trainer.onEvents = (evs) => { if (state.training) plot.events(evs); };
   trainer.onFatal = (err) => showError(err.message);

@@ -9,7 +9,8 @@ export class Plot {
     this.history = [];
     this.options = {};
     this.queue = [];
-    this.drawn = null;     // last {version, points, ms} the frame reported after drawing
+    this.drawn = null;     // last {version, points, ms, missing, fallback, theme} the frame reported after drawing
+    this.font = null;      // {ok, bytes, ms} or {ok: false, error} once the frame fetched its Japanese font
     this.drawTimes = [];   // the last 200 draw times in ms, for the browser test and the console
     this.onError = null;
     this.onOptions = null;
@@ -29,6 +30,7 @@ export class Plot {
           this.drawTimes.push(m.ms);
           if (this.drawTimes.length > 200) this.drawTimes.shift();
           break;
+        case 'plot-font': this.font = m; break;
         case 'plot-error': if (this.onError) this.onError(m.error); break;
         case 'plot-options':
           Object.assign(this.options, { logScale: m.logScale });
@@ -106,6 +108,13 @@ export class Plot {
     for (const h of this.history) this.send(h);
   }
 
+  /**
+   * setOptions changes how the plot draws; they are kept and sent again to a reloaded frame.
+   * {logScale, smooth, view} as the page's controls set them; {theme: 'light'|'dark'}; {lang,
+   * strings}: the page's language and the plot's texts in it (i18n.prefixed('plot.')), any key
+   * left out stays English. Japanese, or a class name the plot's Latin font lacks, makes the
+   * frame fetch its Japanese font (public/build/fonts/plot-cjk.ttf).
+   */
   setOptions(o) {
     Object.assign(this.options, o);
     this.send({ type: 'options', ...o });

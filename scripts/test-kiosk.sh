@@ -2,16 +2,18 @@
 # kiosk and docs-embed browser tests: kiosk flow on the fake webcam, idle reset, soak; docs page with two embeds
 #
 # Builds the site if it is missing (scripts/web.sh) and the embed's precomputed demo features
-# (tools/embedfeatures), then runs e2e TestKiosk and TestEmbed in headless Debian chromium with all
-# network blocked but the local server. The soak runs up to KIOSK_SOAK visits (default 200) for at
-# most KIOSK_SOAK_SECONDS (default 60, bounded for CI). Screenshots, logs, soak numbers: out/e2e-kiosk/.
+# (tools/embedfeatures), then runs e2e TestKiosk and TestEmbed* (the docs page; the plot's language
+# and theme) in headless Debian chromium with all network blocked but the local server. The soak
+# runs up to KIOSK_SOAK visits (default 200) for at most KIOSK_SOAK_SECONDS (default 60, bounded
+# for CI). Screenshots, logs, soak numbers: out/e2e-kiosk/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null 2>&1 && [ "${CI:-}" = true ]; then
   echo "test-kiosk.sh: chromium is missing (apt-get install -y chromium)" >&2
   exit 1
 fi
-if [ ! -f public/build/trainer.wasm ] || [ ! -f public/build/plot.wasm ] || [ ! -f public/models/manifest.json ] || [ ! -f public/demo/manifest.json ]; then
+if [ ! -f public/build/trainer.wasm ] || [ ! -f public/build/plot.wasm ] || [ ! -f public/models/manifest.json ] || [ ! -f public/demo/manifest.json ] ||
+  [ ! -f public/build/fonts/plot-cjk.ttf ]; then
   BROTLI_Q=${BROTLI_Q:-5} bash scripts/web.sh
 fi
 if [ ! -f public/build/features/index.json ] || [ public/demo/manifest.json -nt public/build/features/index.json ] ||

@@ -2,9 +2,10 @@
 # build the site into public/: wasm, wasm_exec.js, models, demo set, asset list, .br/.gz twins
 #
 # Output (all generated, gitignored): public/build/{trainer,plot}.wasm, public/build/wasm_exec.js,
-# public/build/assets.json (the service worker's file list and version), public/models/ (by
-# scripts/models.sh), public/demo/ (from Debian's tuxpaint-stamps-default), and a .br and .gz
-# beside every compressible file for cmd/serve. DEMO_PER_CLASS caps the demo set (default 20).
+# public/build/fonts/ (the plot's Japanese font and its licence), public/build/assets.json (the
+# service worker's file list and version), public/models/ (by scripts/models.sh), public/demo/
+# (from Debian's tuxpaint-stamps-default), and a .br and .gz beside every compressible file for
+# cmd/serve. DEMO_PER_CLASS caps the demo set (default 20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -42,7 +43,7 @@ mkdir -p "public/demo.$$"
 manifest="public/demo.$$/manifest.json"
 {
   printf '{\n  "source": "Debian package tuxpaint-stamps-default (%s)",\n' "$(dpkg-query -W -f='${Version}' tuxpaint-stamps-default 2>/dev/null || echo unknown)"
-  printf '  "credit": "Demo photos: Tux Paint stamps (Debian package tuxpaint-stamps-default), GNU GPL; see /usr/share/doc/tuxpaint-stamps-default/copyright.",\n'
+  printf '  "credit": "Demo photos: Tux Paint stamps (Debian package tuxpaint-stamps-default), GNU GPL; see /usr/share/doc/tuxpaint-stamps-default/copyright. The plot'"'"'s Japanese font: Droid Sans Fallback (Debian package fonts-droid-fallback), Apache-2.0; see public/build/fonts/plot-cjk.LICENSE.txt.",\n'
   printf '  "classes": ['
   first=1
   for spec in "birds:animals/birds" "fruit:food/fruit" "flowers:plants/flowers" "vehicles:vehicles"; do
@@ -67,6 +68,37 @@ manifest="public/demo.$$/manifest.json"
 rm -rf public/demo
 mv "public/demo.$$" public/demo
 
+# The plot's Japanese fallback font: Droid Sans Fallback (Debian fonts-droid-fallback, Apache-2.0),
+# cut down to Latin, kana, punctuation and the JIS X 0208 kanji by scripts/plot-font.mjs. The plot
+# frame fetches it only for Japanese text, so the English page never downloads it. Rebuilt when
+# the script, the Debian package or subset-font change.
+CJK=/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf
+if [ ! -f "$CJK" ]; then
+  log "apt-get install fonts-droid-fallback (the plot's Japanese glyphs)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq fonts-droid-fallback >/dev/null 2>&1 ||
+    { apt-get update -qq && apt-get install -y -qq fonts-droid-fallback >/dev/null; }
+fi
+if declare -F npm_ci >/dev/null; then npm_ci; elif [ ! -f node_modules/subset-font/package.json ]; then npm ci --no-audit --no-fund --loglevel=error; fi
+fontver=$(dpkg-query -W -f='${Version}' fonts-droid-fallback 2>/dev/null || echo unknown)
+src=$({ cat scripts/plot-font.mjs node_modules/subset-font/package.json; echo "$fontver"; } | sha256sum | cut -c1-16)
+if [ ! -f "$OUT/fonts/plot-cjk.ttf" ] || [ "$(cat "$OUT/fonts/.source" 2>/dev/null)" != "$src" ]; then
+  log "plot font ($OUT/fonts/plot-cjk.ttf from fonts-droid-fallback $fontver)"
+  mkdir -p "$OUT/fonts"
+  node scripts/plot-font.mjs "$CJK" "$OUT/fonts/plot-cjk.ttf"
+  {
+    printf 'plot-cjk.ttf is a subset of DroidSansFallbackFull.ttf from the Debian package\n'
+    printf 'fonts-droid-fallback %s, changed by finetuner'"'"'s scripts/plot-font.mjs (HarfBuzz hb-subset\n' "$fontver"
+    printf 'via subset-font): only Latin, punctuation, kana and the JIS X 0208 characters are kept.\n\n'
+    printf '==> /usr/share/doc/fonts-droid-fallback/copyright <==\n'
+    cat /usr/share/doc/fonts-droid-fallback/copyright
+    printf '\n==> /usr/share/common-licenses/Apache-2.0 <==\n'
+    cat /usr/share/common-licenses/Apache-2.0
+  } >"$OUT/fonts/.LICENSE.$$"
+  mv -f "$OUT/fonts/.LICENSE.$$" "$OUT/fonts/plot-cjk.LICENSE.txt"
+  echo "$src" >"$OUT/fonts/.source"
+fi
+
 # Demo-set features for the docs embed's autoplay (deep and mid-level taps), rebuilt when the demo
 # set or the models change (by content: the demo folder is rewritten on every build).
 src=$(cat public/demo/manifest.json public/models/manifest.json | sha256sum | cut -c1-16)
@@ -85,6 +117,7 @@ mapfile -t files < <(
     ls public/i18n/*.json 2>/dev/null
     [ -d public/docs ] && find public/docs -type f
     [ -d "$OUT/features" ] && find "$OUT/features" -type f -not -name '*.br' -not -name '*.gz' -not -name '.source'
+    find "$OUT/fonts" -type f -not -name '*.br' -not -name '*.gz' -not -name '.*'
     echo "$OUT/trainer.wasm"; echo "$OUT/plot.wasm"; echo "$OUT/wasm_exec.js"
     [ -d public/models ] && find public/models -type f -not -name '*.br' -not -name '*.gz'
     find public/demo -type f
@@ -108,7 +141,7 @@ log "precompress (.br, .gz)"
 # Only the generated folders get twins: sources (index.html, js/) stay free of build litter.
 for f in "${files[@]}" "$OUT/assets.json"; do
   case "$f" in public/build/*|public/models/*|public/demo/*) ;; *) continue;; esac
-  case "$f" in *.wasm|*.js|*.json|*.html|*.css|*.svg|*.bin|*.webmanifest) ;; *) continue;; esac
+  case "$f" in *.wasm|*.js|*.json|*.html|*.css|*.svg|*.bin|*.webmanifest|*.ttf|*.txt) ;; *) continue;; esac
   [ "$(stat -c %s "$f")" -ge 1024 ] || continue
   if [ ! -f "$f.br" ] || [ "$f" -nt "$f.br" ]; then
     brotli -f -q "${BROTLI_Q:-11}" -o "$f.br.$$" "$f" && touch -r "$f" "$f.br.$$" && mv -f "$f.br.$$" "$f.br"
@@ -118,6 +151,7 @@ for f in "${files[@]}" "$OUT/assets.json"; do
   fi
 done
 for w in trainer plot; do
-  printf '%-8s %6.2f MB  br %5.2f MB\n' "$w.wasm" "$(echo "$(stat -c %s "$OUT/$w.wasm")/1000000" | bc -l)" "$(echo "$(stat -c %s "$OUT/$w.wasm.br")/1000000" | bc -l)" >&2
+  printf '%-12s %6.2f MB  br %5.2f MB\n' "$w.wasm" "$(echo "$(stat -c %s "$OUT/$w.wasm")/1000000" | bc -l)" "$(echo "$(stat -c %s "$OUT/$w.wasm.br")/1000000" | bc -l)" >&2
 done
+printf '%-12s %6.2f MB  br %5.2f MB\n' "plot-cjk.ttf" "$(echo "$(stat -c %s "$OUT/fonts/plot-cjk.ttf")/1000000" | bc -l)" "$(echo "$(stat -c %s "$OUT/fonts/plot-cjk.ttf.br")/1000000" | bc -l)" >&2
 log "site built: $(echo "${#files[@]}") files, version $version"

@@ -33,6 +33,7 @@ var contentTypes = map[string]string{
 	".jpg":         "image/jpeg",
 	".webmanifest": "application/manifest+json",
 	".bin":         "application/octet-stream",
+	".ttf":         "font/ttf",
 	".safetensors": "application/octet-stream",
 }
 
@@ -131,7 +132,7 @@ func allowed(p string) bool {
 
 func compressible(ext string) bool {
 	switch ext {
-	case ".wasm", ".js", ".mjs", ".json", ".html", ".css", ".svg", ".bin", ".txt":
+	case ".wasm", ".js", ".mjs", ".json", ".html", ".css", ".svg", ".bin", ".txt", ".ttf":
 		return true
 	}
 	return false

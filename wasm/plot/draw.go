@@ -18,22 +18,6 @@ import (
 	"github.com/hajimehoshi/ebiten/v2/vector"
 )
 
-var (
-	colBG       = color.RGBA{0xff, 0xff, 0xff, 0xff}
-	colGrid     = color.RGBA{0xe5, 0xe7, 0xeb, 0xff}
-	colAxis     = color.RGBA{0x9c, 0xa3, 0xaf, 0xff}
-	colText     = color.RGBA{0x1f, 0x29, 0x37, 0xff}
-	colMuted    = color.RGBA{0x6b, 0x72, 0x80, 0xff}
-	colTrain    = color.RGBA{0x25, 0x63, 0xeb, 0xff}
-	colTrainRaw = color.RGBA{0x93, 0xc5, 0xfd, 0xff}
-	colVal      = color.RGBA{0xea, 0x58, 0x0c, 0xff}
-	colAcc      = color.RGBA{0x16, 0xa3, 0x4a, 0xff}
-	colTrainAcc = color.RGBA{0x7c, 0x3a, 0xed, 0xff}
-	colBtn      = color.RGBA{0xf3, 0xf4, 0xf6, 0xff}
-	colBtnOn    = color.RGBA{0xdb, 0xea, 0xfe, 0xff}
-	colBtnHover = color.RGBA{0xe5, 0xe7, 0xeb, 0xff}
-)
-
 type rect struct{ x, y, w, h float64 }
 
 func (r rect) contains(x, y float64) bool { return x >= r.x && y >= r.y && x < r.x+r.w && y < r.y+r.h }
@@ -61,8 +45,6 @@ func (g *game) fontPx() float64 {
 	return math.Max(10, math.Min(15, css/30)) * g.scale
 }
 
-func (g *game) face(px float64) *text.GoTextFace { return &text.GoTextFace{Source: g.font, Size: px} }
-
 // label draws s with its anchor at (x,y); ax, ay are 0 (start), 0.5 (centre) or 1 (end).
 // Shaping text is the slowest part of a redraw under wasm, and the same tick labels come back
 // frame after frame, so each (string, size, colour) is rendered once into an image and reused.
@@ -71,6 +53,7 @@ func (g *game) label(dst *ebiten.Image, s string, x, y, px float64, c color.Colo
 	if s == "" {
 		return
 	}
+	g.noteMissing(s)
 	r, gg, b, a := c.RGBA()
 	key := labelKey{s, px, r<<16 ^ gg<<8 ^ b ^ a<<24}
 	img, ok := g.labels[key]
@@ -103,6 +86,7 @@ type labelKey struct {
 
 // labelOnce draws s without caching it.
 func (g *game) labelOnce(dst *ebiten.Image, s string, x, y, px float64, c color.Color, ax, ay float64) {
+	g.noteMissing(s)
 	op := &text.DrawOptions{}
 	op.PrimaryAlign = align(ax)
 	op.SecondaryAlign = align(ay)
@@ -163,7 +147,8 @@ func (g *game) fit(s string, px, w float64) string {
 }
 
 func (g *game) draw(dst *ebiten.Image) {
-	dst.Fill(colBG)
+	p := g.pal
+	dst.Fill(p.BG)
 	st := g.st
 	fp := g.fontPx()
 	pad := fp * 0.6
@@ -182,14 +167,14 @@ func (g *game) draw(dst *ebiten.Image) {
 	}
 	big := W/g.scale >= 900 && H/g.scale >= 520
 	if !big {
-		x = g.addButton(dst, x, pad, bh, fp, "Curves", view == "curves", func(g *game) { g.st.View = "curves" })
-		x = g.addButton(dst, x, pad, bh, fp, "Evaluation", view == "eval", func(g *game) { g.st.View = "eval" })
+		x = g.addButton(dst, x, pad, bh, fp, st.T("curves"), view == "curves", func(g *game) { g.st.View = "curves" })
+		x = g.addButton(dst, x, pad, bh, fp, st.T("eval"), view == "eval", func(g *game) { g.st.View = "eval" })
 	}
-	x = g.addButton(dst, x, pad, bh, fp, "log y", st.LogScale, func(g *game) {
+	x = g.addButton(dst, x, pad, bh, fp, st.T("logY"), st.LogScale, func(g *game) {
 		g.st.LogScale = !g.st.LogScale
 		g.post(fmt.Sprintf(`{"type":"plot-options","logScale":%v}`, g.st.LogScale))
 	})
-	g.labelOnce(dst, g.fit(g.status(), fp, W-x-pad), W-pad, pad+bh/2, fp, colMuted, 1, 0.5)
+	g.labelOnce(dst, g.fit(g.status(), fp, W-x-pad), W-pad, pad+bh/2, fp, p.Muted, 1, 0.5)
 
 	body := rect{pad, pad + bh + pad, W - 2*pad, H - 2*pad - bh - pad}
 	if body.w < 40 || body.h < 40 {
@@ -228,15 +213,16 @@ func (g *game) draw(dst *ebiten.Image) {
 func (g *game) addButton(dst *ebiten.Image, x, y, h, fp float64, label string, on bool, act func(*game)) float64 {
 	w := g.textWidth(label, fp) + fp*1.2
 	r := rect{x, y, w, h}
-	c := colBtn
+	p := g.pal
+	c := p.Btn
 	if on {
-		c = colBtnOn
+		c = p.BtnOn
 	} else if g.hover == len(g.btns) {
-		c = colBtnHover
+		c = p.BtnHover
 	}
 	fillRect(dst, r.x, r.y, r.w, r.h, c)
-	strokeRect(dst, r.x, r.y, r.w, r.h, g.scale, colAxis)
-	g.label(dst, label, r.x+r.w/2, r.y+r.h/2, fp, colText, 0.5, 0.5)
+	strokeRect(dst, r.x, r.y, r.w, r.h, g.scale, p.Axis)
+	g.label(dst, label, r.x+r.w/2, r.y+r.h/2, fp, p.Text, 0.5, 0.5)
 	g.btns = append(g.btns, button{r: r, label: label, on: on, act: act})
 	return x + w + fp*0.4
 }
@@ -246,24 +232,32 @@ func (g *game) status() string {
 	n := st.ValLoss.Len()
 	switch {
 	case n == 0 && st.StepLoss.Len() == 0:
-		return "waiting for training"
+		return st.T("waiting")
 	case n == 0:
-		return fmt.Sprintf("loss %.3f", st.StepLoss.Y[st.StepLoss.Len()-1])
+		return fmt.Sprintf("%s %.3f", st.T("loss"), st.StepLoss.Y[st.StepLoss.Len()-1])
 	}
-	s := fmt.Sprintf("%s %d", st.XLabel, int(st.ValLoss.X[n-1]))
+	s := fmt.Sprintf("%s %d", st.T(xLabel(st)), int(st.ValLoss.X[n-1]))
 	if st.Epochs > 0 {
 		s += fmt.Sprintf("/%d", st.Epochs)
 	}
-	s += fmt.Sprintf(" · val loss %.3f · val acc %.1f%%", st.ValLoss.Y[n-1], 100*st.ValAcc.Y[st.ValAcc.Len()-1])
+	s += fmt.Sprintf(" · %s %.3f · %s %.1f%%", st.T("valLoss"), st.ValLoss.Y[n-1], st.T("valAcc"), 100*st.ValAcc.Y[st.ValAcc.Len()-1])
 	if st.Done {
-		s += " · done"
+		s += " · " + st.T("done")
 	}
 	return s
 }
 
+// xLabel is the key of the x axis's name: "epoch", or "iteration" for the automatic probe.
+func xLabel(st *chart.State) string {
+	if st.XLabel == "" {
+		return "epoch"
+	}
+	return st.XLabel
+}
+
 // curve is one line of a panel.
 type curve struct {
-	name  string
+	name  string // legend text; "" for none
 	s     *chart.Series
 	ys    []float64 // overrides s.Y (smoothed)
 	c     color.Color
@@ -271,39 +265,40 @@ type curve struct {
 }
 
 func (g *game) lossPanel(dst *ebiten.Image, r rect, fp float64) {
-	st := g.st
+	st, p := g.st, g.pal
 	cs := []curve{
-		{"step", &st.StepLoss, nil, colTrainRaw, 1},
-		{"train (smoothed)", &st.StepLoss, chart.Smoothed(st.StepLoss.Y, st.Smooth), colTrain, 2},
-		{"val", &st.ValLoss, nil, colVal, 2},
+		{"", &st.StepLoss, nil, p.TrainRaw, 1},
+		{st.T("trainSmoothed"), &st.StepLoss, chart.Smoothed(st.StepLoss.Y, st.Smooth), p.Train, 2},
+		{st.T("val"), &st.ValLoss, nil, p.Val, 2},
 	}
 	if st.StepLoss.Len() == 0 {
-		cs[1] = curve{"train", &st.TrainLoss, nil, colTrain, 2}
+		cs[1] = curve{st.T("train"), &st.TrainLoss, nil, p.Train, 2}
 	}
-	g.curvePanel(dst, r, fp, "Loss", cs, st.LogScale, false)
+	g.curvePanel(dst, r, fp, st.T("lossTitle"), cs, st.LogScale, false)
 }
 
 func (g *game) accPanel(dst *ebiten.Image, r rect, fp float64) {
-	st := g.st
-	cs := []curve{{"val", &st.ValAcc, nil, colAcc, 2}}
+	st, p := g.st, g.pal
+	cs := []curve{{st.T("val"), &st.ValAcc, nil, p.Acc, 2}}
 	if st.TrainAcc.Len() > 0 {
-		cs = append([]curve{{"train", &st.TrainAcc, nil, colTrainAcc, 2}}, cs...)
+		cs = append([]curve{{st.T("train"), &st.TrainAcc, nil, p.TrainAcc, 2}}, cs...)
 	}
-	g.curvePanel(dst, r, fp, "Accuracy", cs, false, true)
+	g.curvePanel(dst, r, fp, st.T("accTitle"), cs, false, true)
 }
 
 // curvePanel draws axes, ticks, grid, legend and the curves against epoch.
 func (g *game) curvePanel(dst *ebiten.Image, r rect, fp float64, title string, cs []curve, logY, unit bool) {
 	small := fp * 0.85
-	g.label(dst, title, r.x, r.y, fp, colText, 0, 0)
+	p := g.pal
+	g.label(dst, title, r.x, r.y, fp, p.Text, 0, 0)
 	// Legend on the title line, right-aligned.
 	lx := r.x + r.w
 	for i := len(cs) - 1; i >= 0; i-- {
 		c := cs[i]
-		if c.name == "step" {
+		if c.name == "" {
 			continue
 		}
-		g.label(dst, c.name, lx, r.y+fp*0.6, small, colMuted, 1, 0.5)
+		g.label(dst, c.name, lx, r.y+fp*0.6, small, p.Muted, 1, 0.5)
 		lx -= g.textWidth(c.name, small) + small*0.4
 		hline(dst, lx-small*1.4, lx, r.y+fp*0.6, 2*g.scale, c.c)
 		lx -= small * 2.2
@@ -354,24 +349,20 @@ func (g *game) curvePanel(dst *ebiten.Image, r rect, fp float64, title string, c
 	lw := g.scale
 	for _, t := range ticks {
 		y := ty(t)
-		hline(dst, plot.x, plot.x+plot.w, y, lw, colGrid)
-		g.label(dst, tickLabel(t, unit), plot.x-small*0.4, y, small, colMuted, 1, 0.5)
+		hline(dst, plot.x, plot.x+plot.w, y, lw, p.Grid)
+		g.label(dst, tickLabel(t, unit), plot.x-small*0.4, y, small, p.Muted, 1, 0.5)
 	}
 	for _, t := range xticks {
 		if t > xmax+1e-9 {
 			continue
 		}
 		x := tx(t)
-		vline(dst, x, plot.y+plot.h, plot.y+plot.h+small*0.3, lw, colAxis)
-		g.label(dst, chart.FormatTick(t), x, plot.y+plot.h+small*0.4, small, colMuted, 0.5, 0)
+		vline(dst, x, plot.y+plot.h, plot.y+plot.h+small*0.3, lw, p.Axis)
+		g.label(dst, chart.FormatTick(t), x, plot.y+plot.h+small*0.4, small, p.Muted, 0.5, 0)
 	}
-	xl := g.st.XLabel
-	if xl == "" {
-		xl = "epoch"
-	}
-	g.label(dst, xl, plot.x+plot.w, plot.y+plot.h+small*1.5, small, colMuted, 1, 0)
-	vline(dst, plot.x, plot.y, plot.y+plot.h, lw, colAxis)
-	hline(dst, plot.x, plot.x+plot.w, plot.y+plot.h, lw, colAxis)
+	g.label(dst, g.st.T(xLabel(g.st)), plot.x+plot.w, plot.y+plot.h+small*1.5, small, p.Muted, 1, 0)
+	vline(dst, plot.x, plot.y, plot.y+plot.h, lw, p.Axis)
+	hline(dst, plot.x, plot.x+plot.w, plot.y+plot.h, lw, p.Axis)
 
 	clip := dst.SubImage(plot.image()).(*ebiten.Image)
 	empty := true
@@ -384,7 +375,7 @@ func (g *game) curvePanel(dst *ebiten.Image, r rect, fp float64, title string, c
 		g.polyline(clip, c.s.X, ys, tx, ty, c.width*g.scale, c.c)
 	}
 	if empty {
-		g.label(dst, "no data yet", plot.x+plot.w/2, plot.y+plot.h/2, small, colMuted, 0.5, 0.5)
+		g.label(dst, g.st.T("noData"), plot.x+plot.w/2, plot.y+plot.h/2, small, p.Muted, 0.5, 0.5)
 	}
 }
 
@@ -467,16 +458,16 @@ func (g *game) polyline(dst *ebiten.Image, xs, ys []float64, tx, ty func(float64
 
 // confusionPanel draws the confusion matrix as a heatmap, each row normalised by its true count.
 func (g *game) confusionPanel(dst *ebiten.Image, r rect, fp float64) {
-	st := g.st
+	st, p := g.st, g.pal
 	small := fp * 0.85
-	title := "Confusion matrix"
+	title := st.T("confusion")
 	if st.HasReport {
-		title += fmt.Sprintf(" · val acc %.1f%%", 100*st.FinalAcc)
+		title += fmt.Sprintf(" · %s %.1f%%", st.T("valAcc"), 100*st.FinalAcc)
 	}
-	g.label(dst, g.fit(title, fp, r.w), r.x, r.y, fp, colText, 0, 0)
+	g.label(dst, g.fit(title, fp, r.w), r.x, r.y, fp, p.Text, 0, 0)
 	n := len(st.Confusion)
 	if n == 0 {
-		g.label(dst, "after training", r.x+r.w/2, r.y+r.h/2, small, colMuted, 0.5, 0.5)
+		g.label(dst, st.T("afterTraining"), r.x+r.w/2, r.y+r.h/2, small, p.Muted, 0.5, 0.5)
 		return
 	}
 	labelW := 0.0
@@ -507,49 +498,37 @@ func (g *game) confusionPanel(dst *ebiten.Image, r rect, fp float64) {
 			if total > 0 {
 				f = float64(v) / float64(total)
 			}
-			c := heat(f, i == j)
+			c := p.Heat(f, i == j)
 			x, y := ox+float64(j)*cell, oy+float64(i)*cell
 			fillRect(dst, x, y, cell, cell, c)
 			if cell >= small*1.8 && v > 0 {
-				tc := colText
-				if f > 0.55 {
-					tc = color.RGBA{0xff, 0xff, 0xff, 0xff}
-				}
-				g.label(dst, strconv.Itoa(v), x+cell/2, y+cell/2, math.Min(small, cell*0.45), tc, 0.5, 0.5)
+				g.label(dst, strconv.Itoa(v), x+cell/2, y+cell/2, math.Min(small, cell*0.45), p.On(c), 0.5, 0.5)
 			}
 		}
 		if showLabels {
-			g.label(dst, g.fit(st.Labels[i], small, labelW-small*0.3), ox-small*0.3, oy+(float64(i)+0.5)*cell, small, colText, 1, 0.5)
+			g.label(dst, g.fit(st.Labels[i], small, labelW-small*0.3), ox-small*0.3, oy+(float64(i)+0.5)*cell, small, p.Text, 1, 0.5)
 		}
 	}
-	strokeRect(dst, ox, oy, cell*float64(n), cell*float64(n), g.scale, colAxis)
-	g.label(dst, "predicted →", ox+cell*float64(n)/2, oy+cell*float64(n)+small*0.3, small, colMuted, 0.5, 0)
+	strokeRect(dst, ox, oy, cell*float64(n), cell*float64(n), g.scale, p.Axis)
+	g.label(dst, st.T("predicted"), ox+cell*float64(n)/2, oy+cell*float64(n)+small*0.3, small, p.Muted, 0.5, 0)
 	op := &text.DrawOptions{}
 	op.PrimaryAlign, op.SecondaryAlign = text.AlignCenter, text.AlignEnd
 	op.GeoM.Rotate(-math.Pi / 2)
 	op.GeoM.Translate(r.x+small*0.1, oy+cell*float64(n)/2)
 	op.GeoM.Translate(small*1.1, 0)
-	op.ColorScale.ScaleWithColor(colMuted)
-	text.Draw(dst, "true ←", g.face(small), op)
-}
-
-// heat maps a row fraction to a colour: blue on the diagonal (correct), red off it (errors).
-func heat(f float64, diag bool) color.RGBA {
-	lerp := func(a, b uint8) uint8 { return uint8(float64(a) + (float64(b)-float64(a))*f) }
-	if diag {
-		return color.RGBA{lerp(0xf8, 0x1d), lerp(0xfa, 0x4e), lerp(0xfc, 0xd8), 0xff}
-	}
-	return color.RGBA{lerp(0xf8, 0xdc), lerp(0xfa, 0x26), lerp(0xfc, 0x26), 0xff}
+	op.ColorScale.ScaleWithColor(p.Muted)
+	g.noteMissing(st.T("true"))
+	text.Draw(dst, st.T("true"), g.face(small), op)
 }
 
 // perClassPanel draws one horizontal bar per class: its validation accuracy (recall).
 func (g *game) perClassPanel(dst *ebiten.Image, r rect, fp float64) {
-	st := g.st
+	st, p := g.st, g.pal
 	small := fp * 0.85
-	g.label(dst, "Per-class accuracy", r.x, r.y, fp, colText, 0, 0)
+	g.label(dst, st.T("perClass"), r.x, r.y, fp, p.Text, 0, 0)
 	n := len(st.PerClass)
 	if n == 0 {
-		g.label(dst, "after training", r.x+r.w/2, r.y+r.h/2, small, colMuted, 0.5, 0.5)
+		g.label(dst, st.T("afterTraining"), r.x+r.w/2, r.y+r.h/2, small, p.Muted, 0.5, 0.5)
 		return
 	}
 	top := r.y + fp*1.6
@@ -562,15 +541,15 @@ func (g *game) perClassPanel(dst *ebiten.Image, r rect, fp float64) {
 		y := top + float64(i)*rowH
 		bh := math.Max(1, math.Min(rowH*0.7, small*1.4))
 		by := y + (rowH-bh)/2
-		fillRect(dst, barX, by, barW, bh, colGrid)
-		fillRect(dst, barX, by, barW*clamp01(m.Accuracy), bh, colAcc)
+		fillRect(dst, barX, by, barW, bh, p.Grid)
+		fillRect(dst, barX, by, barW*clamp01(m.Accuracy), bh, p.Acc)
 		if showText {
 			name := ""
 			if i < len(st.Labels) {
 				name = st.Labels[i]
 			}
-			g.label(dst, g.fit(name, small, labelW), barX-small*0.4, y+rowH/2, small, colText, 1, 0.5)
-			g.label(dst, fmt.Sprintf("%.0f%%", 100*m.Accuracy), r.x+r.w, y+rowH/2, small, colMuted, 1, 0.5)
+			g.label(dst, g.fit(name, small, labelW), barX-small*0.4, y+rowH/2, small, p.Text, 1, 0.5)
+			g.label(dst, fmt.Sprintf("%.0f%%", 100*m.Accuracy), r.x+r.w, y+rowH/2, small, p.Muted, 1, 0.5)
 		}
 	}
 }

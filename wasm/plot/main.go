@@ -4,11 +4,16 @@
 // the page by postMessage and draws live loss and accuracy curves, then the confusion matrix and
 // per-class accuracy. Ebiten lives in an iframe because it always takes over the whole document
 // (see DESIGN.md). Labels use text/v2 with the Go fonts; ebitenutil would pull in net/http.
+//
+// The page sets the language, the theme and the plot's translated texts with an options message.
+// Japanese (or any class name the Go font cannot draw) makes the frame fetch a Japanese fallback
+// font (build/fonts/plot-cjk.ttf, see font.go), so the English page never downloads it.
 package main
 
 import (
 	"bytes"
 	"log"
+	"strconv"
 	"sync"
 	"syscall/js"
 	"time"
@@ -25,7 +30,9 @@ func main() {
 	if err != nil {
 		log.Fatalf("plot: font: %v", err)
 	}
-	g := &game{st: chart.NewState(), font: src, drawn: -1, labels: map[labelKey]*ebiten.Image{}, widths: map[widthKey]float64{}}
+	g := &game{st: chart.NewState(), font: src, goHas: hasGlyph(src), drawn: -1, pal: &chart.Light,
+		labels: map[labelKey]*ebiten.Image{}, widths: map[widthKey]float64{}, faces: map[float64]text.Face{},
+		miss: map[string][]rune{}, frameMiss: map[rune]bool{}}
 	g.listen()
 
 	ebiten.SetWindowTitle("finetuner plot")
@@ -47,7 +54,17 @@ type game struct {
 	mu sync.Mutex
 	st *chart.State
 
-	font   *text.GoTextFaceSource
+	font      *text.GoTextFaceSource // Go Regular
+	goHas     func(rune) bool        // whether font has a glyph
+	cjk       *text.GoTextFaceSource // the Japanese fallback, once fetched (font.go)
+	cjkHas    func(rune) bool
+	fontState fontState
+	checked   int                   // state version last checked for the fallback's need
+	faces     map[float64]text.Face // by size: Go Regular, then the fallback when loaded
+	miss      map[string][]rune     // runes of a drawn string that no loaded font has
+	frameMiss map[rune]bool         // such runes drawn in the current frame
+	pal       *chart.Palette
+
 	w, h   int     // screen size in device pixels
 	scale  float64 // device pixels per CSS pixel
 	drawn  int     // state version on screen
@@ -118,6 +135,18 @@ func (g *game) Update() error {
 		g.btns[hover].act(g)
 		g.st.Version++
 	}
+	if g.checked != g.st.Version {
+		g.checked = g.st.Version
+		if pal := chart.PaletteFor(g.st.Theme); pal != g.pal {
+			g.pal = pal
+			g.clearText()
+			// The frame's own background (seen while resizing) follows the plot's.
+			js.Global().Get("document").Get("documentElement").Get("style").Call("setProperty", "--plot-bg", hex(pal.BG))
+		}
+		if g.fontState == fontNone && g.st.NeedsFallback(g.goHas) {
+			g.loadFont()
+		}
+	}
 	return nil
 }
 
@@ -137,9 +166,14 @@ func (g *game) Draw(screen *ebiten.Image) {
 	g.last = time.Now()
 	g.drawn, g.dw, g.dh = g.st.Version, g.w, g.h
 	t0 := time.Now()
+	clear(g.frameMiss)
 	g.draw(screen)
 	ms := float64(time.Since(t0).Microseconds()) / 1000
-	g.post(`{"type":"plot-drawn","version":` + itoa(g.st.Version) + `,"points":` + itoa(g.st.StepLoss.Len()+g.st.ValLoss.Len()) + `,"ms":` + jsonNumber(ms) + `}`)
+	// missing counts the runes drawn as boxes (no glyph in any loaded font): the browser test
+	// checks that Japanese is really drawn.
+	g.post(`{"type":"plot-drawn","version":` + itoa(g.st.Version) + `,"points":` + itoa(g.st.StepLoss.Len()+g.st.ValLoss.Len()) +
+		`,"ms":` + jsonNumber(ms) + `,"missing":` + itoa(len(g.frameMiss)) + `,"fallback":` + strconv.FormatBool(g.cjk != nil) +
+		`,"theme":` + jsonString(g.st.Theme) + `}`)
 }
 
 func itoa(n int) string { return jsonNumber(float64(n)) }

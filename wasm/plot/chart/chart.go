@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 )
 
 // Event is one training progress event, as the trainer worker emits it (head.Event's JSON form).
@@ -41,18 +42,25 @@ type ClassMetric struct {
 //	{"type":"events","events":[{...},...]}     a replayed history
 //	{"type":"report","labels":[...],"confusion":[[...]],"perClass":[...],"valAcc":0.9}
 //	{"type":"options","logScale":true,"smooth":0.6,"view":"eval"}
+//	{"type":"options","lang":"ja","theme":"dark","strings":{"lossTitle":"損失",...}}
+//
+// Every options field is optional; "strings" replaces all earlier translations (keys it lacks
+// fall back to English, see English).
 type Message struct {
-	Type      string        `json:"type"`
-	Labels    []string      `json:"labels"`
-	Epochs    int           `json:"epochs"`
-	Event     *Event        `json:"event"`
-	Events    []Event       `json:"events"`
-	Confusion [][]int       `json:"confusion"`
-	PerClass  []ClassMetric `json:"perClass"`
-	ValAcc    float64       `json:"valAcc"`
-	LogScale  *bool         `json:"logScale"`
-	Smooth    *float64      `json:"smooth"`
-	View      string        `json:"view"`
+	Type      string            `json:"type"`
+	Labels    []string          `json:"labels"`
+	Epochs    int               `json:"epochs"`
+	Event     *Event            `json:"event"`
+	Events    []Event           `json:"events"`
+	Confusion [][]int           `json:"confusion"`
+	PerClass  []ClassMetric     `json:"perClass"`
+	ValAcc    float64           `json:"valAcc"`
+	LogScale  *bool             `json:"logScale"`
+	Smooth    *float64          `json:"smooth"`
+	View      string            `json:"view"`
+	Lang      *string           `json:"lang"`
+	Theme     *string           `json:"theme"`
+	Strings   map[string]string `json:"strings"`
 }
 
 // Series is a curve: X in epochs (fractional for steps), Y its value.
@@ -91,6 +99,10 @@ type State struct {
 	Smooth   float64 // EMA weight of the smoothed step-loss curve, in [0,1)
 	View     string  // "curves", "eval" or "" (automatic)
 
+	Lang  string            // the page's language ("en", "ja"); "ja" loads the fallback font
+	Theme string            // "light" or "dark"; see PaletteFor
+	Text  map[string]string // the page's translations of English, by key
+
 	Version int // incremented on every change, so the drawer knows when to redraw
 }
 
@@ -106,7 +118,8 @@ func (s *State) Apply(data []byte) error {
 	switch m.Type {
 	case "reset":
 		*s = State{Labels: m.Labels, Epochs: m.Epochs, XLabel: "epoch",
-			LogScale: s.LogScale, Smooth: s.Smooth, View: s.View, Version: s.Version}
+			LogScale: s.LogScale, Smooth: s.Smooth, View: s.View,
+			Lang: s.Lang, Theme: s.Theme, Text: s.Text, Version: s.Version}
 	case "event":
 		if m.Event == nil {
 			return fmt.Errorf("plot: event message without event")
@@ -122,6 +135,9 @@ func (s *State) Apply(data []byte) error {
 		}
 		s.Labels, s.Confusion, s.PerClass, s.FinalAcc, s.HasReport = m.Labels, m.Confusion, m.PerClass, m.ValAcc, true
 	case "options":
+		if err := checkOptions(m); err != nil {
+			return err
+		}
 		if m.LogScale != nil {
 			s.LogScale = *m.LogScale
 		}
@@ -134,11 +150,34 @@ func (s *State) Apply(data []byte) error {
 		if m.View != "" {
 			s.View = m.View
 		}
+		if m.Lang != nil {
+			s.Lang = *m.Lang
+		}
+		if m.Theme != nil {
+			s.Theme = *m.Theme
+		}
+		if m.Strings != nil {
+			s.Text = m.Strings
+		}
 	default:
 		return fmt.Errorf("plot: unknown message type %q", m.Type)
 	}
 	s.Version++
 	return nil
+}
+
+// checkOptions validates an options message before any of it is applied.
+func checkOptions(m Message) error {
+	if m.Theme != nil && *m.Theme != "light" && *m.Theme != "dark" {
+		return fmt.Errorf("plot: theme must be \"light\" or \"dark\", got %q", *m.Theme)
+	}
+	if m.Lang != nil && (len(*m.Lang) > 16 || strings.ContainsAny(*m.Lang, " \t\n\"")) {
+		return fmt.Errorf("plot: %q is not a language tag", *m.Lang)
+	}
+	if m.View != "" && m.View != "curves" && m.View != "eval" {
+		return fmt.Errorf("plot: view must be \"curves\", \"eval\" or empty, got %q", m.View)
+	}
+	return checkText(m.Strings)
 }
 
 func checkReport(m Message) error {
