@@ -183,3 +183,36 @@ func TestFallbackFontCovers(t *testing.T) {
 		t.Errorf("the subset keeps %q, which it should have dropped", "𠀋한")
 	}
 }
+
+// FuzzApply feeds the plot arbitrary messages: Apply must never panic, and whatever it accepts must
+// leave a state the drawing code can trust (a known theme, known text keys, a consistent report).
+func FuzzApply(f *testing.F) {
+	for _, m := range []string{
+		`{"type":"options","lang":"ja","theme":"dark","strings":{"lossTitle":"損失"}}`,
+		`{"type":"options","theme":"dim","strings":{"lossTitle":"x"}}`,
+		`{"type":"options","strings":{"nope":"x"},"logScale":true}`,
+		`{"type":"report","labels":["a","b"],"confusion":[[1,0],[0,1]],"perClass":[{},{}],"valAcc":1}`,
+		`{"type":"events","events":[{"kind":"step","step":1,"steps":2,"epochs":1,"trainLoss":1e308}]}`,
+	} {
+		f.Add([]byte(m))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := NewState()
+		if err := s.Apply([]byte(`{"type":"reset","labels":["a","b"],"epochs":3}`)); err != nil {
+			t.Fatal(err)
+		}
+		err := s.Apply(data)
+		if s.Theme != "" && s.Theme != "light" && s.Theme != "dark" {
+			t.Fatalf("theme %q accepted (err %v)", s.Theme, err)
+		}
+		if err := checkText(s.Text); err != nil {
+			t.Fatalf("texts accepted that the plot cannot draw: %v", err)
+		}
+		if len(s.Confusion) != 0 && (len(s.Confusion) != len(s.Labels) || len(s.PerClass) > len(s.Labels)) {
+			t.Fatalf("report of %d rows for %d labels, %d per-class rows accepted", len(s.Confusion), len(s.Labels), len(s.PerClass))
+		}
+		_ = s.XMax()
+		_ = s.T("lossTitle")
+		_ = PaletteFor(s.Theme)
+	})
+}
