@@ -95,12 +95,28 @@ function saveMeta() {
         version: 1, classes: state.classes, settings: state.settings, backboneId: state.backboneId,
         head: state.head, headInfo: state.headInfo, report: state.report, curves: state.curves, rowIds: state.rowIds, nextId: state.nextId,
       });
-      chip('chip-storage', 'saved', 'ok');
+      storageOK();
     } catch (err) {
-      chip('chip-storage', 'not saved', 'bad');
-      showError(describeStorageError(err));
+      storageFailed(err);
     }
   }, 250);
+}
+
+// Samples whose last save failed (a full disk or quota). They stay in memory and are saved again
+// with the next save that works, so freeing space loses nothing; the error shows once per outage.
+const unsaved = new Map();
+let storageDown = false;
+
+function storageFailed(err) {
+  chip('chip-storage', unsaved.size ? `not saved (${unsaved.size} samples pending)` : 'not saved', 'bad');
+  if (!storageDown) showError(describeStorageError(err));
+  storageDown = true;
+}
+
+function storageOK() {
+  if (unsaved.size) { saveSamples([]); return; } // still pending: the outage is not over
+  storageDown = false;
+  chip('chip-storage', 'saved', 'ok');
 }
 
 function record(s) {
@@ -111,19 +127,25 @@ function record(s) {
 }
 
 async function saveSamples(list) {
+  for (const s of unsaved.values()) if (!list.includes(s)) list.push(s);
   if (!store || !list.length) return;
+  for (const s of list) unsaved.delete(s.id);
   try {
     await store.putSamples(list.map(record));
-    chip('chip-storage', 'saved', 'ok');
+    if (!unsaved.size) storageOK();
   } catch (err) {
-    chip('chip-storage', 'not saved', 'bad');
-    showError(describeStorageError(err));
+    for (const s of list) if (state.samples.get(s.id) === s) unsaved.set(s.id, s);
+    storageFailed(err);
   }
 }
 
 async function removeStored(ids) {
+  for (const id of ids) unsaved.delete(id);
   if (!store) return;
-  try { await store.deleteSamples(ids); } catch (err) { showError(describeStorageError(err)); }
+  try {
+    await store.deleteSamples(ids);
+    if (unsaved.size) saveSamples([]); // the space freed may be enough now
+  } catch (err) { showError(describeStorageError(err)); }
 }
 
 async function restore() {

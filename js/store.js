@@ -24,7 +24,7 @@ function done(tx) {
 export function describeStorageError(err) {
   const name = err && err.name;
   if (name === 'QuotaExceededError') {
-    return 'Browser storage is full: the last change was not saved. Delete samples or export the project, then free space for this site.';
+    return 'Browser storage is full: new work is kept in this tab and saved as soon as there is room. Delete samples, or export the project, or free space for this site.';
   }
   return `Saving to browser storage failed: ${err && err.message ? err.message : err}`;
 }
