@@ -25,5 +25,5 @@ export FINETUNER_E2E=1
 export E2E_OUT=${E2E_OUT:-$(pwd)/out/e2e-kiosk}
 export KIOSK_SOAK=${KIOSK_SOAK:-200} KIOSK_SOAK_SECONDS=${KIOSK_SOAK_SECONDS:-60}
 mkdir -p "$E2E_OUT"
-go test -count=1 -timeout 12m -v -run 'TestKiosk|TestEmbed' ./e2e/ 2>&1 | tee "$E2E_OUT/test.log" | grep -v '^\s*$'
+go test -count=1 -timeout 12m -v -run 'TestKiosk|TestEmbed|TestRoutes' ./e2e/ 2>&1 | tee "$E2E_OUT/test.log" | grep -v '^\s*$'
 exit "${PIPESTATUS[0]}"
