@@ -112,6 +112,12 @@ func TestEmbedPlotLanguageTheme(t *testing.T) {
 	mustf(t, fontFetches() == "[]", "the English plot fetched the Japanese font: %s", fontFetches())
 	_, fetched := last("plot-font")
 	mustf(t, !fetched, "the English plot reported a font load")
+	// An English page with Japanese class names (the main app lets users name classes) needs the
+	// font too: the frame sees runes its Go font lacks and fetches it.
+	js[any](t, ctx, `document.getElementById('plot').contentWindow.postMessage(JSON.stringify({type: 'reset', labels: ['ねこ', 'いぬ'], epochs: 3}), '*')`)
+	waitFor(t, ctx, `window.__plot.some(m => m.type === 'plot-font' && m.ok) && window.__plot.at(-1).type === 'plot-drawn' && window.__plot.at(-1).fallback`, 20*time.Second, "the font for Japanese class names on an English page")
+	d, _ = last("plot-drawn")
+	mustf(t, d.Missing == 0 && d.Theme == "light", "English page, Japanese class names: drawn %+v", d)
 
 	// Dark Japanese: the font is fetched once, every rune drawn has a glyph, the background is dark.
 	d, img, errs = run("plot-dark-ja", "lang=ja&theme=dark", true)
