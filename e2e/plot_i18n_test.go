@@ -147,4 +147,18 @@ func TestEmbedPlotLanguageTheme(t *testing.T) {
 	mustf(t, !f.OK && f.Error != "", "a blocked font was not reported by the frame: %+v", f)
 	mustf(t, strings.Contains(errs, "cannot load the Japanese font"), "the embed does not show the font failure: %q", errs)
 	mustf(t, d.Points > 0 && !d.Fallback && d.Missing > 0, "without its font the plot should still draw, counting the runes it lacks: %+v", d)
+
+	// Before the plot runs, its frame is transparent: a dark page shows no white box while
+	// plot.wasm loads. Blocking plot.wasm holds the frame in that state.
+	if _, err := chromedp.Call(ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: []*network.BlockPattern{{URLPattern: srv.URL + "public/build/plot.wasm", Block: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"public/embed.html?level=mid&lang=ja&theme=dark")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.getElementById('errors').innerText.includes('The plot failed to start')`, 30*time.Second, "the embed to show the blocked plot.wasm")
+	img = screenshot(t, ctx, "#plot", filepath.Join(out, "plot-dark-loading.png"))
+	st = stats(img, img.Bounds(), white, dark)
+	t.Logf("dark, plot not started: %d px, %d white, %d page background", st.total, st.near[0], st.near[1])
+	mustf(t, st.near[1] > st.total*9/10 && st.near[0] == 0, "the plot frame is not see-through before the plot starts (%d white, %d dark of %d px)", st.near[0], st.near[1], st.total)
 }

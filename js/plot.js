@@ -31,7 +31,10 @@ export class Plot {
           if (this.drawTimes.length > 200) this.drawTimes.shift();
           break;
         case 'plot-font': this.font = m; break;
-        case 'plot-error': if (this.onError) this.onError(m.error); break;
+        case 'plot-error':
+          this.lastError = m.error;
+          if (this.onError) this.onError(m.error);
+          break;
         case 'plot-options':
           Object.assign(this.options, { logScale: m.logScale });
           if (this.onOptions) this.onOptions(m);
@@ -39,6 +42,13 @@ export class Plot {
       }
     });
     iframe.addEventListener('load', () => { this.ready = false; });
+    // A frame that failed to start before this listener existed told no one: look once, after
+    // the caller has set onError. Under file:// the frame is another origin and this is skipped.
+    setTimeout(() => {
+      let err;
+      try { err = iframe.contentWindow.plotBootError; } catch { return; }
+      if (err && err !== this.lastError && this.onError) this.onError(err);
+    });
   }
 
   send(m) {

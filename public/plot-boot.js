@@ -2,6 +2,8 @@
 (function () {
   'use strict';
   function fail(text) {
+    // Kept for a page that starts listening after this (js/plot.js looks, same origin only).
+    window.plotBootError = text;
     var msg = document.getElementById('msg');
     if (msg) msg.textContent = text;
     if (window.parent !== window) window.parent.postMessage(JSON.stringify({ type: 'plot-error', error: text }), '*');
