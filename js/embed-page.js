@@ -151,6 +151,7 @@ async function train() {
   $('train').disabled = true;
   plot.reset(labels, config.auto ? 0 : config.epochs);
   const t0 = performance.now();
+  if (!state.timing.train) state.timing.train = Math.round(t0);
   try {
     const xc = x.slice(); const yc = y.slice();
     const res = await trainer.call('train', { x: xc.buffer, y: yc.buffer, n, d, labels, config }, [xc.buffer, yc.buffer]);
@@ -172,7 +173,10 @@ async function train() {
 function onEvents(evs) {
   for (const e of evs) {
     if (e.kind !== 'epoch' && e.kind !== 'trial') continue;
-    if (state.firstEpochMs === null) state.firstEpochMs = Math.round(performance.now());
+    if (state.firstEpochMs === null) {
+      state.firstEpochMs = Math.round(performance.now());
+      state.timing.firstEpochInWorker = Math.round(e.elapsedMs); // time since the run started, by the trainer's clock
+    }
     status(i18n.t('embed.training', { epoch: e.epoch, epochs: e.epochs || '?' }));
     post('epoch', { epoch: e.epoch, epochs: e.epochs, trainLoss: e.trainLoss, valLoss: e.hasVal ? e.valLoss : null, valAcc: e.hasVal ? e.valAcc : null });
   }

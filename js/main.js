@@ -987,7 +987,9 @@ async function main() {
     fatal('This browser lacks WebAssembly or Web Workers, which the trainer needs. Use a current Chromium, Firefox or Safari.');
     return;
   }
-  if (!document.createElement('canvas').getContext('webgl2')) {
+  // Only the API's presence: making a throwaway WebGL2 context costs the page thread 150 ms and
+  // more. A browser that has the API but cannot make a context is reported by the plot frame.
+  if (typeof WebGL2RenderingContext !== 'function') {
     showError('This browser has no WebGL2: the live curves cannot be drawn, but training, evaluation and prediction work.');
   }
   trainer.onFatal = (err) => { chip('chip-worker', 'trainer: failed', 'bad'); fatal(err.message); };

@@ -8,16 +8,24 @@
     if (msg) msg.textContent = text;
     if (window.parent !== window) window.parent.postMessage(JSON.stringify({ type: 'plot-error', error: text }), '*');
   }
+  // Why Ebiten stopped: a browser without a usable WebGL2 context is the usual reason. The probe
+  // runs only then: a throwaway context costs the shared page thread 150 ms and more at start.
+  function stopped(err) {
+    var gl = false;
+    try { gl = !!document.createElement('canvas').getContext('webgl2'); } catch (e) { gl = false; }
+    if (!gl) return fail('The plot needs WebGL2, which this browser cannot provide here (training still works).');
+    fail('The plot stopped' + (err ? ': ' + err : '') + '.');
+  }
   window.addEventListener('DOMContentLoaded', function () {
     if (typeof WebAssembly !== 'object') return fail('The plot needs WebAssembly, which this browser does not offer.');
-    var probe = document.createElement('canvas');
-    if (!probe.getContext('webgl2')) return fail('The plot needs WebGL2, which this browser does not offer (training still works).');
+    if (typeof WebGL2RenderingContext !== 'function') return fail('The plot needs WebGL2, which this browser does not offer (training still works).');
     if (typeof Go !== 'function') return fail('build/wasm_exec.js is missing: run ./build.sh web.');
     var go = new Go();
     WebAssembly.instantiateStreaming(fetch('build/plot.wasm'), go.importObject).then(function (r) {
       var msg = document.getElementById('msg');
       if (msg) msg.remove();
-      return go.run(r.instance);
-    }).catch(function (err) { fail('The plot failed to start: ' + err); });
+      // The plot runs until the page goes away; its end means Ebiten gave up.
+      return go.run(r.instance).then(function () { stopped(''); });
+    }, function (err) { fail('The plot failed to start: ' + err); }).catch(stopped);
   });
 })();
