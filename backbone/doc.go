@@ -8,7 +8,7 @@
 //
 //	m, err := backbone.Load(os.DirFS("public/models"), "centernet") // or LoadFiles(fetched bytes)
 //	feat := make([]float32, m.Dim())
-//	err = m.Features(feat, rgba, w, h) // RGBA pixels, e.g. a canvas's ImageData or DecodeImage
+//	err = m.Features(feat, rgba, w, h) // RGBA pixels, e.g. a canvas's ImageData or imagefile.Decode
 //
 // A Model reuses all its buffers from image to image and is not safe for concurrent use; Clone
 // gives another that shares the weights. FeaturesView computes the features of a flipped or cropped
@@ -21,8 +21,8 @@
 // the image is cropped to its centred square (View.Pad fits the whole image with white borders
 // instead), resized to the model's input size with a triangle filter whose width follows the scale
 // (an area average when shrinking, bilinear when enlarging), and mapped linearly from 0..255 onto
-// the model's input range. DecodeImage decodes JPEG (with its EXIF orientation), PNG, GIF, WebP and
-// BMP files in pure Go.
+// the model's input range. Package imagefile decodes JPEG (with its EXIF orientation), PNG, GIF,
+// WebP and BMP files into such bytes in pure Go.
 //
 // # Models
 //

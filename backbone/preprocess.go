@@ -54,7 +54,7 @@ type resampleTap struct{ first, n, off int }
 const maxPixels = 100 << 20
 
 // Features computes the feature vector of one image into dst (Dim values). rgba holds w×h pixels,
-// 4 bytes each, not premultiplied, row after row, as a canvas's ImageData or DecodeImage gives
+// 4 bytes each, not premultiplied, row after row, as a canvas's ImageData or imagefile.Decode gives
 // them. Transparent pixels are composited onto white. The image is cropped to its centred square,
 // resized to the input size with an antialiasing triangle filter and scaled to the model's range.
 func (m *Model) Features(dst []float32, rgba []byte, w, h int) error {

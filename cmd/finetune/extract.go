@@ -18,6 +18,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"finetuner/backbone"
+	"finetuner/imagefile"
 )
 
 func init() {
@@ -253,7 +254,7 @@ func extractOne(m *backbone.Model, path string, views []backbone.View) ([][]floa
 	if err != nil {
 		return nil, err
 	}
-	rgba, w, h, err := backbone.DecodeImage(data)
+	rgba, w, h, err := imagefile.Decode(data)
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,7 @@ import (
 
 	"finetuner/backbone"
 	"finetuner/featio"
+	"finetuner/imagefile"
 )
 
 // preset is one precomputed feature set, as index.json lists it (js/embed-page.js reads it).
@@ -86,7 +87,7 @@ func run(models, demo, out string, ids []string) error {
 			if err != nil {
 				return err
 			}
-			rgba, w, h, err := backbone.DecodeImage(data)
+			rgba, w, h, err := imagefile.Decode(data)
 			if err != nil {
 				return fmt.Errorf("%s: %v", f, err)
 			}

@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"finetuner/backbone"
+	"finetuner/imagefile"
 )
 
 func main() {
@@ -63,7 +64,7 @@ func run(models, out string, photos []string) error {
 			if err != nil {
 				return err
 			}
-			rgba, w, h, err := backbone.DecodeImage(data)
+			rgba, w, h, err := imagefile.Decode(data)
 			if err != nil {
 				return fmt.Errorf("%s: %v", p, err)
 			}

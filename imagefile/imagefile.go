@@ -1,4 +1,8 @@
-package backbone
+// Package imagefile reads image files (JPEG with its EXIF orientation, PNG, GIF, WebP, BMP) into
+// the RGBA pixels backbone.Model.Features takes. It is apart from backbone so that programs that get
+// their pixels elsewhere (the browser's trainer, which decodes with the page's own image decoders)
+// do not carry five decoders: about 650 kB of wasm.
+package imagefile
 
 import (
 	"bytes"
@@ -15,10 +19,10 @@ import (
 	_ "golang.org/x/image/webp"
 )
 
-// DecodeImage decodes a JPEG, PNG, GIF (first frame), WebP or BMP file into RGBA bytes that are
-// not premultiplied — the layout Features takes — applying the EXIF orientation of JPEGs so that
+// Decode decodes a JPEG, PNG, GIF (first frame), WebP or BMP file into RGBA bytes that are
+// not premultiplied — the layout backbone.Model.Features takes — applying the EXIF orientation of JPEGs so that
 // the picture is upright. Images above 100 megapixels are refused before decoding.
-func DecodeImage(data []byte) (rgba []byte, w, h int, err error) {
+func Decode(data []byte) (rgba []byte, w, h int, err error) {
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		if errors.Is(err, image.ErrFormat) {
@@ -26,7 +30,7 @@ func DecodeImage(data []byte) (rgba []byte, w, h int, err error) {
 		}
 		return nil, 0, 0, fmt.Errorf("cannot read image header: %v", err)
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > maxPixels/cfg.Height {
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > MaxPixels/cfg.Height {
 		return nil, 0, 0, fmt.Errorf("%s image of %dx%d pixels is out of range", format, cfg.Width, cfg.Height)
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
@@ -52,6 +56,10 @@ func DecodeImage(data []byte) (rgba []byte, w, h int, err error) {
 	}
 	return rgba, w, h, nil
 }
+
+// MaxPixels bounds the images Decode accepts, as backbone bounds the ones it takes: a
+// 100-megapixel photo is 400 MB of RGBA already.
+const MaxPixels = 100 << 20
 
 // exifOrientation returns the Orientation tag (1..8) of a JPEG's EXIF block, or 0 if there is none
 // or it cannot be read: a damaged EXIF block never stops an image from being used.
