@@ -35,21 +35,8 @@ try {
 } catch (e) {}`
 
 func TestApp(t *testing.T) {
-	if os.Getenv("FINETUNER_E2E") != "1" {
-		t.Skip("browser test: set FINETUNER_E2E=1 (scripts/test-browser.sh builds the site and does)")
-	}
-	exe := chromiumPath(t)
-	root := repoRoot(t)
-	for _, f := range []string{"public/build/trainer.wasm", "public/build/plot.wasm", "public/build/assets.json", "public/models/manifest.json", "public/demo/manifest.json"} {
-		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
-			t.Fatalf("%s is missing: run ./build.sh web first", f)
-		}
-	}
-	out := os.Getenv("E2E_OUT")
-	if out == "" {
-		out = t.TempDir()
-	}
-	os.MkdirAll(out, 0o755)
+	exe, root := browserTest(t, "scripts/test-browser.sh", "public/build/trainer.wasm", "public/build/plot.wasm", "public/build/assets.json", "public/models/manifest.json", "public/demo/manifest.json")
+	out := e2eOut(t)
 	downloads := filepath.Join(out, "downloads")
 	os.RemoveAll(downloads)
 	os.MkdirAll(downloads, 0o755)

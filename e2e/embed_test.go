@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -44,12 +43,7 @@ type embedMsg struct {
 }
 
 func TestEmbed(t *testing.T) {
-	if os.Getenv("FINETUNER_E2E") != "1" {
-		t.Skip("browser test: set FINETUNER_E2E=1 (scripts/test-kiosk.sh builds the site and does)")
-	}
-	exe := chromiumPath(t)
-	root := repoRoot(t)
-	needBuilt(t, root, "public/build/trainer.wasm", "public/build/plot.wasm", "public/models/manifest.json", "public/build/features/index.json")
+	exe, root := browserTest(t, "scripts/test-kiosk.sh", "public/build/trainer.wasm", "public/build/plot.wasm", "public/models/manifest.json", "public/build/features/index.json")
 	out := e2eOut(t)
 	netlog := filepath.Join(out, "embed-netlog.json")
 	srv := startServer(t, root)

@@ -303,3 +303,30 @@ func mustf(t *testing.T, ok bool, format string, args ...any) {
 }
 
 var _ = fmt.Sprintf
+
+// browserTest starts a browser test: it skips unless FINETUNER_E2E=1 (script, which builds the
+// site first, sets it), and returns the chromium to drive and the repository root, failing if a
+// built file the test needs is missing.
+func browserTest(t *testing.T, script string, built ...string) (exe, root string) {
+	t.Helper()
+	if os.Getenv("FINETUNER_E2E") != "1" {
+		t.Skipf("browser test: set FINETUNER_E2E=1 (%s builds the site and does)", script)
+	}
+	exe, root = chromiumPath(t), repoRoot(t)
+	for _, f := range built {
+		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
+			t.Fatalf("%s is missing: run %s (it builds the site)", f, script)
+		}
+	}
+	return exe, root
+}
+
+// e2eOut is where screenshots and logs go: $E2E_OUT, or a temporary folder.
+func e2eOut(t *testing.T) string {
+	out := os.Getenv("E2E_OUT")
+	if out == "" {
+		out = t.TempDir()
+	}
+	os.MkdirAll(out, 0o755)
+	return out
+}

@@ -58,24 +58,6 @@ func isolatedBrowser(t *testing.T, exe, netlog string) (context.Context, context
 }
 
 // e2eOut is the folder for screenshots and logs (E2E_OUT, as scripts/test-*.sh set it).
-func e2eOut(t *testing.T) string {
-	out := os.Getenv("E2E_OUT")
-	if out == "" {
-		out = t.TempDir()
-	}
-	os.MkdirAll(out, 0o755)
-	return out
-}
-
-func needBuilt(t *testing.T, root string, files ...string) {
-	t.Helper()
-	for _, f := range files {
-		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
-			t.Fatalf("%s is missing: run scripts/test-kiosk.sh (it builds the site)", f)
-		}
-	}
-}
-
 // offOrigin returns the requests of the pages (not the browser's own background traffic) that
 // went anywhere but the server's origin, except the test's own probe of the blocked outside.
 func offOrigin(t *testing.T, netlog, origin string) []string {
@@ -107,12 +89,7 @@ const press = `document.getElementById('hold').dispatchEvent(new PointerEvent('p
 const release = `document.getElementById('hold').dispatchEvent(new PointerEvent('pointerup', {bubbles: true}))`
 
 func TestKiosk(t *testing.T) {
-	if os.Getenv("FINETUNER_E2E") != "1" {
-		t.Skip("browser test: set FINETUNER_E2E=1 (scripts/test-kiosk.sh builds the site and does)")
-	}
-	exe := chromiumPath(t)
-	root := repoRoot(t)
-	needBuilt(t, root, "public/build/trainer.wasm", "public/build/plot.wasm", "public/models/manifest.json")
+	exe, root := browserTest(t, "scripts/test-kiosk.sh", "public/build/trainer.wasm", "public/build/plot.wasm", "public/models/manifest.json")
 	out := e2eOut(t)
 	netlog := filepath.Join(out, "kiosk-netlog.json")
 	srv := startServer(t, root)

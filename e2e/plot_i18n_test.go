@@ -44,13 +44,8 @@ type plotMsg struct {
 // theme, the Japanese font is fetched only for Japanese, every rune drawn has a glyph, and a font
 // that cannot be fetched is reported while the plot goes on drawing.
 func TestEmbedPlotLanguageTheme(t *testing.T) {
-	if os.Getenv("FINETUNER_E2E") != "1" {
-		t.Skip("browser test: set FINETUNER_E2E=1 (scripts/test-kiosk.sh builds the site and does)")
-	}
-	exe := chromiumPath(t)
-	root := repoRoot(t)
 	const fontPath = "public/build/fonts/plot-cjk.ttf"
-	needBuilt(t, root, "public/build/plot.wasm", "public/build/trainer.wasm", "public/build/features/index.json", fontPath, "public/build/fonts/plot-cjk.LICENSE.txt")
+	exe, root := browserTest(t, "scripts/test-kiosk.sh", "public/build/plot.wasm", "public/build/trainer.wasm", "public/build/features/index.json", fontPath, "public/build/fonts/plot-cjk.LICENSE.txt")
 	assets, err := os.ReadFile(filepath.Join(root, "public/build/assets.json"))
 	mustf(t, err == nil && strings.Contains(string(assets), `"`+fontPath+`"`), "the service worker's asset list lacks %s (offline kiosks would draw boxes): %v", fontPath, err)
 	fi, err := os.Stat(filepath.Join(root, fontPath))

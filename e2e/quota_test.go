@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,18 +17,8 @@ import (
 // storage is full (once, not once per sample), keep every sample in memory, and save them all
 // once space is back, so a reload finds the whole project.
 func TestStorageQuota(t *testing.T) {
-	if os.Getenv("FINETUNER_E2E") != "1" {
-		t.Skip("browser test: set FINETUNER_E2E=1 (scripts/test-browser.sh builds the site and does)")
-	}
-	exe := chromiumPath(t)
-	root := repoRoot(t)
-	if _, err := os.Stat(filepath.Join(root, "public/demo/manifest.json")); err != nil {
-		t.Fatal("public/demo is missing: run ./build.sh web first")
-	}
-	out := os.Getenv("E2E_OUT")
-	if out == "" {
-		out = t.TempDir()
-	}
+	exe, root := browserTest(t, "scripts/test-browser.sh", "public/demo/manifest.json", "public/build/trainer.wasm", "public/build/plot.wasm")
+	out := e2eOut(t)
 	srv := startServer(t, root)
 	ctx, cancel := startBrowser(t, exe, filepath.Join(t.TempDir(), "netlog.json"), t.TempDir())
 	defer cancel()

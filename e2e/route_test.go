@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -15,11 +14,8 @@ import (
 // TestRoutes opens index.html?kiosk and index.html?embed: each must land on its page with the
 // other parameters kept, before the app itself starts.
 func TestRoutes(t *testing.T) {
-	if os.Getenv("FINETUNER_E2E") != "1" {
-		t.Skip("browser test: set FINETUNER_E2E=1 (scripts/test-kiosk.sh builds the site and does)")
-	}
-	exe := chromiumPath(t)
-	srv := startServer(t, repoRoot(t))
+	exe, root := browserTest(t, "scripts/test-kiosk.sh")
+	srv := startServer(t, root)
 	ctx, cancel := startBrowser(t, exe, filepath.Join(t.TempDir(), "netlog.json"), t.TempDir())
 	defer cancel()
 	for _, c := range []struct{ from, to string }{
