@@ -13,6 +13,7 @@ import { Trainer } from './bridge.js';
 import { Plot } from './plot.js';
 import { Camera } from './camera.js';
 import { Store } from './store.js';
+import { registerOffline } from './offline.js';
 import { drawSquare, THUMB } from './images.js';
 import { loadI18n, applyI18n, pickLanguage, localName, LANGUAGES } from './i18n.js';
 
@@ -518,8 +519,7 @@ async function registerServiceWorker() {
     const r = await fetch(new URL('build/assets.json', location.href), { cache: 'no-cache' });
     if (!r.ok) throw new Error(`assets.json: HTTP ${r.status}`);
     const { version } = await r.json();
-    await navigator.serviceWorker.register(new URL(`sw.js?v=${encodeURIComponent(version)}`, location.href), { scope: new URL('../', location.href).pathname });
-    await navigator.serviceWorker.ready;
+    await registerOffline(new URL(`sw.js?v=${encodeURIComponent(version)}`, location.href), new URL('../', location.href).pathname);
     // The service worker caches the app's asset list; the kiosk's own config and translations are
     // not on it, so they join the same versioned cache (dropped with it on the next build), which
     // the worker answers from when the network is gone.

@@ -5,6 +5,7 @@
 import { Trainer } from './bridge.js';
 import { Plot } from './plot.js';
 import { Store, describeStorageError } from './store.js';
+import { registerOffline } from './offline.js';
 import { Camera } from './camera.js';
 import { ClassesView } from './classes-view.js';
 import { makeSample, decodeBlob, pixelsOf, drawSquare, filesFromDrop, groupByFolder, isImageFile } from './images.js';
@@ -973,8 +974,7 @@ async function registerServiceWorker() {
     const r = await fetch('public/build/assets.json', { cache: 'no-cache' });
     if (!r.ok) throw new Error(`assets.json: HTTP ${r.status}`);
     const { version } = await r.json();
-    await navigator.serviceWorker.register(`public/sw.js?v=${encodeURIComponent(version)}`, { scope: './' });
-    await navigator.serviceWorker.ready;
+    await registerOffline(`public/sw.js?v=${encodeURIComponent(version)}`, './');
     chip('chip-offline', 'works offline', 'ok');
   } catch (err) {
     chip('chip-offline', 'offline: not ready', 'bad');

@@ -17,14 +17,25 @@ async function assetList() {
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
-    const a = await assetList();
-    const cache = await caches.open(PREFIX + a.version);
-    // Add in small groups: one failed asset fails the install, which is what we want (no half cache).
-    const urls = ['./', ...a.files].map((f) => new URL(f, ROOT).href);
-    for (let i = 0; i < urls.length; i += 16) {
-      await cache.addAll(urls.slice(i, i + 16).map((u) => new Request(u, { cache: 'no-cache' })));
+    let name = '';
+    try {
+      const a = await assetList();
+      name = PREFIX + a.version;
+      const cache = await caches.open(name);
+      // Add in small groups: one failed asset fails the install, which is what we want.
+      const urls = ['./', ...a.files].map((f) => new URL(f, ROOT).href);
+      for (let i = 0; i < urls.length; i += 16) {
+        await cache.addAll(urls.slice(i, i + 16).map((u) => new Request(u, { cache: 'no-cache' })));
+      }
+      await cache.put(new URL('public/build/assets.json', ROOT).href, new Response(JSON.stringify(a), { headers: { 'Content-Type': 'application/json' } }));
+    } catch (err) {
+      // No half cache left behind to hold the quota, and the pages hear why (js/offline.js).
+      if (name) await caches.delete(name).catch(() => {});
+      for (const c of await self.clients.matchAll({ includeUncontrolled: true })) {
+        c.postMessage({ type: 'sw-install-failed', name: err && err.name, error: String(err && err.message ? err.message : err) });
+      }
+      throw err;
     }
-    await cache.put(new URL('public/build/assets.json', ROOT).href, new Response(JSON.stringify(a), { headers: { 'Content-Type': 'application/json' } }));
     await self.skipWaiting();
   })());
 });
