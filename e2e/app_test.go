@@ -125,6 +125,21 @@ func TestApp(t *testing.T) {
 	waitFor(t, ctx, `[...window.finetuner.state.samples.values()].every(s => s.feat && s.feat.length === window.finetuner.state.backbone.dim)`, 240*time.Second, "features for every sample")
 	waitFor(t, ctx, `window.finetuner.extraction().queued === 0 && window.finetuner.extraction().inflight === 0`, 30*time.Second, "the extraction queue to drain")
 	mustf(t, strings.Contains(js[string](t, ctx, `document.getElementById('extract-text').textContent`), "images/s"), "the extraction progress shows images/s")
+	// A long queue is shared with helper workers (one fewer than the cores, up to 3): each must
+	// have done some of it, and give the same bits as the trainer for the same image.
+	workers := js[string](t, ctx, `JSON.stringify(window.finetuner.extraction().workers)`)
+	t.Logf("extraction workers (cores %d): %s; %s", js[int](t, ctx, `navigator.hardwareConcurrency`), workers, js[string](t, ctx, `document.getElementById('extract-text').textContent`))
+	if js[int](t, ctx, `navigator.hardwareConcurrency`) >= 2 {
+		mustf(t, js[bool](t, ctx, `window.finetuner.extraction().workers.length >= 2 && window.finetuner.extraction().workers.every(w => w.done > 0)`), "a helper worker did no extraction: %s", workers)
+		same := js[string](t, ctx, `(async () => {
+		  const ex = window.finetuner.extractors, size = window.finetuner.state.backbone.inputSize;
+		  const px = new Uint8Array(size * size * 4).map((_, i) => (i * 37 + (i >> 9)) & 255);
+		  const a = await ex[0].t.call('extract', { rgba: px.slice().buffer, width: size, height: size });
+		  const b = await ex[1].t.call('extract', { rgba: px.slice().buffer, width: size, height: size });
+		  return a.length === b.length && a.every((v, i) => Object.is(v, b[i])) ? 'same' : 'differ at ' + a.findIndex((v, i) => v !== b[i]);
+		})()`)
+		mustf(t, same == "same", "the helper's features differ from the trainer's: %s", same)
+	}
 	noErrors(t, ctx, "after extraction")
 
 	step("train: automatic linear probe (the default)")

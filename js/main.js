@@ -273,7 +273,11 @@ function removeClass(id) {
 
 /** addSample turns an image source into a sample of class classId and queues its extraction. */
 async function addSample(classId, source) {
-  const { rgba, size, src, thumb } = await makeSample(source, inputSize());
+  return registerSample(classId, await makeSample(source, inputSize()));
+}
+
+/** registerSample adds a prepared sample (makeSample's result) to class classId. */
+function registerSample(classId, { rgba, size, src, thumb }) {
   const s = { id: newId('s'), classId, src, thumb, thumbURL: URL.createObjectURL(thumb), feat: null, featKey: '', rgba, rgbaSize: size };
   state.samples.set(s.id, s);
   render(new Set([classId]));
@@ -283,16 +287,39 @@ async function addSample(classId, source) {
   return s;
 }
 
+/** inOrder runs prepare on up to n items at once and hands the results to use in the items'
+ * order: image decoding and JPEG encoding overlap, samples keep the order they were given in, and
+ * at most n prepared images wait in memory. use gets (value, error, item). */
+async function inOrder(items, n, prepare, use) {
+  const jobs = [];
+  const start = () => {
+    if (jobs.length < items.length) jobs.push(prepare(items[jobs.length]).then((v) => [v, null], (e) => [null, e]));
+  };
+  for (let i = 0; i < n; i++) start();
+  for (let i = 0; i < items.length; i++) {
+    const [v, e] = await jobs[i];
+    start();
+    await use(v, e, items[i]);
+  }
+}
+
+/** prepareImage decodes an image file or blob and makes its sample pixels, source and thumbnail. */
+async function prepareImage(blob, name) {
+  const bmp = await decodeBlob(blob, name);
+  try { return await makeSample(bmp, inputSize()); } finally { bmp.close(); }
+}
+
 async function addFiles(classId, files) {
   const bad = [];
   let n = 0;
-  for (const f of files) {
-    if (!isImageFile(f)) { bad.push(`${f.name}: not an image`); continue; }
-    try {
-      const bmp = await decodeBlob(f, f.name);
-      try { await addSample(classId, bmp); n++; } finally { bmp.close(); }
-    } catch (err) { bad.push(err.message); }
-  }
+  await inOrder(files, 4, async (f) => {
+    if (!isImageFile(f)) throw new Error(`${f.name}: not an image`);
+    return prepareImage(f, f.name);
+  }, (made, err) => {
+    if (err) { bad.push(err.message); return; }
+    registerSample(classId, made);
+    n++;
+  });
   if (bad.length) showError(`Skipped ${bad.length} file(s):\n${bad.slice(0, 8).join('\n')}${bad.length > 8 ? '\n…' : ''}`);
   return n;
 }
@@ -351,13 +378,65 @@ const plot = new Plot($('plot'));
 plot.onError = (e) => showError(`Plot: ${e}`);
 window.finetuner.plot = plot;
 window.finetuner.trainer = trainer;
-window.finetuner.extraction = () => ({ queued: queue.length, inflight, ...extractStats });
+window.finetuner.extraction = () => ({ queued: queue.length, inflight, ...extractStats, workers: extractors.map((w) => ({ ready: w.key === state.backboneId, busy: w.busy, done: w.done })) });
 plot.onOptions = (o) => { if ('logScale' in o) $('log-scale').checked = o.logScale; };
 
 const queue = [];        // sample ids waiting for features
 let inflight = 0;
 let extractStats = { done: 0, total: 0, t0: 0 };
 let backboneReady = null; // promise of the loaded backbone
+
+// Extraction workers. The backbone is the slow part of adding images (about 0.2 s an image in wasm
+// on one core), so a long queue is shared with up to HELPERS more trainer workers, each with its
+// own copy of the backbone; the features are the same bits whichever worker computes them. Helpers
+// start when the queue is long enough to repay their start (about a second) and stop after a
+// minute without work, giving their memory back. The first entry is the trainer itself.
+// ?helpers=N sets the number (0 to 7), for a machine shared with other work.
+const HELPERS = (() => {
+  const q = new URLSearchParams(location.search).get('helpers');
+  if (q !== null && /^[0-7]$/.test(q)) return Number(q);
+  return Math.max(0, Math.min(3, (navigator.hardwareConcurrency || 1) - 1));
+})();
+const HELPER_QUEUE = 8;
+const extractors = [{ t: trainer, busy: 0, done: 0, get key() { return state.backbone ? state.backboneId : ''; } }];
+window.finetuner.extractors = extractors;
+let helpersIdle = 0;
+
+function startHelpers() {
+  clearTimeout(helpersIdle);
+  if (queue.length < HELPER_QUEUE || !state.backbone) return;
+  while (extractors.length < 1 + HELPERS) {
+    const w = { t: new Trainer(), busy: 0, done: 0, key: '', loading: '' };
+    w.t.onFatal = (err) => dropHelper(w, err);
+    extractors.push(w);
+  }
+  for (const w of extractors.slice(1)) {
+    const id = state.backboneId;
+    if (w.key === id || w.loading === id) continue;
+    const b = state.backbones.find((x) => x.id === id);
+    w.loading = id;
+    w.t.call('loadBackbone', { id, files: b.files }).then(() => {
+      if (w.loading === id) { w.key = id; w.loading = ''; }
+      pump();
+    }, (err) => dropHelper(w, err));
+  }
+}
+
+// A helper that fails is let go: the trainer worker goes on extracting alone.
+function dropHelper(w, err) {
+  const i = extractors.indexOf(w);
+  if (i > 0) extractors.splice(i, 1);
+  w.t.worker.terminate();
+  console.warn(`extraction helper stopped: ${err.message}`);
+}
+
+function stopHelpersLater() {
+  clearTimeout(helpersIdle);
+  helpersIdle = setTimeout(() => {
+    if (queue.length || inflight) return;
+    for (const w of extractors.splice(1)) w.t.worker.terminate();
+  }, 60000);
+}
 
 async function loadManifest() {
   let r;
@@ -411,12 +490,6 @@ function needsFeatures(s) {
   return s.featKey !== state.backboneId || !s.feat || (augKey() !== '' && s.augKey !== augKey());
 }
 
-/** hasFeatures says whether a sample can train now: plain features from this backbone, and the
- * augmented views the settings ask for. */
-function hasFeatures(s) {
-  return !needsFeatures(s);
-}
-
 function queueExtract(ids) {
   let imageless = 0, plainOnly = 0;
   for (const id of ids) {
@@ -463,15 +536,25 @@ function drained() {
 }
 
 async function pump() {
-  if (!queue.length && !inflight) { const w = drainWaiters; drainWaiters = []; for (const r of w) r(); }
+  if (!queue.length && !inflight) {
+    const w = drainWaiters; drainWaiters = []; for (const r of w) r();
+    stopHelpersLater();
+  }
   if (!state.backbone || state.training) return;
-  while (inflight < 2 && queue.length) {
+  startHelpers();
+  while (queue.length) {
+    // The least busy worker that has this backbone; two images each, so one is always in hand.
+    let w = null;
+    for (const x of extractors) if (x.key === state.backboneId && x.busy < 2 && (!w || x.busy < w.busy)) w = x;
+    if (!w) break;
     const id = queue.shift();
     const s = state.samples.get(id);
     if (!s) { extractStats.done++; continue; }
     inflight++;
-    extractOne(s).catch((err) => showError(`Feature extraction failed: ${err.message}`)).finally(() => {
+    w.busy++;
+    extractOne(s, w).catch((err) => showError(`Feature extraction failed: ${err.message}`)).finally(() => {
       inflight--;
+      w.busy--;
       extractStats.done++;
       showExtractProgress();
       pump();
@@ -479,7 +562,7 @@ async function pump() {
   }
 }
 
-async function extractOne(s) {
+async function extractOne(s, w) {
   const key = state.backboneId;
   const size = inputSize();
   let rgba = s.rgba && s.rgbaSize === size ? s.rgba : null;
@@ -487,7 +570,8 @@ async function extractOne(s) {
   s.rgba = null;
   const ak = augKey();
   const augment = ak ? state.settings.augment : 'none';
-  const out = await trainer.call('extract', { rgba, width: size, height: size, augment }, [rgba]);
+  const out = await w.t.call('extract', { rgba, width: size, height: size, augment }, [rgba]);
+  w.done++;
   if (key !== state.backboneId || !state.samples.has(s.id)) return; // changed meanwhile
   const d = out.length / AUGMENTS[augment];
   s.feat = out.slice(0, d);
@@ -898,13 +982,15 @@ async function loadDemo() {
     for (const c of m.classes) {
       const cls = classNamed(c.name);
       if (!cls) break;
-      for (const f of c.files) {
+      await inOrder(c.files, 4, async (f) => {
         const res = await fetch(`public/demo/${f}`);
         if (!res.ok) throw new Error(`demo image ${f}: HTTP ${res.status}`);
-        const bmp = await decodeBlob(await res.blob(), f);
-        try { await addSample(cls.id, bmp); } finally { bmp.close(); }
+        return prepareImage(await res.blob(), f);
+      }, (made, err) => {
+        if (err) throw err;
+        registerSample(cls.id, made);
         $('class-summary').textContent = `loading demo set ${++n}/${total}`;
-      }
+      });
     }
   } finally {
     $('load-demo').disabled = false;
