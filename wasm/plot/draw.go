@@ -3,12 +3,12 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
 	"math"
 	"strconv"
+	"syscall/js"
 
 	"finetuner/wasm/plot/chart"
 
@@ -556,9 +556,9 @@ func (g *game) perClassPanel(dst *ebiten.Image, r rect, fp float64) {
 
 func clamp01(v float64) float64 { return math.Max(0, math.Min(1, v)) }
 
+// jsonString is s as a JSON string literal.
 func jsonString(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
+	return js.Global().Get("JSON").Call("stringify", s).String()
 }
 
 func jsonNumber(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

@@ -12,6 +12,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"log"
 	"strconv"
 	"sync"
@@ -92,9 +93,12 @@ func (g *game) listen() {
 		if d.Type() != js.TypeString {
 			return nil
 		}
-		g.mu.Lock()
-		err := g.st.Apply([]byte(d.String()))
-		g.mu.Unlock()
+		m, err := decode(d)
+		if err == nil {
+			g.mu.Lock()
+			err = g.st.ApplyMessage(m)
+			g.mu.Unlock()
+		}
 		ebiten.ScheduleFrame() //nolint:staticcheck
 		if err != nil {
 			js.Global().Get("console").Call("warn", err.Error())
@@ -103,6 +107,24 @@ func (g *game) listen() {
 		return nil
 	}))
 	g.post(`{"type":"plot-ready"}`)
+}
+
+// decode parses one message with the browser's JSON.parse (see chart.MessageFromJS).
+func decode(text js.Value) (m chart.Message, err error) {
+	v, err := parseJSON(text)
+	if err != nil {
+		return m, err
+	}
+	return chart.MessageFromJS(v)
+}
+
+func parseJSON(text js.Value) (v js.Value, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("plot: bad message: %v", r)
+		}
+	}()
+	return js.Global().Get("JSON").Call("parse", text), nil
 }
 
 func (g *game) post(msg string) {

@@ -4,7 +4,6 @@
 package chart
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -109,12 +108,10 @@ type State struct {
 // NewState returns an empty history with the default smoothing.
 func NewState() *State { return &State{Smooth: 0.8} }
 
-// Apply decodes one JSON message and updates the state.
-func (s *State) Apply(data []byte) error {
-	var m Message
-	if err := json.Unmarshal(data, &m); err != nil {
-		return fmt.Errorf("plot: bad message: %v", err)
-	}
+// ApplyMessage updates the state with one decoded message. The plot frame decodes the page's JSON
+// with the browser's JSON.parse (MessageFromJS), which keeps encoding/json, some 80 kB of brotli,
+// out of plot.wasm; the tests decode with encoding/json and the same struct tags (ParseMessage).
+func (s *State) ApplyMessage(m Message) error {
 	switch m.Type {
 	case "reset":
 		*s = State{Labels: m.Labels, Epochs: m.Epochs, XLabel: "epoch",

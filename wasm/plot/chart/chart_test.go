@@ -17,7 +17,7 @@ func TestApplyHistory(t *testing.T) {
 		`{"type":"report","labels":["a","b"],"confusion":[[3,1],[0,4]],"perClass":[{"accuracy":0.75},{"accuracy":1}],"valAcc":0.875}`,
 	}
 	for _, m := range msgs {
-		if err := s.Apply([]byte(m)); err != nil {
+		if err := Apply(s, []byte(m)); err != nil {
 			t.Fatalf("%s: %v", m, err)
 		}
 	}
@@ -42,7 +42,7 @@ func TestApplyHistory(t *testing.T) {
 	}
 	// reset keeps the display options but drops the history
 	s.LogScale = true
-	if err := s.Apply([]byte(`{"type":"reset","labels":["x","y","z"]}`)); err != nil {
+	if err := Apply(s, []byte(`{"type":"reset","labels":["x","y","z"]}`)); err != nil {
 		t.Fatal(err)
 	}
 	if !s.LogScale || s.StepLoss.Len() != 0 || s.HasReport || len(s.Labels) != 3 {
@@ -62,7 +62,7 @@ func TestApplyRejects(t *testing.T) {
 	}
 	for _, m := range bad {
 		s := NewState()
-		if err := s.Apply([]byte(m)); err == nil {
+		if err := Apply(s, []byte(m)); err == nil {
 			t.Errorf("%s: accepted", m)
 		}
 	}
@@ -70,7 +70,7 @@ func TestApplyRejects(t *testing.T) {
 
 func TestNaNPointsSkipped(t *testing.T) {
 	s := NewState()
-	s.Apply([]byte(`{"type":"reset"}`))
+	Apply(s, []byte(`{"type":"reset"}`))
 	s.add(Event{Kind: "step", Step: 1, Steps: 3, Epochs: 1, TrainLoss: math.NaN()})
 	s.add(Event{Kind: "step", Step: 2, Steps: 3, Epochs: 1, TrainLoss: math.Inf(1)})
 	s.add(Event{Kind: "step", Step: 3, Steps: 3, Epochs: 1, TrainLoss: 0.5})
@@ -152,7 +152,7 @@ func TestRangeAndFormat(t *testing.T) {
 
 func TestProbeEvents(t *testing.T) {
 	s := NewState()
-	s.Apply([]byte(`{"type":"reset","labels":["a","b"]}`))
+	Apply(s, []byte(`{"type":"reset","labels":["a","b"]}`))
 	s.add(Event{Kind: "step", Epoch: 3, Step: 3, TrainLoss: 0.9, Lambda: 0.1})
 	s.add(Event{Kind: "trial", Epoch: 5, Lambda: 0.1, HasVal: true, ValLoss: 0.6, ValAcc: 0.8})
 	s.add(Event{Kind: "epoch", Epoch: 6, TrainLoss: 0.5})

@@ -51,7 +51,7 @@ func TestI18nFiles(t *testing.T) {
 	}
 	s := NewState()
 	msg, _ := json.Marshal(map[string]any{"type": "options", "lang": "ja", "theme": "dark", "strings": ja})
-	if err := s.Apply(msg); err != nil {
+	if err := Apply(s, msg); err != nil {
 		t.Fatal(err)
 	}
 	if s.T("lossTitle") != ja["lossTitle"] || s.Lang != "ja" || s.Theme != "dark" {
@@ -68,7 +68,7 @@ func TestOptionsText(t *testing.T) {
 		`{"type":"options","lang":"ja","theme":"dark","strings":{"lossTitle":"損失"}}`,
 		`{"type":"reset","labels":["もの A","もの B"],"epochs":3}`,
 	} {
-		if err := s.Apply([]byte(m)); err != nil {
+		if err := Apply(s, []byte(m)); err != nil {
 			t.Fatalf("%s: %v", m, err)
 		}
 	}
@@ -77,10 +77,10 @@ func TestOptionsText(t *testing.T) {
 		t.Errorf("after reset: %q %q theme %q lang %q", s.T("lossTitle"), s.T("accTitle"), s.Theme, s.Lang)
 	}
 	// Options without strings leave them; strings replace them all.
-	if err := s.Apply([]byte(`{"type":"options","logScale":true}`)); err != nil || s.T("lossTitle") != "損失" {
+	if err := Apply(s, []byte(`{"type":"options","logScale":true}`)); err != nil || s.T("lossTitle") != "損失" {
 		t.Errorf("options without strings dropped the texts: %v %q", err, s.T("lossTitle"))
 	}
-	if err := s.Apply([]byte(`{"type":"options","lang":"en","theme":"light","strings":{}}`)); err != nil || s.T("lossTitle") != "Loss" || s.Theme != "light" {
+	if err := Apply(s, []byte(`{"type":"options","lang":"en","theme":"light","strings":{}}`)); err != nil || s.T("lossTitle") != "Loss" || s.Theme != "light" {
 		t.Errorf("back to English: %v %q %q", err, s.T("lossTitle"), s.Theme)
 	}
 	v := s.Version
@@ -93,7 +93,7 @@ func TestOptionsText(t *testing.T) {
 		`{"type":"options","view":"table"}`,
 		`{"type":"options","theme":"dark","strings":{"x":"y"}}`,
 	} {
-		if err := s.Apply([]byte(bad)); err == nil || !strings.HasPrefix(err.Error(), "plot: ") {
+		if err := Apply(s, []byte(bad)); err == nil || !strings.HasPrefix(err.Error(), "plot: ") {
 			t.Errorf("%s: err %v, want a plot: error", bad, err)
 		}
 	}
@@ -198,10 +198,10 @@ func FuzzApply(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := NewState()
-		if err := s.Apply([]byte(`{"type":"reset","labels":["a","b"],"epochs":3}`)); err != nil {
+		if err := Apply(s, []byte(`{"type":"reset","labels":["a","b"],"epochs":3}`)); err != nil {
 			t.Fatal(err)
 		}
-		err := s.Apply(data)
+		err := Apply(s, data)
 		if s.Theme != "" && s.Theme != "light" && s.Theme != "dark" {
 			t.Fatalf("theme %q accepted (err %v)", s.Theme, err)
 		}
