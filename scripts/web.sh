@@ -138,16 +138,19 @@ if ! command -v brotli >/dev/null; then
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq brotli >/dev/null; }
 fi
 log "precompress (.br, .gz)"
-# Only the generated folders get twins: sources (index.html, js/) stay free of build litter.
+# Generated files get their twins beside them; sources (index.html, js/, public/*) get theirs under
+# $OUT/twins/ (where cmd/serve looks too), so the source folders stay free of build litter.
+rm -rf "$OUT/twins"
 for f in "${files[@]}" "$OUT/assets.json"; do
-  case "$f" in public/build/*|public/models/*|public/demo/*) ;; *) continue;; esac
   case "$f" in *.wasm|*.js|*.json|*.html|*.css|*.svg|*.bin|*.webmanifest|*.ttf|*.txt) ;; *) continue;; esac
   [ "$(stat -c %s "$f")" -ge 1024 ] || continue
-  if [ ! -f "$f.br" ] || [ "$f" -nt "$f.br" ]; then
-    brotli -f -q "${BROTLI_Q:-11}" -o "$f.br.$$" "$f" && touch -r "$f" "$f.br.$$" && mv -f "$f.br.$$" "$f.br"
+  z=$f
+  case "$f" in public/build/*|public/models/*|public/demo/*) ;; *) z=$OUT/twins/$f; mkdir -p "$(dirname "$z")";; esac
+  if [ ! -f "$z.br" ] || [ "$f" -nt "$z.br" ]; then
+    brotli -f -q "${BROTLI_Q:-11}" -o "$z.br.$$" "$f" && touch -r "$f" "$z.br.$$" && mv -f "$z.br.$$" "$z.br"
   fi
-  if [ ! -f "$f.gz" ] || [ "$f" -nt "$f.gz" ]; then
-    gzip -9 -c "$f" >"$f.gz.$$" && touch -r "$f" "$f.gz.$$" && mv -f "$f.gz.$$" "$f.gz"
+  if [ ! -f "$z.gz" ] || [ "$f" -nt "$z.gz" ]; then
+    gzip -9 -c "$f" >"$z.gz.$$" && touch -r "$f" "$z.gz.$$" && mv -f "$z.gz.$$" "$z.gz"
   fi
 done
 for w in trainer plot; do

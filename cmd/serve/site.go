@@ -88,13 +88,20 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// A twin older than its source is stale (a rebuild without recompression): never serve it.
 	// Some compressors keep only whole seconds of the source's time.
+	// Generated files have their twins beside them; sources (index.html, js/, the files in
+	// public/) have theirs under public/build/twins/, so the source folders stay free of build
+	// output.
 	send, enc := name, ""
 	if compressible(ext) {
+		twins := []string{name, filepath.Join(s.root, "public", "build", "twins", filepath.FromSlash(p))}
+	search:
 		for _, e := range acceptedEncodings(r.Header.Get("Accept-Encoding")) {
 			suffix := map[string]string{"br": ".br", "gzip": ".gz"}[e]
-			if zfi, err := os.Stat(name + suffix); err == nil && !zfi.IsDir() && !zfi.ModTime().Truncate(time.Second).Before(fi.ModTime().Truncate(time.Second)) {
-				send, enc = name+suffix, e
-				break
+			for _, t := range twins {
+				if zfi, err := os.Stat(t + suffix); err == nil && !zfi.IsDir() && !zfi.ModTime().Truncate(time.Second).Before(fi.ModTime().Truncate(time.Second)) {
+					send, enc = t+suffix, e
+					break search
+				}
 			}
 		}
 	}

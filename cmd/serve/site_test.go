@@ -22,6 +22,8 @@ func site(t *testing.T) (*Site, string) {
 	write("index.html", "<!doctype html>page")
 	write("go.mod", "module secret")
 	write("js/main.js", "export {}")
+	write("js/app.js", "export const app = 1")
+	write("public/build/twins/js/app.js.br", "BR-APP")
 	write("public/build/app.wasm", "\x00asm plain")
 	write("public/build/app.wasm.br", "BROTLI")
 	write("public/build/app.wasm.gz", "GZIP")
@@ -56,6 +58,8 @@ func TestSite(t *testing.T) {
 	}{
 		{"/", "", 200, "text/html; charset=utf-8", "", "<!doctype html>page"},
 		{"/js/main.js", "br", 200, "text/javascript; charset=utf-8", "", "export {}"},
+		{"/js/app.js", "gzip, br", 200, "text/javascript; charset=utf-8", "br", "BR-APP"},
+		{"/js/app.js", "gzip", 200, "text/javascript; charset=utf-8", "", "export const app = 1"},
 		{"/public/build/app.wasm", "gzip, deflate, br", 200, "application/wasm", "br", "BROTLI"},
 		{"/public/build/app.wasm", "gzip", 200, "application/wasm", "gzip", "GZIP"},
 		{"/public/build/app.wasm", "br;q=0, gzip", 200, "application/wasm", "gzip", "GZIP"},
