@@ -90,16 +90,22 @@ func (r *recorder) count(kind string) int {
 	return n
 }
 
-func train(api js.Value, x []float32, y []int32, n, d int, labels []string, cfg string, rec *recorder) js.Value {
+// train calls the API's train; extra arguments (the group ids) follow the usual seven.
+func train(api js.Value, x []float32, y []int32, n, d int, labels []string, cfg string, rec *recorder, extra ...any) js.Value {
 	ls := make([]any, len(labels))
 	for i, l := range labels {
 		ls[i] = l
 	}
-	yi := int32Array.New(len(y))
-	for i, v := range y {
-		yi.SetIndex(i, v)
+	args := append([]any{jsval.Float32Array(x), int32s(y), n, d, js.ValueOf(ls), cfg, rec.fn}, extra...)
+	return api.Call("train", args...)
+}
+
+func int32s(v []int32) js.Value {
+	a := int32Array.New(len(v))
+	for i, x := range v {
+		a.SetIndex(i, x)
 	}
-	return api.Call("train", jsval.Float32Array(x), yi, n, d, js.ValueOf(ls), cfg, rec.fn)
+	return a
 }
 
 func TestTrainPredictExportImport(t *testing.T) {
@@ -262,18 +268,13 @@ func TestTrainGroups(t *testing.T) {
 	// A second view of every image, rows n..2n-1.
 	x = append(x, x...)
 	y = append(y, y...)
-	g := int32Array.New(2 * n)
-	for i := 0; i < 2*n; i++ {
-		g.SetIndex(i, i%n)
+	g := make([]int32, 2*n)
+	for i := range g {
+		g[i] = int32(i % n)
 	}
-	ls := []any{"a", "b", "c"}
-	yi := int32Array.New(2 * n)
-	for i, v := range y {
-		yi.SetIndex(i, v)
-	}
+	labels := []string{"a", "b", "c"}
 	rec := newRecorder(t)
-	res, err := await(api.Call("train", jsval.Float32Array(x), yi, 2*n, d, js.ValueOf(ls),
-		`{"head":"linear","epochs":3,"batch":8,"lr":0.05,"val":0.2,"seed":3}`, rec.fn, g))
+	res, err := await(train(api, x, y, 2*n, d, labels, `{"head":"linear","epochs":3,"batch":8,"lr":0.05,"val":0.2,"seed":3}`, rec, int32s(g)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,8 +288,7 @@ func TestTrainGroups(t *testing.T) {
 			t.Errorf("validation scored the augmented row %d", vi.Index(i).Int())
 		}
 	}
-	short := int32Array.New(5)
-	if _, err := await(api.Call("train", jsval.Float32Array(x), yi, 2*n, d, js.ValueOf(ls), `{"epochs":1}`, rec.fn, short)); err == nil || !strings.Contains(err.Error(), "group ids") {
+	if _, err := await(train(api, x, y, 2*n, d, labels, `{"epochs":1}`, rec, int32s(g[:5]))); err == nil || !strings.Contains(err.Error(), "group ids") {
 		t.Errorf("5 group ids for 120 rows: %v", err)
 	}
 	img := uint8Array.New(4 * 4 * 4)
