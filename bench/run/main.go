@@ -246,16 +246,7 @@ type Plan struct {
 		Engines   []string   `json:"engines"`
 		Reps      int        `json:"reps"`
 	} `json:"heads,omitempty"`
-	TTQ *struct {
-		Sets        []TTQSet `json:"sets"`
-		Reps        int      `json:"reps"`
-		Epochs      int      `json:"epochs"`
-		Batch       int      `json:"batch"`
-		LR          float64  `json:"lr"`
-		ValFraction float64  `json:"valFraction"`
-		Seed        int      `json:"seed"`
-		Tol         float64  `json:"tol"`
-	} `json:"ttq,omitempty"`
+	TTQ       *TTQPlan `json:"ttq,omitempty"`
 	Backbones *struct {
 		IDs     []string `json:"ids"`
 		Photo   string   `json:"photo"`
@@ -377,16 +368,7 @@ func stage(root, site string, want map[string]bool) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.TTQ = &struct {
-			Sets        []TTQSet `json:"sets"`
-			Reps        int      `json:"reps"`
-			Epochs      int      `json:"epochs"`
-			Batch       int      `json:"batch"`
-			LR          float64  `json:"lr"`
-			ValFraction float64  `json:"valFraction"`
-			Seed        int      `json:"seed"`
-			Tol         float64  `json:"tol"`
-		}{sets, *reps, 50, 16, 1e-3, 0.2, 1, 0.005}
+		p.TTQ = &TTQPlan{sets, *reps, 50, 16, 1e-3, 0.2, 1, 0.005}
 		if *smoke {
 			p.TTQ.Epochs = 5
 		}
@@ -442,6 +424,19 @@ func stage(root, site string, want map[string]bool) (*Plan, error) {
 		p.Scale = s
 	}
 	return p, nil
+}
+
+// TTQPlan is the time-to-quality part of the plan: the data sets and Teachable Machine's recipe
+// (epochs, batch, learning rate, validation fraction, seed) with the tolerance to its final accuracy.
+type TTQPlan struct {
+	Sets        []TTQSet `json:"sets"`
+	Reps        int      `json:"reps"`
+	Epochs      int      `json:"epochs"`
+	Batch       int      `json:"batch"`
+	LR          float64  `json:"lr"`
+	ValFraction float64  `json:"valFraction"`
+	Seed        int      `json:"seed"`
+	Tol         float64  `json:"tol"`
 }
 
 // TTQSet is one data set of real features for the time-to-quality part.
