@@ -12,7 +12,7 @@ import (
 // into a Message, with the field names and types encoding/json would use for Message's tags
 // (keys are matched exactly) and an error naming the field when a value has the wrong type.
 func MessageFromJS(v js.Value) (m Message, err error) {
-	if v.Type() != js.TypeObject || js.Global().Get("Array").Call("isArray", v).Bool() {
+	if v.Type() != js.TypeObject || isArray(v) {
 		return m, fmt.Errorf("plot: bad message: not a JSON object")
 	}
 	defer func() {
@@ -27,7 +27,7 @@ func MessageFromJS(v js.Value) (m Message, err error) {
 	m.Type = jsString(v, "type")
 	m.Labels = jsStrings(v, "labels")
 	m.Epochs = jsInt(v, "epochs")
-	if e := field(v, "event"); e.Type() == js.TypeObject {
+	if e := v.Get("event"); e.Type() == js.TypeObject {
 		ev := jsEvent(e, "event")
 		m.Event = &ev
 	} else if !absent(e) {
@@ -71,27 +71,27 @@ func MessageFromJS(v js.Value) (m Message, err error) {
 		}
 	}
 	m.ValAcc = jsFloat(v, "valAcc")
-	if b := field(v, "logScale"); !absent(b) {
+	if b := v.Get("logScale"); !absent(b) {
 		if b.Type() != js.TypeBoolean {
 			fail("logScale", "true or false")
 		}
 		x := b.Bool()
 		m.LogScale = &x
 	}
-	if f := field(v, "smooth"); !absent(f) {
+	if f := v.Get("smooth"); !absent(f) {
 		x := toFloat(f, "smooth")
 		m.Smooth = &x
 	}
 	m.View = jsString(v, "view")
-	if f := field(v, "lang"); !absent(f) {
+	if f := v.Get("lang"); !absent(f) {
 		x := jsString(v, "lang")
 		m.Lang = &x
 	}
-	if f := field(v, "theme"); !absent(f) {
+	if f := v.Get("theme"); !absent(f) {
 		x := jsString(v, "theme")
 		m.Theme = &x
 	}
-	if o := field(v, "strings"); !absent(o) {
+	if o := v.Get("strings"); !absent(o) {
 		if o.Type() != js.TypeObject || isArray(o) {
 			fail("strings", "an object")
 		}
@@ -110,15 +110,13 @@ type jsFieldError string
 
 func fail(at, want string) { panic(jsFieldError(at + ": want " + want)) }
 
-func field(v js.Value, k string) js.Value { return v.Get(k) }
-
 // absent is a missing key or null: encoding/json leaves the field at its zero value.
 func absent(v js.Value) bool { return v.IsUndefined() || v.IsNull() }
 
 func isArray(v js.Value) bool { return js.Global().Get("Array").Call("isArray", v).Bool() }
 
 func jsString(v js.Value, k string) string {
-	f := field(v, k)
+	f := v.Get(k)
 	if absent(f) {
 		return ""
 	}
@@ -149,7 +147,7 @@ func jsStrings(v js.Value, k string) []string {
 
 // jsArray returns the array under k, or a falsy value when the key is absent.
 func jsArray(v js.Value, k string) js.Value {
-	f := field(v, k)
+	f := v.Get(k)
 	if absent(f) {
 		return js.Null()
 	}
@@ -178,14 +176,14 @@ func toInt(f js.Value, at string) int {
 }
 
 func jsFloat(v js.Value, k string) float64 {
-	f := field(v, k)
+	f := v.Get(k)
 	if absent(f) {
 		return 0
 	}
 	return toFloat(f, k)
 }
 
-func jsInt(v js.Value, k string) int { return toInt(field(v, k), k) }
+func jsInt(v js.Value, k string) int { return toInt(v.Get(k), k) }
 
 func jsEvent(e js.Value, at string) Event {
 	if absent(e) {
@@ -198,7 +196,7 @@ func jsEvent(e js.Value, at string) Event {
 		Step: jsInt(e, "step"), Steps: jsInt(e, "steps"), Lambda: jsFloat(e, "lambda"),
 		TrainLoss: jsFloat(e, "trainLoss"), TrainAcc: jsFloat(e, "trainAcc"), ValLoss: jsFloat(e, "valLoss"),
 		ValAcc: jsFloat(e, "valAcc"), LR: jsFloat(e, "lr"), SamplesPerSec: jsFloat(e, "samplesPerSec")}
-	if h := field(e, "hasVal"); !absent(h) {
+	if h := e.Get("hasVal"); !absent(h) {
 		if h.Type() != js.TypeBoolean {
 			fail(at+".hasVal", "true or false")
 		}
