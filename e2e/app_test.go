@@ -154,6 +154,13 @@ func TestApp(t *testing.T) {
 	step("train with augmentation: mirror views, split by photo")
 	js[any](t, ctx, `(() => { const f = document.getElementById('settings').elements;
 	  f.augment.value = 'flip'; f.augment.dispatchEvent(new Event('change', {bubbles: true})); })()`)
+	if js[int](t, ctx, `window.finetuner.extractors.length`) >= 2 {
+		// A helper that dies mid-queue hands its images back: every sample still gets its views,
+		// and no error is shown.
+		waitFor(t, ctx, `window.finetuner.extractors.length < 2 || window.finetuner.extractors[1].busy > 0`, 60*time.Second, "a helper at work")
+		js[any](t, ctx, `(() => { const w = window.finetuner.extractors[1]; if (w) w.t.fail(new Error('killed by the test')); })()`)
+		mustf(t, js[int](t, ctx, `window.finetuner.extractors.length`) == 1, "the failed helper is still in use")
+	}
 	js[any](t, ctx, `document.getElementById('train-btn').click()`)
 	waitFor(t, ctx, `window.finetuner.state.training === false && window.finetuner.state.rowIds.length > window.finetuner.state.samples.size`, 300*time.Second, "the probe on augmented features")
 	noErrors(t, ctx, "after training with augmentation")

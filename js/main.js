@@ -378,11 +378,10 @@ const plot = new Plot($('plot'));
 plot.onError = (e) => showError(`Plot: ${e}`);
 window.finetuner.plot = plot;
 window.finetuner.trainer = trainer;
-window.finetuner.extraction = () => ({ queued: queue.length, inflight, ...extractStats, workers: extractors.map((w) => ({ ready: w.key === state.backboneId, busy: w.busy, done: w.done })) });
+window.finetuner.extraction = () => ({ queued: queue.length, inflight: inflight(), ...extractStats, workers: extractors.map((w) => ({ ready: w.key === state.backboneId, busy: w.busy, done: w.done })) });
 plot.onOptions = (o) => { if ('logScale' in o) $('log-scale').checked = o.logScale; };
 
 const queue = [];        // sample ids waiting for features
-let inflight = 0;
 let extractStats = { done: 0, total: 0, t0: 0 };
 let backboneReady = null; // promise of the loaded backbone
 
@@ -407,6 +406,7 @@ function startHelpers() {
   if (queue.length < HELPER_QUEUE || !state.backbone) return;
   while (extractors.length < 1 + HELPERS) {
     const w = { t: new Trainer(), busy: 0, done: 0, key: '', loading: '' };
+    w.t.ready.catch(() => {}); // a failed start reaches onFatal
     w.t.onFatal = (err) => dropHelper(w, err);
     extractors.push(w);
   }
@@ -422,18 +422,25 @@ function startHelpers() {
   }
 }
 
-// A helper that fails is let go: the trainer worker goes on extracting alone.
+// A helper that fails is let go: the trainer worker goes on extracting alone. Its calls still in
+// flight fail at once, and pump puts their images back in the queue.
 function dropHelper(w, err) {
   const i = extractors.indexOf(w);
-  if (i > 0) extractors.splice(i, 1);
+  if (i < 0) return;
+  extractors.splice(i, 1);
+  w.t.onFatal = null;
+  w.t.fail(new Error(`extraction helper stopped: ${err.message}`));
   w.t.worker.terminate();
   console.warn(`extraction helper stopped: ${err.message}`);
 }
 
+/** inflight is the number of images the workers are extracting now. */
+function inflight() { return extractors.reduce((n, w) => n + w.busy, 0); }
+
 function stopHelpersLater() {
   clearTimeout(helpersIdle);
   helpersIdle = setTimeout(() => {
-    if (queue.length || inflight) return;
+    if (queue.length || inflight()) return;
     for (const w of extractors.splice(1)) w.t.worker.terminate();
   }, 60000);
 }
@@ -531,12 +538,12 @@ function showExtractProgress() {
 let drainWaiters = [];
 /** drained resolves once no image waits for features. */
 function drained() {
-  if (!queue.length && !inflight) return Promise.resolve();
+  if (!queue.length && !inflight()) return Promise.resolve();
   return new Promise((resolve) => drainWaiters.push(resolve));
 }
 
 async function pump() {
-  if (!queue.length && !inflight) {
+  if (!queue.length && !inflight()) {
     const w = drainWaiters; drainWaiters = []; for (const r of w) r();
     stopHelpersLater();
   }
@@ -550,10 +557,12 @@ async function pump() {
     const id = queue.shift();
     const s = state.samples.get(id);
     if (!s) { extractStats.done++; continue; }
-    inflight++;
     w.busy++;
-    extractOne(s, w).catch((err) => showError(`Feature extraction failed: ${err.message}`)).finally(() => {
-      inflight--;
+    extractOne(s, w).catch((err) => {
+      // A helper that stopped hands its images back to the queue; any other failure is shown.
+      if (!extractors.includes(w)) { queue.push(s.id); extractStats.total++; return; }
+      showError(`Feature extraction failed: ${err.message}`);
+    }).finally(() => {
       w.busy--;
       extractStats.done++;
       showExtractProgress();
@@ -661,10 +670,10 @@ async function train() {
     saveMeta();
     if (!state.backbone) throw new Error('The backbone is not loaded yet.');
     queueExtract([...state.samples.keys()]); // the augmentation setting may ask for more views
-    if (queue.length || inflight) {
+    if (queue.length || inflight()) {
       // Samples still being extracted are part of the data: wait for them.
       $('train-btn').disabled = true;
-      $('train-status').textContent = `waiting for ${queue.length + inflight} image(s) to be extracted…`;
+      $('train-status').textContent = `waiting for ${queue.length + inflight()} image(s) to be extracted…`;
       await drained();
     }
     set = trainingSet();
