@@ -140,7 +140,13 @@ fi
 log "precompress (.br, .gz)"
 # Generated files get their twins beside them; sources (index.html, js/, public/*) get theirs under
 # $OUT/twins/ (where cmd/serve looks too), so the source folders stay free of build litter.
-rm -rf "$OUT/twins"
+# A twin whose source is gone goes too.
+if [ -d "$OUT/twins" ]; then
+  find "$OUT/twins" -type f \( -name '*.br' -o -name '*.gz' \) | while read -r z; do
+    src=${z#"$OUT/twins/"}
+    [ -f "${src%.*}" ] || rm -f "$z"
+  done
+fi
 for f in "${files[@]}" "$OUT/assets.json"; do
   case "$f" in *.wasm|*.js|*.json|*.html|*.css|*.svg|*.bin|*.webmanifest|*.ttf|*.txt) ;; *) continue;; esac
   [ "$(stat -c %s "$f")" -ge 1024 ] || continue
