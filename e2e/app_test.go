@@ -95,6 +95,8 @@ func TestApp(t *testing.T) {
 		t.Fatalf("upload: %v", err)
 	}
 	waitFor(t, ctx, `[...window.finetuner.state.samples.values()].filter(s => s.classId === window.finetuner.state.classes[1].id).length === 3`, 20*time.Second, "3 uploaded samples in Class 2")
+	// The card redraws on the next animation frame.
+	waitFor(t, ctx, `document.querySelectorAll('#classes > li:nth-child(2) .thumb .x').length === 3`, 10*time.Second, "3 thumbnails in Class 2")
 
 	step("delete a sample, drop a file on a class")
 	js[any](t, ctx, `document.querySelector('#classes > li:nth-child(2) .thumb .x').click()`)
