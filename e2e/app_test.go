@@ -160,8 +160,10 @@ func TestApp(t *testing.T) {
 		// A helper that dies mid-queue hands its images back: every sample still gets its views,
 		// and no error is shown.
 		waitFor(t, ctx, `window.finetuner.extractors.length < 2 || window.finetuner.extractors[1].busy > 0`, 60*time.Second, "a helper at work")
-		js[any](t, ctx, `(() => { const w = window.finetuner.extractors[1]; if (w) w.t.fail(new Error('killed by the test')); })()`)
-		mustf(t, js[int](t, ctx, `window.finetuner.extractors.length`) == 1, "the failed helper is still in use")
+		n := js[int](t, ctx, `window.finetuner.extractors.length`)
+		mustf(t, js[bool](t, ctx, `(() => { const w = window.finetuner.extractors[1]; w.t.fail(new Error('killed by the test')); return !window.finetuner.extractors.includes(w); })()`), "the failed helper is still in use")
+		time.Sleep(500 * time.Millisecond)
+		mustf(t, js[int](t, ctx, `window.finetuner.extractors.length`) == n-1, "the failed helper was replaced (%d workers, was %d)", js[int](t, ctx, `window.finetuner.extractors.length`), n)
 	}
 	js[any](t, ctx, `document.getElementById('train-btn').click()`)
 	waitFor(t, ctx, `window.finetuner.state.training === false && window.finetuner.state.rowIds.length > window.finetuner.state.samples.size`, 300*time.Second, "the probe on augmented features")

@@ -400,11 +400,12 @@ const HELPER_QUEUE = 8;
 const extractors = [{ t: trainer, busy: 0, done: 0, get key() { return state.backbone ? state.backboneId : ''; } }];
 window.finetuner.extractors = extractors;
 let helpersIdle = 0;
+let helpersFailed = 0; // a helper that failed is not replaced: the next would likely fail too
 
 function startHelpers() {
   clearTimeout(helpersIdle);
   if (queue.length < HELPER_QUEUE || !state.backbone) return;
-  while (extractors.length < 1 + HELPERS) {
+  while (extractors.length < 1 + HELPERS - helpersFailed) {
     const w = { t: new Trainer(), busy: 0, done: 0, key: '', loading: '' };
     w.t.ready.catch(() => {}); // a failed start reaches onFatal
     w.t.onFatal = (err) => dropHelper(w, err);
@@ -428,6 +429,7 @@ function dropHelper(w, err) {
   const i = extractors.indexOf(w);
   if (i < 0) return;
   extractors.splice(i, 1);
+  helpersFailed++;
   w.t.onFatal = null;
   w.t.fail(new Error(`extraction helper stopped: ${err.message}`));
   w.t.worker.terminate();
