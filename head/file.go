@@ -202,6 +202,15 @@ func ReadModel(b []byte) (m *Model, err error) {
 			return nil, fmt.Errorf("head file: norm.std holds %v; standard deviations must be positive", s)
 		}
 	}
+	// Finite weights can still overflow: a head must at least give a finite output at the centre
+	// of the data it was trained on (its mean feature vector, or zero without normalisation).
+	centre := m.Mean
+	if centre == nil {
+		centre = make([]float32, D)
+	}
+	if err := m.Predict(make([]float32, m.C), centre, 1); err != nil {
+		return nil, fmt.Errorf("head file: the weights overflow: the head's output at the mean feature vector is not a finite number")
+	}
 	m.Meta = Meta{BackboneID: meta["backbone"], Tap: meta["tap"], Created: meta["created"]}
 	if c := meta["config"]; c != "" {
 		var cfg Config

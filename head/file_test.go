@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 
@@ -105,6 +106,18 @@ func TestHeadFileErrors(t *testing.T) {
 			tv, _ := safetensors.NewTensorView(safetensors.F32, []uint64{5}, nan)
 			ts["layer0.bias"] = tv
 		}),
+		"weights overflow": rewrite(t, good, func(_ map[string]string, ts map[string]safetensors.TensorView) {
+			// Every weight is finite, but 3e38·3e38 summed in the second layer is not.
+			for _, name := range []string{"layer0.bias", "layer1.weight"} {
+				shape := ts[name].Shape()
+				huge := make([]byte, len(ts[name].Data()))
+				for i := 0; i < len(huge); i += 4 {
+					binary.LittleEndian.PutUint32(huge[i:], math.Float32bits(3e38))
+				}
+				tv, _ := safetensors.NewTensorView(safetensors.F32, shape, huge)
+				ts[name] = tv
+			}
+		}),
 		"want F32": rewrite(t, good, func(_ map[string]string, ts map[string]safetensors.TensorView) {
 			tv, _ := safetensors.NewTensorView(safetensors.I32, []uint64{5}, make([]byte, 20))
 			ts["layer0.bias"] = tv
@@ -133,7 +146,9 @@ func TestHeadFileErrors(t *testing.T) {
 }
 
 // FuzzReadModel feeds arbitrary bytes, and mutations of real head files, to the loader: it must
-// return a model or an error, never panic, and a model it returns must predict finite numbers.
+// return a model or an error, never panic. A model it returns must predict finite probabilities at
+// its mean feature vector, and elsewhere either finite probabilities or an error saying the weights
+// overflow, never NaNs.
 func FuzzReadModel(f *testing.F) {
 	for _, arch := range []Arch{{}, {Hidden: []int{4}, Activation: "gelu"}} {
 		m, _ := trainedHead(f, arch)
@@ -147,13 +162,29 @@ func FuzzReadModel(f *testing.F) {
 		if err != nil {
 			return
 		}
-		x := make([]float32, m.D)
 		p := make([]float32, m.C)
-		if err := m.Predict(p, x, 1); err != nil {
-			t.Fatalf("a model that loaded cannot predict: %v", err)
+		centre := m.Mean
+		if centre == nil {
+			centre = make([]float32, m.D)
+		}
+		if err := m.Predict(p, centre, 1); err != nil {
+			t.Fatalf("a model that loaded cannot predict at its mean: %v", err)
 		}
 		if err := CheckFinite(p, m.C); err != nil {
-			t.Fatalf("loaded model predicts %v", p)
+			t.Fatalf("loaded model predicts %v at its mean", p)
+		}
+		for _, v := range []float32{0, 1, -3} {
+			x := make([]float32, m.D)
+			for i := range x {
+				x[i] = v
+			}
+			err := m.Predict(p, x, 1)
+			if err != nil && !strings.Contains(err.Error(), "overflow") {
+				t.Fatalf("predict on %v: %v", v, err)
+			}
+			if err == nil && CheckFinite(p, m.C) != nil {
+				t.Fatalf("loaded model predicts %v on features all %v", p, v)
+			}
 		}
 	})
 }

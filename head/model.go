@@ -298,6 +298,11 @@ func (m *Model) Predict(probs, x []float32, n int) error {
 		k := min(m.ws.B, n-r)
 		m.standardize(m.ws.x, x[r*m.D:], k)
 		logits := m.forward(m.ws, k, false, nil)
+		for i, v := range logits[:k*m.C] {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("head: the output for row %d is %v, not a finite number: the features, or the head's weights, are too large and overflow float32 (send the backbone's features as they are)", r+i/m.C, v)
+			}
+		}
 		kernels.Softmax(probs[r*m.C:(r+k)*m.C], logits, k, m.C)
 	}
 	return nil
