@@ -291,8 +291,10 @@ func (m *Model) Predict(probs, x []float32, n int) error {
 	if err := CheckFinite(x[:n*m.D], m.D); err != nil {
 		return err
 	}
-	if m.ws == nil {
-		m.ws = m.newWorkspace(64, false)
+	// Up to 64 rows at a time; a workspace only as large as the calls so far need (one row for a
+	// live prediction or the load-time check).
+	if B := min(max(n, 1), 64); m.ws == nil || m.ws.B < B {
+		m.ws = m.newWorkspace(B, false)
 	}
 	for r := 0; r < n; r += m.ws.B {
 		k := min(m.ws.B, n-r)
