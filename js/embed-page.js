@@ -280,6 +280,9 @@ async function main() {
   mark('text');
   plot = new Plot($('plot'));
   plot.onError = (e) => showError(`plot: ${e}`);
+  plot.onReady = () => { if (!state.timing.plotReady) mark('plotReady'); };
+  // The moment a reader sees the run: the plot has drawn its first points.
+  plot.onDrawn = (m) => { if (m.points > 0 && !state.timing.firstDrawn) mark('firstDrawn'); };
   plot.setOptions({ theme, lang: i18n.lang, strings: i18n.prefixed('plot.') });
 
   window.addEventListener('message', (e) => {

@@ -14,6 +14,8 @@ export class Plot {
     this.drawTimes = [];   // the last 200 draw times in ms, for the browser test and the console
     this.onError = null;
     this.onOptions = null;
+    this.onReady = null;   // called when the frame is up (again)
+    this.onDrawn = null;   // called with each plot-drawn report
     window.addEventListener('message', (e) => {
       // Only our frame; under file:// its origin is "null", so check the source window.
       if (e.source !== this.frame.contentWindow || typeof e.data !== 'string') return;
@@ -24,11 +26,13 @@ export class Plot {
           this.ready = true;
           this.send({ type: 'options', ...this.options });
           for (const h of this.history) this.send(h);
+          if (this.onReady) this.onReady();
           break;
         case 'plot-drawn':
           this.drawn = m;
           this.drawTimes.push(m.ms);
           if (this.drawTimes.length > 200) this.drawTimes.shift();
+          if (this.onDrawn) this.onDrawn(m);
           break;
         case 'plot-font': this.font = m; break;
         case 'plot-error':
@@ -42,6 +46,9 @@ export class Plot {
       }
     });
     iframe.addEventListener('load', () => { this.ready = false; });
+    // The frame may have come up before this listener existed; a frame that is up answers the
+    // ping with plot-ready, one still starting says plot-ready when it is up.
+    try { iframe.contentWindow.postMessage('{"type":"ping"}', '*'); } catch { /* no frame yet */ }
     // A frame that failed to start before this listener existed told no one: look once, after
     // the caller has set onError. Under file:// the frame is another origin and this is skipped.
     setTimeout(() => {

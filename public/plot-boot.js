@@ -16,12 +16,18 @@
     if (!gl) return fail('The plot needs WebGL2, which this browser cannot provide here (training still works).');
     fail('The plot stopped' + (err ? ': ' + err : '') + '.');
   }
+  // Start-up times in ms since this frame's navigation start, for the browser tests; the Go side
+  // adds main (runtime and package initialisation done) and firstDraw.
+  window.plotTiming = {};
+  function mark(k) { window.plotTiming[k] = Math.round(performance.now()); }
   window.addEventListener('DOMContentLoaded', function () {
     if (typeof WebAssembly !== 'object') return fail('The plot needs WebAssembly, which this browser does not offer.');
     if (typeof WebGL2RenderingContext !== 'function') return fail('The plot needs WebGL2, which this browser does not offer (training still works).');
     if (typeof Go !== 'function') return fail('build/wasm_exec.js is missing: run ./build.sh web.');
     var go = new Go();
+    mark('boot');
     WebAssembly.instantiateStreaming(fetch('build/plot.wasm'), go.importObject).then(function (r) {
+      mark('instantiated');
       var msg = document.getElementById('msg');
       if (msg) msg.remove();
       // The plot runs until the page goes away; its end means Ebiten gave up.

@@ -27,6 +27,7 @@ import (
 )
 
 func main() {
+	mark("main")
 	src, err := text.NewGoTextFaceSource(bytes.NewReader(goregular.TTF))
 	if err != nil {
 		log.Fatalf("plot: font: %v", err)
@@ -93,6 +94,11 @@ func (g *game) listen() {
 		if d.Type() != js.TypeString {
 			return nil
 		}
+		// A page that started listening after this frame said it was ready asks again.
+		if d.String() == pingMessage {
+			g.post(`{"type":"plot-ready"}`)
+			return nil
+		}
 		m, err := decode(d)
 		if err == nil {
 			g.mu.Lock()
@@ -108,6 +114,9 @@ func (g *game) listen() {
 	}))
 	g.post(`{"type":"plot-ready"}`)
 }
+
+// pingMessage is the page asking whether the plot is up; the answer is plot-ready.
+const pingMessage = `{"type":"ping"}`
 
 // decode parses one message with the browser's JSON.parse (see chart.MessageFromJS).
 func decode(text js.Value) (m chart.Message, err error) {
@@ -185,6 +194,9 @@ func (g *game) Draw(screen *ebiten.Image) {
 		time.AfterFunc(200*time.Millisecond-time.Since(g.last), ebiten.ScheduleFrame) //nolint:staticcheck
 		return
 	}
+	if g.drawn < 0 {
+		mark("firstDraw")
+	}
 	g.last = time.Now()
 	g.drawn, g.dw, g.dh = g.st.Version, g.w, g.h
 	t0 := time.Now()
@@ -196,6 +208,13 @@ func (g *game) Draw(screen *ebiten.Image) {
 	g.post(`{"type":"plot-drawn","version":` + itoa(g.st.Version) + `,"points":` + itoa(g.st.StepLoss.Len()+g.st.ValLoss.Len()) +
 		`,"ms":` + jsonNumber(ms) + `,"missing":` + itoa(len(g.frameMiss)) + `,"fallback":` + strconv.FormatBool(g.cjk != nil) +
 		`,"theme":` + jsonString(g.st.Theme) + `}`)
+}
+
+// mark notes a start-up time in plot-boot.js's window.plotTiming, in ms since the frame's start.
+func mark(name string) {
+	if t := js.Global().Get("plotTiming"); t.Truthy() && !t.Get(name).Truthy() {
+		t.Set(name, js.Global().Get("Math").Call("round", js.Global().Get("performance").Call("now")))
+	}
 }
 
 func itoa(n int) string { return jsonNumber(float64(n)) }
