@@ -45,7 +45,17 @@ export class Plot {
           break;
       }
     });
-    iframe.addEventListener('load', () => { this.ready = false; });
+    // The frame, same origin, takes the options and history straight from here as it starts (see
+    // attach); otherwise it says plot-ready and gets them by postMessage.
+    iframe.plotBridge = this;
+    this.attached = null; // the frame document that attached, if any
+    iframe.addEventListener('load', () => {
+      // A new document in the frame (a reload) must say it is ready again; the one that already
+      // attached, whose load event can come after its Go program started, need not.
+      let doc = null;
+      try { doc = iframe.contentDocument; } catch { /* another origin */ }
+      if (!doc || doc !== this.attached) this.ready = false;
+    });
     // The frame may have come up before this listener existed; a frame that is up answers the
     // ping with plot-ready, one still starting says plot-ready when it is up.
     try { iframe.contentWindow.postMessage('{"type":"ping"}', '*'); } catch { /* no frame yet */ }
@@ -56,6 +66,17 @@ export class Plot {
       try { err = iframe.contentWindow.plotBootError; } catch { return; }
       if (err && err !== this.lastError && this.onError) this.onError(err);
     });
+  }
+
+  /**
+   * attach is called by a same-origin frame as its Go program starts: it returns the options and
+   * the history as JSON texts, and from then on messages go to the frame by postMessage.
+   */
+  attach() {
+    this.ready = true;
+    this.attached = this.frame.contentDocument;
+    if (this.onReady) setTimeout(() => this.onReady());
+    return [JSON.stringify({ type: 'options', ...this.options }), ...this.history.map((h) => JSON.stringify(h))];
   }
 
   send(m) {

@@ -67,18 +67,19 @@ type game struct {
 	frameMiss map[rune]bool         // such runes drawn in the current frame
 	pal       *chart.Palette
 
-	w, h   int     // screen size in device pixels
-	scale  float64 // device pixels per CSS pixel
-	drawn  int     // state version on screen
-	dw, dh int     // size the screen was drawn at
-	hover  int     // index of the button under the pointer, -1 for none
-	btns   []button
-	parent js.Value
-	labels map[labelKey]*ebiten.Image // rendered text, see label
-	widths map[widthKey]float64       // measured text, see textWidth
-	last   time.Time                  // when the screen was last drawn
-	vs     []ebiten.Vertex            // stroke buffers, see polyline
-	is     []uint16
+	w, h        int     // screen size in device pixels
+	scale       float64 // device pixels per CSS pixel
+	drawn       int     // state version on screen
+	drawnPoints int     // loss points on screen
+	dw, dh      int     // size the screen was drawn at
+	hover       int     // index of the button under the pointer, -1 for none
+	btns        []button
+	parent      js.Value
+	labels      map[labelKey]*ebiten.Image // rendered text, see label
+	widths      map[widthKey]float64       // measured text, see textWidth
+	last        time.Time                  // when the screen was last drawn
+	vs          []ebiten.Vertex            // stroke buffers, see polyline
+	is          []uint16
 }
 
 // listen takes progress messages from the parent page. Only the parent may talk to us; under
@@ -99,20 +100,37 @@ func (g *game) listen() {
 			g.post(`{"type":"plot-ready"}`)
 			return nil
 		}
-		m, err := decode(d)
-		if err == nil {
-			g.mu.Lock()
-			err = g.st.ApplyMessage(m)
-			g.mu.Unlock()
-		}
-		ebiten.ScheduleFrame() //nolint:staticcheck
-		if err != nil {
-			js.Global().Get("console").Call("warn", err.Error())
-			g.post(`{"type":"plot-error","error":` + jsonString(err.Error()) + `}`)
-		}
+		g.receive(d)
 		return nil
 	}))
+	// Same origin, the page's bridge hangs on our <iframe> (js/plot.js): take what it has so far
+	// now, so the first frame Ebiten draws already shows the run. Under file:// frameElement is
+	// null and the page answers plot-ready instead.
+	if fe := js.Global().Get("frameElement"); fe.Truthy() {
+		if b := fe.Get("plotBridge"); b.Truthy() && b.Get("attach").Type() == js.TypeFunction {
+			msgs := b.Call("attach")
+			for i := range msgs.Length() {
+				g.receive(msgs.Index(i))
+			}
+			return
+		}
+	}
 	g.post(`{"type":"plot-ready"}`)
+}
+
+// receive applies one JSON message from the page and schedules a frame.
+func (g *game) receive(d js.Value) {
+	m, err := decode(d)
+	if err == nil {
+		g.mu.Lock()
+		err = g.st.ApplyMessage(m)
+		g.mu.Unlock()
+	}
+	ebiten.ScheduleFrame() //nolint:staticcheck
+	if err != nil {
+		js.Global().Get("console").Call("warn", err.Error())
+		g.post(`{"type":"plot-error","error":` + jsonString(err.Error()) + `}`)
+	}
 }
 
 // pingMessage is the page asking whether the plot is up; the answer is plot-ready.
@@ -189,7 +207,8 @@ func (g *game) Draw(screen *ebiten.Image) {
 	}
 	// While training streams in, redraw at most 5 times a second: the frame shares the page's
 	// thread, and the curves need no more. A resize or a click redraws at once.
-	if g.dw == g.w && g.dh == g.h && g.drawn >= 0 && time.Since(g.last) < 200*time.Millisecond {
+	// The first points of a run are drawn at once.
+	if g.dw == g.w && g.dh == g.h && g.drawn >= 0 && g.drawnPoints > 0 && time.Since(g.last) < 200*time.Millisecond {
 		// Come back for the change once the interval has passed.
 		time.AfterFunc(200*time.Millisecond-time.Since(g.last), ebiten.ScheduleFrame) //nolint:staticcheck
 		return
@@ -205,9 +224,17 @@ func (g *game) Draw(screen *ebiten.Image) {
 	ms := float64(time.Since(t0).Microseconds()) / 1000
 	// missing counts the runes drawn as boxes (no glyph in any loaded font): the browser test
 	// checks that Japanese is really drawn.
-	g.post(`{"type":"plot-drawn","version":` + itoa(g.st.Version) + `,"points":` + itoa(g.st.StepLoss.Len()+g.st.ValLoss.Len()) +
+	g.drawnPoints = g.st.StepLoss.Len() + g.st.ValLoss.Len()
+	g.post(`{"type":"plot-drawn","version":` + itoa(g.st.Version) + `,"points":` + itoa(g.drawnPoints) +
 		`,"ms":` + jsonNumber(ms) + `,"missing":` + itoa(len(g.frameMiss)) + `,"fallback":` + strconv.FormatBool(g.cjk != nil) +
-		`,"theme":` + jsonString(g.st.Theme) + `}`)
+		`,"theme":` + jsonString(g.st.Theme) + `,"at":` + jsonNumber(now()) + `}`)
+}
+
+// now is the time in ms since the epoch, to the browser's precision (performance.timeOrigin plus
+// performance.now()): comparable across the page and this frame.
+func now() float64 {
+	p := js.Global().Get("performance")
+	return p.Get("timeOrigin").Float() + p.Call("now").Float()
 }
 
 // mark notes a start-up time in plot-boot.js's window.plotTiming, in ms since the frame's start.
