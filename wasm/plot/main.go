@@ -96,7 +96,7 @@ func (g *game) listen() {
 			return nil
 		}
 		// A page that started listening after this frame said it was ready asks again.
-		if d.String() == pingMessage {
+		if d.Equal(ping) { // compared in JS: a long message is not copied into Go for this
 			g.post(`{"type":"plot-ready"}`)
 			return nil
 		}
@@ -133,8 +133,8 @@ func (g *game) receive(d js.Value) {
 	}
 }
 
-// pingMessage is the page asking whether the plot is up; the answer is plot-ready.
-const pingMessage = `{"type":"ping"}`
+// ping is the page asking whether the plot is up; the answer is plot-ready.
+var ping = js.ValueOf(`{"type":"ping"}`)
 
 // decode parses one message with the browser's JSON.parse (see chart.MessageFromJS).
 func decode(text js.Value) (m chart.Message, err error) {
