@@ -336,6 +336,8 @@ func TestApp(t *testing.T) {
 
 	step("export the project, wipe, import it back")
 	before := projectSummary(t, ctx)
+	curves := js[float64](t, ctx, `window.finetuner.state.curves.length`)
+	mustf(t, curves >= 2, "no training curves to export: %v messages", curves)
 	// With the images, so that the backbone change below can re-extract.
 	js[any](t, ctx, `document.getElementById('export-raw').checked = true; document.getElementById('export-project').click()`)
 	projFile := waitDownload(t, downloads, ".ftproj", 20*time.Second)
@@ -353,6 +355,8 @@ func TestApp(t *testing.T) {
 	waitFor(t, ctx, `/project imported/.test(document.getElementById('io-status').textContent)`, 60*time.Second, "the project import")
 	after := projectSummary(t, ctx)
 	mustf(t, after == before, "project changed through export/import:\n before %s\n after  %s", before, after)
+	mustf(t, js[float64](t, ctx, `window.finetuner.state.curves.length`) == curves, "the project's training curves did not come back")
+	waitFor(t, ctx, `window.finetuner.plot.drawn && window.finetuner.plot.drawn.points > 0`, 20*time.Second, "the imported project's curves drawn")
 	noErrors(t, ctx, "after project import")
 
 	step("reload: the project is intact")

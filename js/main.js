@@ -925,7 +925,7 @@ async function exportProject() {
   const blob = encodeProject({
     classes: state.classes, settings: state.settings,
     backbone: { id: state.backboneId, dim: state.backbone ? state.backbone.dim : 0 },
-    samples: [...state.samples.values()], head: state.head, report: state.report,
+    samples: [...state.samples.values()], head: state.head, report: state.report, curves: state.curves,
   }, $('export-raw').checked);
   download(blob, 'finetuner.ftproj');
   ioStatus(`project exported (${(blob.size / 1e6).toFixed(2)} MB)`);
@@ -958,8 +958,10 @@ async function importProject(file) {
     state.headInfo = info;
   }
   state.report = p.report;
+  state.curves = p.curves;
   showReport();
-  if (state.report) plot.report(state.report);
+  if (state.curves) plot.restore(state.curves);
+  else if (state.report) plot.report(state.report);
   saveMeta();
   render();
   updateButtons();

@@ -13,7 +13,7 @@ export const PROJECT_MIME = 'application/x-finetuner-project';
 /**
  * encodeProject returns a Blob. p = {classes:[{id,name}], settings, backbone:{id,dim},
  * samples:[{id, classId, thumb:Blob, src:Blob, feat:Float32Array|null, featKey}], head:Uint8Array|null,
- * report}; withImages adds the source images.
+ * report, curves (the plot's history, Plot.snapshot)}; withImages adds the source images.
  */
 export function encodeProject(p, withImages) {
   const parts = [];
@@ -36,7 +36,7 @@ export function encodeProject(p, withImages) {
   const header = {
     format: 'finetuner-project', version: VERSION, created: new Date().toISOString(),
     classes: p.classes.map((c) => ({ id: c.id, name: c.name })),
-    settings: p.settings, backbone: p.backbone, report: p.report || null,
+    settings: p.settings, backbone: p.backbone, report: p.report || null, curves: p.curves || null,
     head: add(p.head), samples,
   };
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -100,12 +100,18 @@ export async function decodeProject(file) {
       featKey: feat ? bb.id : '',
     });
   }
+  // The training curves are optional (older files have none); the plot checks each message's
+  // fields when it draws them, so here only the shape: a list of {type: string} messages.
+  if (h.curves != null && (!Array.isArray(h.curves) || !h.curves.every((m) => m && typeof m === 'object' && typeof m.type === 'string'))) {
+    fail('curves are not a list of plot messages');
+  }
   const headBlob = slice(h.head, 'head');
   return {
     classes: h.classes.map((c) => ({ id: String(c.id), name: c.name })),
     settings: h.settings || {},
     backbone: bb,
     report: h.report || null,
+    curves: h.curves || null,
     head: headBlob ? new Uint8Array(await headBlob.arrayBuffer()) : null,
     samples,
   };
