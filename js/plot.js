@@ -24,8 +24,7 @@ export class Plot {
       switch (m.type) {
         case 'plot-ready':
           this.ready = true;
-          this.send({ type: 'options', ...this.options });
-          for (const h of this.history) this.send(h);
+          for (const h of this.opening()) this.send(h);
           if (this.onReady) this.onReady();
           break;
         case 'plot-drawn':
@@ -76,7 +75,12 @@ export class Plot {
     this.ready = true;
     this.attached = this.frame.contentDocument;
     if (this.onReady) setTimeout(() => this.onReady());
-    return [JSON.stringify({ type: 'options', ...this.options }), ...this.history.map((h) => JSON.stringify(h))];
+    return this.opening().map((m) => JSON.stringify(m));
+  }
+
+  /** opening is what a frame that has just come up needs: the options, then the history. */
+  opening() {
+    return [{ type: 'options', ...this.options }, ...this.history];
   }
 
   send(m) {
