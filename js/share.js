@@ -1,4 +1,4 @@
-// Sharing a trained head by link, through the Worker's API (worker/api.go). The page works the
+// Sharing a trained head by link, through the Worker's API (cloudflare/api.go). The page works the
 // same without it: apiAvailable() is false when the page is served by anything else (cmd/serve,
 // a static host, file://, the offline kiosk), and the page then hides Share.
 //

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Worker tests: build it, run wrangler dev --local, check site + API over HTTP, load-test predict
 #
-# Builds the Worker (scripts/worker.sh), checks that `wrangler deploy --dry-run` bundles it under
+# Builds the Worker (scripts/cloudflare.sh), checks that `wrangler deploy --dry-run` bundles it under
 # the free plan's 3 MB, trains a real head on head/testdata's backbone features
 # with the CLI and has the CLI predict them, starts the pinned wrangler (package-lock.json) on a
 # free loopback port with a throwaway --persist-to folder and no outside lookups, then runs
-# worker/itest: page, wasm types and headers; share, fetch, meta; the Worker's probabilities
+# cloudflare/itest: page, wasm types and headers; share, fetch, meta; the Worker's probabilities
 # against the CLI's; bad input; 500 predict requests at concurrency 10 with median and p95; a
 # share link opened in headless chromium under the Worker's CSP (trainer, plot frame, service
-# worker up, no violation); then js/share.js from Node (worker/sharetest.mjs).
+# worker up, no violation); then js/share.js from Node (cloudflare/sharetest.mjs).
 # Finally stops wrangler with SIGINT and checks that it is gone. Any failure exits non-zero.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,12 +26,12 @@ fi
 # The CSP check needs a browser; CI installs Debian's chromium (.ci/run).
 CHROMIUM=$(command -v chromium || true)
 if [ -z "$CHROMIUM" ]; then
-  echo "test-worker.sh: chromium is missing (apt-get install -y chromium)" >&2
+  echo "test-cloudflare.sh: chromium is missing (apt-get install -y chromium)" >&2
   exit 1
 fi
 
 npm_ci
-BROTLI_Q=${BROTLI_Q:-5} bash scripts/worker.sh
+BROTLI_Q=${BROTLI_Q:-5} bash scripts/cloudflare.sh
 
 T=$(mktemp -d)
 WPID=
@@ -44,7 +44,7 @@ stop_wrangler() {
   if kill -0 "$pid" 2>/dev/null; then
     # Its own session (setsid below): end the whole group it leads, by that id.
     kill -KILL -- "-$pid" 2>/dev/null || true
-    echo "test-worker.sh: wrangler did not stop within 15 s of SIGINT" >&2
+    echo "test-cloudflare.sh: wrangler did not stop within 15 s of SIGINT" >&2
     return 1
   fi
   wait "$pid" 2>/dev/null || true
@@ -58,7 +58,7 @@ stop_wrangler() {
   done
   if [ -n "$left" ]; then
     kill -KILL -- "-$pid" 2>/dev/null || true
-    echo "test-worker.sh: processes of wrangler's group still ran after it stopped: $left" >&2
+    echo "test-cloudflare.sh: processes of wrangler's group still ran after it stopped: $left" >&2
     return 1
   fi
 }
@@ -76,7 +76,7 @@ trap cleanup EXIT
 
 log "wrangler deploy --dry-run (bundle, assets, bindings; nothing is sent)"
 (
-  cd worker
+  cd cloudflare
   WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_HIDE_BANNER=true \
     XDG_CONFIG_HOME="$T/config" CI=true "$ROOT/node_modules/.bin/wrangler" deploy --dry-run --outdir "$T/deploy"
 ) >"$T/deploy.log" 2>&1 || { cat "$T/deploy.log" >&2; exit 1; }
@@ -84,13 +84,13 @@ grep -E 'Total Upload|assets directory' "$T/deploy.log" >&2
 gz=$(sed -n 's/.*gzip: \([0-9.]*\) KiB.*/\1/p' "$T/deploy.log")
 # Cloudflare's free plan takes Workers up to 3 MB gzip.
 if [ -z "$gz" ] || ! awk -v g="$gz" 'BEGIN { exit !(g < 3072) }'; then
-  echo "test-worker.sh: the Worker is ${gz:-?} KiB gzip; the free plan's limit is 3072" >&2
+  echo "test-cloudflare.sh: the Worker is ${gz:-?} KiB gzip; the free plan's limit is 3072" >&2
   exit 1
 fi
 
 log "a real head and the CLI's predictions (head/testdata: 480-d centernet features)"
 go build -o "$T/finetune" ./cmd/finetune
-go build -o "$T/itest" ./worker/itest
+go build -o "$T/itest" ./cloudflare/itest
 FEAT=head/testdata/tux-centernet.npy
 LABELS=head/testdata/tux-centernet.txt
 "$T/finetune" train -features "$FEAT" -labels "$LABELS" -o "$T/head.safetensors" -q >"$T/train.log"
@@ -105,7 +105,7 @@ while [ "$INSPECT" = "$PORT" ]; do INSPECT=$(freeport); done
 log "wrangler dev --local on 127.0.0.1:$PORT ($(node -p 'require("./node_modules/wrangler/package.json").version'))"
 mkdir -p "$T/config" "$T/state"
 (
-  cd worker
+  cd cloudflare
   export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_HIDE_BANNER=true
   export XDG_CONFIG_HOME="$T/config" CI=true
   exec setsid "$ROOT/node_modules/.bin/wrangler" dev --local --ip 127.0.0.1 --port "$PORT" \
@@ -115,24 +115,24 @@ WPID=$!
 t0=$(date +%s.%N)
 for i in $(seq 120); do
   if curl -sf -o /dev/null "http://127.0.0.1:$PORT/api/health"; then break; fi
-  if ! kill -0 "$WPID" 2>/dev/null; then echo "test-worker.sh: wrangler exited before answering" >&2; exit 1; fi
-  if [ "$i" = 120 ]; then echo "test-worker.sh: wrangler did not answer within 60 s" >&2; exit 1; fi
+  if ! kill -0 "$WPID" 2>/dev/null; then echo "test-cloudflare.sh: wrangler exited before answering" >&2; exit 1; fi
+  if [ "$i" = 120 ]; then echo "test-cloudflare.sh: wrangler did not answer within 60 s" >&2; exit 1; fi
   sleep 0.5
 done
 awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "wrangler answered after %.1f s\n", b - a }' >&2
 
-log "worker/itest against http://127.0.0.1:$PORT"
+log "cloudflare/itest against http://127.0.0.1:$PORT"
 "$T/itest" -url "http://127.0.0.1:$PORT" -head "$T/head.safetensors" -features "$FEAT" -cli "$T/cli.csv" -n 500 -c 10 \
   -browser "$CHROMIUM"
 
 log "js/share.js from Node against the Worker"
 DEAD=$(freeport)
-node --disable-warning=MODULE_TYPELESS_PACKAGE_JSON worker/sharetest.mjs "http://127.0.0.1:$PORT" "$T/head.safetensors" "http://127.0.0.1:$DEAD"
+node --disable-warning=MODULE_TYPELESS_PACKAGE_JSON cloudflare/sharetest.mjs "http://127.0.0.1:$PORT" "$T/head.safetensors" "http://127.0.0.1:$DEAD"
 
 log "stop wrangler"
 stop_wrangler
 if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/"; then
-  echo "test-worker.sh: port $PORT still answers after wrangler stopped" >&2
+  echo "test-cloudflare.sh: port $PORT still answers after wrangler stopped" >&2
   exit 1
 fi
-log "worker tests passed"
+log "cloudflare tests passed"

@@ -1,9 +1,9 @@
 //go:build !js
 
 // Command itest checks a running Worker (wrangler dev --local) over HTTP, then load-tests its
-// predict route. scripts/test-worker.sh starts the Worker and runs it; any failed check exits 1.
+// predict route. scripts/test-cloudflare.sh starts the Worker and runs it; any failed check exits 1.
 //
-//	go run ./worker/itest -url http://127.0.0.1:PORT -head h.safetensors -features f.npy -cli cli.csv
+//	go run ./cloudflare/itest -url http://127.0.0.1:PORT -head h.safetensors -features f.npy -cli cli.csv
 //
 // -cli is the output of `finetune predict -top C` on the same head and features: the Worker must
 // give the same probabilities (to the CSV's 6 decimals) as the CLI.
@@ -28,7 +28,7 @@ import (
 
 	"finetuner/featio"
 	"finetuner/head"
-	"finetuner/worker"
+	"finetuner/cloudflare"
 )
 
 var (
@@ -107,7 +107,7 @@ func site() {
 	}
 	get("/js/main.js", 200)
 	get("/public/models/manifest.json", 200)
-	var hl worker.Health
+	var hl cloudflare.Health
 	_, b := get("/api/health", 200)
 	if json.Unmarshal(b, &hl) != nil || hl.Service != "finetuner" {
 		fail("/api/health: %s", b)
@@ -119,15 +119,15 @@ func site() {
 // shareChecks uploads the head twice, fetches it back and reads its metadata.
 func shareChecks(b []byte, labels []string, d int) string {
 	r, body := do("POST", "/api/heads", "application/octet-stream", b)
-	var s worker.Shared
-	if r.StatusCode != 201 || json.Unmarshal(body, &s) != nil || s.ID != worker.ContentID(b) || !s.Created {
-		fail("upload: %d %s (want 201 and id %s)", r.StatusCode, body, worker.ContentID(b))
+	var s cloudflare.Shared
+	if r.StatusCode != 201 || json.Unmarshal(body, &s) != nil || s.ID != cloudflare.ContentID(b) || !s.Created {
+		fail("upload: %d %s (want 201 and id %s)", r.StatusCode, body, cloudflare.ContentID(b))
 	}
 	if s.URL != strings.TrimSuffix(*base, "/")+"/?head="+s.ID {
 		fail("share URL %q", s.URL)
 	}
 	r, body = do("POST", "/api/heads", "application/octet-stream", b)
-	var again worker.Shared
+	var again cloudflare.Shared
 	if r.StatusCode != 200 || json.Unmarshal(body, &again) != nil || again.ID != s.ID || again.Created {
 		fail("second upload of the same bytes: %d %s", r.StatusCode, body)
 	}
@@ -163,7 +163,7 @@ func shareChecks(b []byte, labels []string, d int) string {
 	if r.StatusCode != http.StatusNoContent || r.Header.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(r.Header.Get("Access-Control-Allow-Methods"), "POST") {
 		fail("CORS preflight: %d %v", r.StatusCode, r.Header)
 	}
-	var m worker.Meta
+	var m cloudflare.Meta
 	_, body = get("/api/heads/"+s.ID+"/meta", 200)
 	if json.Unmarshal(body, &m) != nil || m.FeatureDim != d || strings.Join(m.Labels, "\x00") != strings.Join(labels, "\x00") {
 		fail("meta %s; want %d features and labels %v", body, d, labels)
@@ -175,15 +175,15 @@ func shareChecks(b []byte, labels []string, d int) string {
 // predictAll sends every feature row in batches and compares with the CLI.
 func predictAll(id string, x []float32, n, d int, labels []string, want [][]float64) {
 	maxDiff := 0.0
-	for lo := 0; lo < n; lo += worker.MaxPredictRows {
-		hi := min(n, lo+worker.MaxPredictRows)
+	for lo := 0; lo < n; lo += cloudflare.MaxPredictRows {
+		hi := min(n, lo+cloudflare.MaxPredictRows)
 		rows := make([][]float32, 0, hi-lo)
 		for i := lo; i < hi; i++ {
 			rows = append(rows, x[i*d:(i+1)*d])
 		}
 		body, _ := json.Marshal(map[string]any{"features": rows})
 		r, out := do("POST", "/api/heads/"+id+"/predict", "application/json", body)
-		var p worker.PredictionBatch
+		var p cloudflare.PredictionBatch
 		if r.StatusCode != 200 || json.Unmarshal(out, &p) != nil || len(p.Probabilities) != hi-lo {
 			fail("predict rows %d..%d: %d %.300s", lo, hi, r.StatusCode, out)
 		}
@@ -213,11 +213,11 @@ func compare(row int, probs []float32, labels []string, want [][]float64) float6
 // badInput checks that wrong requests get the right JSON errors.
 func badInput(id string, d int) {
 	wantErr(422, "POST", "/api/heads", "application/octet-stream", []byte("not a head file at all"))
-	wantErr(413, "POST", "/api/heads", "application/octet-stream", bytes.Repeat([]byte{7}, worker.MaxHeadBytes+1))
+	wantErr(413, "POST", "/api/heads", "application/octet-stream", bytes.Repeat([]byte{7}, cloudflare.MaxHeadBytes+1))
 	wantErr(415, "POST", "/api/heads", "text/plain", []byte("x"))
 	wantErr(400, "POST", "/api/heads", "application/octet-stream", nil)
 	wantErr(405, "GET", "/api/heads", "", nil)
-	wantErr(404, "GET", "/api/heads/"+strings.Repeat("ab", worker.IDLen/2), "", nil)
+	wantErr(404, "GET", "/api/heads/"+strings.Repeat("ab", cloudflare.IDLen/2), "", nil)
 	wantErr(404, "GET", "/api/heads/nope/meta", "", nil)
 	p := "/api/heads/" + id + "/predict"
 	row := strings.TrimSuffix(strings.Repeat("0.5,", d), ",")
@@ -228,7 +228,7 @@ func badInput(id string, d int) {
 	wantErr(400, "POST", p, "application/json", []byte(`{"features":[`))
 	wantErr(415, "POST", p, "text/plain", []byte(`{"features":[`+row+`]}`))
 	wantErr(405, "GET", p, "", nil)
-	big := bytes.Repeat([]byte(" "), worker.MaxPredictBytes+1)
+	big := bytes.Repeat([]byte(" "), cloudflare.MaxPredictBytes+1)
 	wantErr(413, "POST", p, "application/json", big)
 	// Good input still works after all that: each request has its own Go instance.
 	if r, b := do("POST", p, "application/json", []byte(`{"features":[`+row+`]}`)); r.StatusCode != 200 {
@@ -249,7 +249,7 @@ func load(id string, x []float32, n, d int, labels []string, want [][]float64) {
 	lat, wall := hammer(*nLoad, func(i int) error {
 		row := i % n
 		r, out, err := try("POST", p, "application/json", bodies[row])
-		var pr worker.Prediction
+		var pr cloudflare.Prediction
 		switch {
 		case err != nil:
 			return err

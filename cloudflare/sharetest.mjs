@@ -1,5 +1,5 @@
-// Checks js/share.js against a running Worker from Node (scripts/test-worker.sh runs it):
-//   node worker/sharetest.mjs http://127.0.0.1:PORT head.safetensors http://127.0.0.1:CLOSEDPORT
+// Checks js/share.js against a running Worker from Node (scripts/test-cloudflare.sh runs it):
+//   node cloudflare/sharetest.mjs http://127.0.0.1:PORT head.safetensors http://127.0.0.1:CLOSEDPORT
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';

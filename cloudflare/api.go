@@ -1,4 +1,4 @@
-// Package worker is the HTTP API of the Cloudflare Worker that hosts the site: it shares trained
+// Package cloudflare is the HTTP API of the Cloudflare Worker that hosts the site: it shares trained
 // heads by link and runs them on feature vectors sent over HTTP.
 //
 //	GET  /api/health                 {"service":"finetuner",...}: lets the page find out an API answers
@@ -9,13 +9,13 @@
 //
 // The static site itself is served by wrangler's assets, not by this package. Handler is a plain
 // http.Handler over a KV interface, so the native tests drive it with httptest and MemKV; the
-// wasm main in worker/wasm binds it to Workers KV through syumai/workers.
+// wasm main in cloudflare/wasm binds it to Workers KV through syumai/workers.
 //
 // Every error is a JSON object {"error": "...", "status": N} with the status that fits: 400
 // malformed request, 404 unknown head or route, 405 wrong method, 413 too large, 415 wrong
 // Content-Type, 422 well-formed but wrong content (not a head file, wrong dimension, a null or
 // out-of-range value). A 500 means the Worker itself failed, never bad input.
-package worker
+package cloudflare
 
 import (
 	"bytes"

@@ -4,7 +4,7 @@
 // worker package's handler, with heads kept in the Workers KV namespace bound as HEADS
 // (wrangler.toml). Static files never reach it: wrangler's [assets] serves them.
 //
-// Build: ./build.sh worker (workers-assets-gen -mode=go, then GOOS=js GOARCH=wasm go build).
+// Build: ./build.sh cloudflare (workers-assets-gen -mode=go, then GOOS=js GOARCH=wasm go build).
 package main
 
 import (
@@ -14,26 +14,26 @@ import (
 	"syscall/js"
 
 	"github.com/syumai/workers"
-	"github.com/syumai/workers/cloudflare"
+	cfbinding "github.com/syumai/workers/cloudflare"
 
-	"finetuner/worker"
+	"finetuner/cloudflare"
 )
 
 // binding is the KV namespace's name in wrangler.toml.
 const binding = "HEADS"
 
 func main() {
-	workers.Serve(worker.New(workersKV{}))
+	workers.Serve(cloudflare.New(workersKV{}))
 }
 
-// workersKV is a worker.KV over the Workers KV binding. It calls the binding directly rather
+// workersKV is a cloudflare.KV over the Workers KV binding. It calls the binding directly rather
 // than through syumai/workers' kv package, whose v0.31.0 GetString turns a missing key into the
 // string "<null>" and whose GetReader has no way to say "missing" at all; here a missing key is
 // a null from get(key, {type: "arrayBuffer"}).
 type workersKV struct{}
 
 func (workersKV) ns() (js.Value, error) {
-	ns := cloudflare.GetBinding(binding)
+	ns := cfbinding.GetBinding(binding)
 	if ns.IsUndefined() || ns.IsNull() {
 		return js.Value{}, fmt.Errorf("the KV namespace %s is not bound: add it to wrangler.toml", binding)
 	}
