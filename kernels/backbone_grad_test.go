@@ -234,3 +234,30 @@ func BenchmarkConvBackward(b *testing.B) {
 		b.ReportMetric(dflops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	})
 }
+
+// TestBackwardInputOnly checks that a nil dw (a frozen layer on the attack's path) gives the same
+// dx and db as the full backward.
+func TestBackwardInputOnly(t *testing.T) {
+	r := rand.New(rand.NewPCG(35, 36))
+	for _, cs := range convGradCases {
+		OH, pt := SamePadding(cs.H, cs.K, cs.stride)
+		OW, pl := SamePadding(cs.W, cs.K, cs.stride)
+		K := cs.K * cs.K * cs.C
+		x, w, dout := cvRand(r, cs.H*cs.W*cs.C), cvRand(r, cs.OC*K), cvRand(r, OH*OW*cs.OC)
+		col, dcol := make([]float32, OH*OW*K), make([]float32, OH*OW*K)
+		dx, dw, db := make([]float32, len(x)), make([]float32, len(w)), make([]float32, cs.OC)
+		Conv2DBackward(dx, dw, db, dout, x, w, col, dcol, cs.H, cs.W, cs.C, cs.OC, cs.K, cs.K, cs.stride, pt, pl, OH, OW)
+		dx2, db2 := make([]float32, len(x)), make([]float32, cs.OC)
+		Conv2DBackward(dx2, nil, db2, dout, x, w, nil, dcol, cs.H, cs.W, cs.C, cs.OC, cs.K, cs.K, cs.stride, pt, pl, OH, OW)
+		cvClose(t, fmt.Sprintf("conv %+v dx", cs), dx2, dx, 0)
+		cvClose(t, fmt.Sprintf("conv %+v db", cs), db2, db, 0)
+
+		wd := cvRand(r, cs.K*cs.K*cs.C)
+		dd := cvRand(r, OH*OW*cs.C)
+		dx, dw = make([]float32, len(x)), make([]float32, len(wd))
+		DepthwiseConv2DBackward(dx, dw, nil, dd, x, wd, cs.H, cs.W, cs.C, cs.K, cs.K, cs.stride, pt, pl, OH, OW)
+		dx2 = make([]float32, len(x))
+		DepthwiseConv2DBackward(dx2, nil, nil, dd, x, wd, cs.H, cs.W, cs.C, cs.K, cs.K, cs.stride, pt, pl, OH, OW)
+		cvClose(t, fmt.Sprintf("depthwise %+v dx", cs), dx2, dx, 0)
+	}
+}

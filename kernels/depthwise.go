@@ -89,7 +89,7 @@ func depthwiseConv2DNaive(out, x, w, b []float32, H, W, C, KH, KW, stride, padTo
 // activation (run ActBackward on the output's gradient first):
 //
 //	dout (OH,OW,C), x (H,W,C), w (KH,KW,C)
-//	dw (KH,KW,C) += Σ_{oh,ow} dout[oh,ow,c] · x[oh·stride+kh-padTop, ow·stride+kw-padLeft, c]
+//	dw (KH,KW,C) += Σ_{oh,ow} dout[oh,ow,c] · x[oh·stride+kh-padTop, ow·stride+kw-padLeft, c] (nil: skipped)
 //	db (C)       += Σ_{oh,ow} dout[oh,ow,c]                          (skipped when db is nil)
 //	dx (H,W,C)   += Σ over the taps that read x[ih,iw,c] of dout[oh,ow,c] · w[kh,kw,c] (nil: skipped)
 //
@@ -98,7 +98,7 @@ func DepthwiseConv2DBackward(dx, dw, db, dout, x, w []float32, H, W, C, KH, KW, 
 	if H <= 0 || W <= 0 || C <= 0 || KH <= 0 || KW <= 0 || stride <= 0 || OH <= 0 || OW <= 0 {
 		panic("kernels: DepthwiseConv2DBackward size <= 0")
 	}
-	if len(x) < H*W*C || len(w) < KH*KW*C || len(dout) < OH*OW*C || len(dw) < KH*KW*C ||
+	if len(x) < H*W*C || len(w) < KH*KW*C || len(dout) < OH*OW*C || (dw != nil && len(dw) < KH*KW*C) ||
 		(db != nil && len(db) < C) || (dx != nil && len(dx) < H*W*C) {
 		panic("kernels: DepthwiseConv2DBackward slice too short")
 	}
@@ -122,10 +122,12 @@ func DepthwiseConv2DBackward(dx, dw, db, dout, x, w []float32, H, W, C, KH, KW, 
 					if iw < 0 || iw >= W {
 						continue
 					}
-					xs := x[(ih*W+iw)*C:][:C]
-					dws := dw[(kh*KW+kw)*C:][:C]
-					for c, v := range g {
-						dws[c] += v * xs[c]
+					if dw != nil {
+						xs := x[(ih*W+iw)*C:][:C]
+						dws := dw[(kh*KW+kw)*C:][:C]
+						for c, v := range g {
+							dws[c] += v * xs[c]
+						}
 					}
 					if dx != nil {
 						ws := w[(kh*KW+kw)*C:][:C]
@@ -157,7 +159,9 @@ func depthwiseConv2DBackwardNaive(dx, dw, db, dout, x, w []float32, H, W, C, KH,
 						if ih < 0 || ih >= H || iw < 0 || iw >= W {
 							continue
 						}
-						dw[(kh*KW+kw)*C+c] += g * x[(ih*W+iw)*C+c]
+						if dw != nil {
+							dw[(kh*KW+kw)*C+c] += g * x[(ih*W+iw)*C+c]
+						}
 						if dx != nil {
 							dx[(ih*W+iw)*C+c] += g * w[(kh*KW+kw)*C+c]
 						}
