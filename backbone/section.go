@@ -442,3 +442,12 @@ func (m *Model) WithWeights(tensors map[string][]float32) (*Model, error) {
 	c.alloc()
 	return c, nil
 }
+
+// Bytes returns the memory the section holds for activations, their gradients and scratch.
+func (s *Section) Bytes() int64 {
+	n := len(s.dpre) + len(s.col) + len(s.dcol)
+	for i := range s.vals {
+		n += len(s.vals[i]) + len(s.grads[i])
+	}
+	return 4 * int64(n)
+}

@@ -44,6 +44,8 @@ type Config struct {
 	// from the teacher's, so an input crafted to mimic the teacher no longer mimics the student.
 	Defence     float64
 	DefenceDist float64
+	// Progress, if set, is called after every epoch of the joint training.
+	Progress func(epoch int, valLoss, valAcc float64)
 }
 
 // DefaultConfig is the recipe the CLI and the tests use.
@@ -231,6 +233,9 @@ func Train(ctx context.Context, top *backbone.Section, pool bool, rows [][]float
 		}
 		res.Epochs = epoch
 		l := s.valLoss(rows, y, val)
+		if cfg.Progress != nil {
+			cfg.Progress(epoch, l, accuracy(val, y, func(i int32) int { return s.Predict(rows[i]) }))
+		}
 		if l < bestLoss {
 			bestLoss, best, since = l, snapshot(ps), 0
 		} else if since++; cfg.Patience > 0 && since >= cfg.Patience {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"finetuner/backbone"
@@ -74,37 +75,11 @@ func runAttack(args []string) error {
 	fmt.Printf("%d photos, %d classes; backbone %s at %d px; fine-tuned blocks %v on the cut %s\n",
 		len(items), len(classes), info.ID, H, names, cut)
 
-	// Decode and preprocess every photo once; keep the pixels in [0,1] for the attack.
-	classOf := map[string]int32{}
-	for i, c := range classes {
-		classOf[c] = int32(i)
+	pix, y, err := loadPhotos(deep, items, classes)
+	if err != nil {
+		return err
 	}
-	var (
-		pix      [][]float32
-		y        []int32
-		pre      []float32
-		lo, span = info.InputRange[0], info.InputRange[1] - info.InputRange[0]
-	)
-	for _, it := range items {
-		data, err := os.ReadFile(it.path)
-		if err != nil {
-			return err
-		}
-		rgba, w, h, err := imagefile.Decode(data)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "skipping %s: %v\n", it.path, err)
-			continue
-		}
-		if err := deep.Preprocess(&pre, rgba, w, h, backbone.View{}); err != nil {
-			return fmt.Errorf("%s: %v", it.path, err)
-		}
-		p := make([]float32, len(pre))
-		for i, v := range pre {
-			p[i] = (v - lo) / span
-		}
-		pix = append(pix, p)
-		y = append(y, classOf[it.class])
-	}
+	lo, span := info.InputRange[0], info.InputRange[1]-info.InputRange[0]
 	train, valRows := head.Split(y, len(classes), *val, *seed)
 	fmt.Printf("split: %d train, %d validation (seed %d)\n", len(train), len(valRows), *seed)
 
@@ -320,4 +295,44 @@ func loadAt(dir string, size int, tap string) (*backbone.Model, error) {
 		}
 		return os.ReadFile(filepath.Join(dir, p))
 	}, &info)
+}
+
+// loadPhotos decodes and preprocesses every photo once for m's input, and returns the pixels in
+// [0,1] ((H,W,C) each; the network's input is Range[0] + p·(Range[1]−Range[0])) with the labels.
+// A file that does not decode is reported and skipped.
+func loadPhotos(m *backbone.Model, items []imageItem, classes []string) ([][]float32, []int32, error) {
+	classOf := map[string]int32{}
+	for i, c := range classes {
+		classOf[c] = int32(i)
+	}
+	r := m.Info().InputRange
+	var pix [][]float32
+	var y []int32
+	var pre []float32
+	for _, it := range items {
+		data, err := os.ReadFile(it.path)
+		if err != nil {
+			return nil, nil, err
+		}
+		rgba, w, h, err := imagefile.Decode(data)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "skipping %s: %v\n", it.path, err)
+			continue
+		}
+		if err := m.Preprocess(&pre, rgba, w, h, backbone.View{}); err != nil {
+			return nil, nil, fmt.Errorf("%s: %v", it.path, err)
+		}
+		p := make([]float32, len(pre))
+		for i, v := range pre {
+			p[i] = (v - r[0]) / (r[1] - r[0])
+		}
+		pix = append(pix, p)
+		y = append(y, classOf[it.class])
+	}
+	for c, name := range classes {
+		if !slices.Contains(y, int32(c)) {
+			return nil, nil, fmt.Errorf("class %q has no image that decodes", name)
+		}
+	}
+	return pix, y, nil
 }
