@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"finetuner/kernels"
@@ -214,4 +215,60 @@ func scaleOf(v []float32) float32 {
 		return 1
 	}
 	return float32(s / float64(len(v)))
+}
+
+// TestWithWeights: a model given a trained section's tensors computes what the section computes,
+// the original model is untouched, and tensors that do not fit are refused with the reason.
+func TestWithWeights(t *testing.T) {
+	m := loadAt(t, "centernet", 64)
+	cut, _, err := m.FinetuneCut(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	below, _ := m.Section("", cut, false)
+	top, _ := m.Section(cut, "", true)
+	tensors := map[string][]float32{}
+	for i, p := range top.Params() {
+		for k := range p.W {
+			p.W[k] *= 1 + 0.01*float32(i%3)
+		}
+		tensors[p.Name()] = p.W
+	}
+	h, w, c := m.InputShape()
+	rng := kernels.NewRNG(3)
+	x := randImage(&rng, h*w*c, 0, 255)
+	before := make([]float32, m.Dim())
+	if err := m.Forward(before, x); err != nil {
+		t.Fatal(err)
+	}
+	ft, err := m.WithWeights(tensors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]float32, m.Dim())
+	if err := ft.Forward(got, x); err != nil {
+		t.Fatal(err)
+	}
+	sh := top.OutShape()
+	want := make([]float32, sh[2])
+	kernels.MeanHW(want, top.Forward(below.Forward(x)), sh[0], sh[1], sh[2])
+	again := make([]float32, m.Dim())
+	m.Forward(again, x)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("feature %d: model with the tensors %v, section %v", i, got[i], want[i])
+		}
+		if again[i] != before[i] {
+			t.Fatalf("feature %d of the original model changed: %v → %v", i, before[i], again[i])
+		}
+	}
+	for name, bad := range map[string]map[string][]float32{
+		"does not have":  {"backbone.no/such/node.weight": {1}},
+		"has 1 values":   {top.Params()[0].Name(): {1}},
+		"not a backbone": {"layer0.weight": {1}},
+	} {
+		if _, err := m.WithWeights(bad); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: got %v", name, err)
+		}
+	}
 }

@@ -68,6 +68,7 @@ func (a *Attack) Run(src, tgt []float32) (adv []float32, dssim, dist float64) {
 	}
 	x := make([]float32, n)
 	gx := make([]float32, n)
+	gd := make([]float32, n)
 	dr := make([]float32, len(a.R.OutShape())*0+sh[0]*sh[1]*sh[2])
 	opt := &adam{}
 	best, bestLoss := append([]float32(nil), src...), math.Inf(1)
@@ -94,13 +95,12 @@ func (a *Attack) Run(src, tgt []float32) (adv []float32, dssim, dist float64) {
 		for i, g := range dz {
 			gx[i] = g * sc
 		}
-		ds := a.dssim.Eval(nil, x, src)
+		clear(gd)
+		ds := a.dssim.Eval(gd, x, src)
 		loss := d2 / tn
 		if ds > a.Budget {
 			pen := ds - a.Budget
 			loss += a.Lambda * pen * pen
-			gd := make([]float32, n)
-			a.dssim.Eval(gd, x, src)
 			k := float32(2 * a.Lambda * pen)
 			for i, g := range gd {
 				gx[i] += k * g
