@@ -2,7 +2,7 @@
 // registers globalThis.finetuner, then serves the page's calls. Long work runs in Go goroutines that
 // yield, so pause and stop messages get through while a head trains.
 'use strict';
-importScripts('../public/build/wasm_exec.js');
+importScripts('../public/build/wasm_exec.js', 'robust-worker.js');
 
 const base = new URL('../public/', self.location.href);
 let ft = null;
@@ -75,6 +75,8 @@ const ops = {
   exportHead() { return ft.exportHead(); },
   importHead({ bytes }) { return ft.importHead(new Uint8Array(bytes)); },
 };
+
+Object.assign(ops, self.robustOps(() => ft, fetchBytes, base));
 
 self.onmessage = async (e) => {
   const { id, op, args } = e.data;

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"finetuner/backbone"
@@ -40,6 +41,8 @@ func runAttack(args []string) error {
 	val := fs.Float64("val", 0.3, "validation fraction (stratified)")
 	epochs := fs.Int("epochs", 15, "fine-tuning epochs (early stopping on validation loss)")
 	defence := fs.Float64("defence", 1, "weight of the neuron-distance penalty of the defended student")
+	defBlocks := fs.Int("defence-blocks", 0, "blocks the defended student retrains (0: as many as -finetune-blocks); the attack aims at the teacher's tap, above them")
+	only := fs.String("students", "deep,mid,finetuned,defended", "students to attack (comma separated)")
 	seed := fs.Uint64("seed", 1, "seed of the split, the pairs and the training order")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -157,13 +160,30 @@ func runAttack(args []string) error {
 	if err != nil {
 		return err
 	}
-	topDef, err := deep.Section(cut, "", true)
+	if *defBlocks == 0 {
+		*defBlocks = *blocks
+	}
+	defCut, defNames, err := deep.FinetuneCut(*defBlocks)
+	if err != nil {
+		return err
+	}
+	belowDef, defActs := below, acts
+	if defCut != cut {
+		if belowDef, err = deep.Section("", defCut, false); err != nil {
+			return err
+		}
+		defActs = make([][]float32, len(pix))
+		for i, p := range pix {
+			defActs[i] = append([]float32(nil), belowDef.Forward(toInput(p))...)
+		}
+	}
+	topDef, err := deep.Section(defCut, "", true)
 	if err != nil {
 		return err
 	}
 	dcfg := cfg
 	dcfg.Defence = *defence
-	defS, err := train4("defended", topDef, acts, dcfg)
+	defS, err := train4(fmt.Sprintf("defended (%d blocks)", len(defNames)), topDef, defActs, dcfg)
 	if err != nil {
 		return err
 	}
@@ -205,10 +225,14 @@ func runAttack(args []string) error {
 		midM.Forward(f, toInput(x))
 		return midS.Predict(f)
 	}
-	predTop := func(s *tune.Student) func(x []float32) int {
+	predTop := func(s *tune.Student, below *backbone.Section) func(x []float32) int {
 		return func(x []float32) int {
 			return s.Predict(append([]float32(nil), below.Forward(toInput(x))...))
 		}
+	}
+	want := map[string]bool{}
+	for _, s := range strings.Split(*only, ",") {
+		want[strings.TrimSpace(s)] = true
 	}
 	t1 := time.Now()
 	for k := 0; k < *pairs; k++ {
@@ -221,36 +245,53 @@ func runAttack(args []string) error {
 		for y[ti] == y[si] {
 			ti = train[rng.Intn(len(train))]
 		}
-		want := int(y[ti])
+		goal := int(y[ti])
 		run := func(a *tune.Attack, pred func([]float32) int, ts ...*tally) []float32 {
 			adv, d, _ := a.Run(pix[si], pix[ti])
 			maxD = max(maxD, d)
 			for _, t := range ts {
 				t.n++
-				if pred(pix[si]) == want {
+				if pred(pix[si]) == goal {
 					t.clean++
 				}
 			}
 			return adv
 		}
-		adv := run(atTap, predDeep, &tDeep)
-		if predDeep(adv) == want {
-			tDeep.ok++
+		predDef, predFT := predTop(defS, belowDef), predTop(ftS, below)
+		if want["deep"] || want["defended"] {
+			var ts []*tally
+			if want["deep"] {
+				ts = append(ts, &tDeep)
+			}
+			if want["defended"] {
+				ts = append(ts, &tDef)
+			}
+			adv := run(atTap, predDeep, ts...)
+			if want["deep"] && predDeep(adv) == goal {
+				tDeep.ok++
+			}
+			if want["defended"] {
+				// run counted the deep student's clean predictions for both; the defended one's own:
+				if predDeep(pix[si]) == goal {
+					tDef.clean--
+				}
+				if predDef(pix[si]) == goal {
+					tDef.clean++
+				}
+				if predDef(adv) == goal {
+					tDef.ok++
+				}
+			}
 		}
-		tDef.n++
-		if predTop(defS)(adv) == want {
-			tDef.ok++
+		if want["mid"] {
+			if predMid(run(atMid, predMid, &tMid)) == goal {
+				tMid.ok++
+			}
 		}
-		if predTop(defS)(pix[si]) == want {
-			tDef.clean++
-		}
-		advM := run(atMid, predMid, &tMid)
-		if predMid(advM) == want {
-			tMid.ok++
-		}
-		advC := run(atCut, predTop(ftS), &tFT)
-		if predTop(ftS)(advC) == want {
-			tFT.ok++
+		if want["finetuned"] {
+			if predFT(run(atCut, predFT, &tFT)) == goal {
+				tFT.ok++
+			}
 		}
 		fmt.Printf("\rpair %d/%d: successes deep %d, mid %d, fine-tuned %d, defended %d (%.1fs/pair)", k+1, *pairs,
 			tDeep.ok, tMid.ok, tFT.ok, tDef.ok, time.Since(t1).Seconds()/float64(k+1))
@@ -259,7 +300,7 @@ func runAttack(args []string) error {
 	for _, r := range []struct {
 		name string
 		t    tally
-	}{{"deep-layer probe", tDeep}, {"mid-layer probe", tMid}, {fmt.Sprintf("fine-tuned (%d blocks)", *blocks), tFT}, {"defended", tDef}} {
+	}{{"deep-layer probe", tDeep}, {"mid-layer probe", tMid}, {fmt.Sprintf("fine-tuned (%d blocks)", *blocks), tFT}, {fmt.Sprintf("defended (%d blocks)", *defBlocks), tDef}} {
 		if r.t.n > 0 {
 			fmt.Printf("  %-22s %3d/%d = %5.1f%%  (target class before the attack: %d)\n", r.name, r.t.ok, r.t.n, 100*float64(r.t.ok)/float64(r.t.n), r.t.clean)
 		}
