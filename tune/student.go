@@ -23,6 +23,7 @@ type Student struct {
 	Mean, Std []float32
 	W, B      []float32
 	feat, z   []float32
+	dz        []float32
 	logits    []float32
 }
 
@@ -181,6 +182,12 @@ func Train(ctx context.Context, top *backbone.Section, pool bool, rows [][]float
 	order := slices.Clone(train)
 	dfeat := make([]float32, s.D)
 	var dout []float32
+	// The head keeps learning, at a tenth of its probe rate; the blocks at LRBackbone.
+	lrs := make([]float64, len(ps))
+	for k := range lrs {
+		lrs[k] = cfg.LRBackbone
+	}
+	lrs[0], lrs[1] = cfg.LRHead/10, cfg.LRHead/10
 	since := 0
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
 		rng.Shuffle(order)
@@ -224,11 +231,6 @@ func Train(ctx context.Context, top *backbone.Section, pool bool, rows [][]float
 				}
 				top.Backward(dout)
 			}
-			lrs := make([]float64, len(ps))
-			for k := range lrs {
-				lrs[k] = cfg.LRBackbone
-			}
-			lrs[0], lrs[1] = cfg.LRHead/10, cfg.LRHead/10
 			opt.stepLR(ps, gs, lrs)
 		}
 		res.Epochs = epoch
@@ -275,13 +277,17 @@ func (s *Student) headGrad(f []float32, y int32, dW, dB, probs, dfeat []float32,
 	for c := range dl {
 		dl[c] *= scale
 	}
-	var dz []float32
-	if dfeat != nil {
-		dz = make([]float32, s.D)
+	if dfeat == nil {
+		kernels.LinearBackward(nil, dW, dB, dl, s.z, s.W, 1, s.D, s.C)
+		return loss
 	}
-	kernels.LinearBackward(dz, dW, dB, dl, s.z, s.W, 1, s.D, s.C)
-	for i := range dz {
-		dfeat[i] += dz[i] / s.Std[i]
+	if len(s.dz) != s.D {
+		s.dz = make([]float32, s.D)
+	}
+	clear(s.dz)
+	kernels.LinearBackward(s.dz, dW, dB, dl, s.z, s.W, 1, s.D, s.C)
+	for i, g := range s.dz {
+		dfeat[i] += g / s.Std[i]
 	}
 	return loss
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -47,15 +46,9 @@ func runAttack(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return errors.New("give one folder of photos: photos/<class>/<image>")
-	}
-	items, classes, err := listImages(fs.Arg(0))
+	items, classes, err := photoFolder(fs.Args())
 	if err != nil {
 		return err
-	}
-	if len(classes) < 2 {
-		return fmt.Errorf("%s has %d class folders; need at least 2", fs.Arg(0), len(classes))
 	}
 	deep, err := loadAt(*dir, *size, "")
 	if err != nil {

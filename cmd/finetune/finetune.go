@@ -46,15 +46,9 @@ applies them to compute features.`)
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
-	if fl.NArg() != 1 {
-		return errors.New("give one folder of photos: photos/<class>/<image> (fine-tuning needs the images, not features)")
-	}
-	items, classes, err := listImages(fl.Arg(0))
+	items, classes, err := photoFolder(fl.Args())
 	if err != nil {
 		return err
-	}
-	if len(classes) < 2 {
-		return fmt.Errorf("%s has %d class folders; need at least 2", fl.Arg(0), len(classes))
 	}
 	m, err := loadAt(filepath.Join(*models, *id), 0, "")
 	if err != nil {
@@ -183,4 +177,19 @@ func withHeadLayers(m *backbone.Model, path string) (*backbone.Model, error) {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	return out, nil
+}
+
+// photoFolder lists the one folder of photos the image commands take (photos/<class>/<image>).
+func photoFolder(args []string) ([]imageItem, []string, error) {
+	if len(args) != 1 {
+		return nil, nil, errors.New("give one folder of photos: photos/<class>/<image> (fine-tuning and the attack need the images, not features)")
+	}
+	items, classes, err := listImages(args[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(classes) < 2 {
+		return nil, nil, fmt.Errorf("%s has %d class folders; need at least 2", args[0], len(classes))
+	}
+	return items, classes, nil
 }
