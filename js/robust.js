@@ -20,6 +20,7 @@ const T = {
     loading: 'loading the backbone…', photos: 'decoding the demo photos…', trained: 'students trained', attacking: 'attacking…',
     intro: "A student built on a public teacher shares the teacher's frozen layers. Knowing only the teacher, an attacker can nudge a photo, invisibly, until its features at the last frozen layer mimic another class's photo: the student then sees that class. Everything runs in this tab's worker.",
     accuracy: 'accuracy', attack: 'attack success', pair: 'pair',
+    short: { deep: 'frozen', finetuned: 'fine-tuned', defended: 'defended' },
   },
   ja: {
     title: '頑健性チェック', step1: '1 · デモ写真で3つの生徒モデルを学習', train: 'デモ写真を読み込んで学習',
@@ -31,6 +32,7 @@ const T = {
     loading: 'バックボーンを読み込み中…', photos: 'デモ写真を読み込み中…', trained: '学習完了', attacking: '攻撃中…',
     intro: '公開された教師モデルの上に作った生徒モデルは、教師の固定された層をそのまま受け継ぎます。攻撃者は教師だけを知っていれば、写真を目に見えないほど少しずつ変え、最後の固定層の特徴を別のクラスの写真に似せられます。すると生徒モデルはそのクラスだと判断します。計算はすべてこのタブのワーカー内で行います。',
     accuracy: '精度', attack: '攻撃成功率', pair: '組',
+    short: { deep: '固定', finetuned: '微調整', defended: '防御あり' },
   },
 };
 const lang = new URLSearchParams(location.search).get('lang') || (document.documentElement.lang.startsWith('ja') ? 'ja' : 'en');
@@ -180,7 +182,7 @@ function drawChart() {
     g.fillStyle = '#dc2626';
     g.fillRect(x + bw + 4, y0 - h * suc, bw, h * suc);
     g.fillStyle = '#111827';
-    g.fillText(t[k], x - 10, y0 + 18);
+    g.fillText(t.short[k], x, y0 + 18);
   });
   g.fillStyle = '#2563eb'; g.fillRect(c.width - 230, 8, 12, 12);
   g.fillStyle = '#111827'; g.fillText(t.accuracy, c.width - 212, 19);
