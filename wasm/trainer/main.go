@@ -98,15 +98,9 @@ func (a *app) loadBackbone(args []js.Value) (any, error) {
 		return nil, errors.New("loadBackbone(id, files) expects a string and an object")
 	}
 	id := args[0].String()
-	keys := js.Global().Get("Object").Call("keys", args[1])
-	files := map[string][]byte{}
-	for i := 0; i < keys.Length(); i++ {
-		k := keys.Index(i).String()
-		b, err := jsval.Bytes(args[1].Get(k), k)
-		if err != nil {
-			return nil, err
-		}
-		files[k] = b
+	files, err := modelFiles(args[1])
+	if err != nil {
+		return nil, err
 	}
 	m, err := backbone.LoadFiles(files)
 	if err != nil {
@@ -120,6 +114,21 @@ func (a *app) loadBackbone(args []js.Value) (any, error) {
 		"id": id, "dim": m.Dim(), "inputSize": info.InputSize, "tap": info.Tap,
 		"peakBytes": float64(m.PeakBytes()), "weightBytes": float64(m.WeightBytes()),
 	}, nil
+}
+
+// modelFiles reads {name: Uint8Array} (a model's files as the worker fetched them) into Go.
+func modelFiles(v js.Value) (map[string][]byte, error) {
+	keys := js.Global().Get("Object").Call("keys", v)
+	files := map[string][]byte{}
+	for i := 0; i < keys.Length(); i++ {
+		k := keys.Index(i).String()
+		b, err := jsval.Bytes(v.Get(k), k)
+		if err != nil {
+			return nil, err
+		}
+		files[k] = b
+	}
+	return files, nil
 }
 
 func (a *app) image(args []js.Value, what string) (rgba []byte, w, h int, err error) {

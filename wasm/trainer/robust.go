@@ -21,6 +21,7 @@ import (
 // apart from the app's backbone and head so the panel never disturbs a training in progress.
 
 type robustState struct {
+	app      *app
 	m        *backbone.Model
 	cut      string
 	blocks   []string
@@ -39,7 +40,7 @@ type robustState struct {
 }
 
 func (a *app) registerRobust(api js.Value) {
-	r := &robustState{}
+	r := &robustState{app: a}
 	for name, fn := range map[string]func(args []js.Value) (any, error){
 		"robustSetup":  r.setup,
 		"robustAdd":    r.add,
@@ -56,15 +57,9 @@ func (r *robustState) setup(args []js.Value) (any, error) {
 	if len(args) != 3 || args[1].Type() != js.TypeNumber || args[2].Type() != js.TypeNumber {
 		return nil, errors.New("robustSetup(files, size, blocks) expects an object and two numbers")
 	}
-	keys := js.Global().Get("Object").Call("keys", args[0])
-	files := map[string][]byte{}
-	for i := 0; i < keys.Length(); i++ {
-		k := keys.Index(i).String()
-		b, err := jsval.Bytes(args[0].Get(k), k)
-		if err != nil {
-			return nil, err
-		}
-		files[k] = b
+	files, err := modelFiles(args[0])
+	if err != nil {
+		return nil, err
 	}
 	m, err := backbone.LoadFiles(files)
 	if err != nil {
@@ -88,7 +83,7 @@ func (r *robustState) setup(args []js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	*r = robustState{m: m, cut: cut, blocks: names}
+	*r = robustState{app: r.app, m: m, cut: cut, blocks: names}
 	bl := make([]any, len(names))
 	for i, n := range names {
 		bl[i] = n
@@ -104,19 +99,11 @@ func (r *robustState) add(args []js.Value) (any, error) {
 	if len(args) != 4 {
 		return nil, errors.New("robustAdd(rgba, width, height, label) takes 4 arguments")
 	}
-	w, err := jsval.Int(args[1], "width", 1, 1<<14)
-	if err != nil {
-		return nil, err
-	}
-	h, err := jsval.Int(args[2], "height", 1, 1<<14)
+	rgba, w, h, err := r.app.image(args, "image")
 	if err != nil {
 		return nil, err
 	}
 	label, err := jsval.Int(args[3], "label", 0, 9999)
-	if err != nil {
-		return nil, err
-	}
-	rgba, err := jsval.Bytes(args[0], "image")
 	if err != nil {
 		return nil, err
 	}
