@@ -30,9 +30,9 @@ import (
 	"sync"
 	"time"
 
+	"finetuner/cloudflare"
 	"finetuner/featio"
 	"finetuner/head"
-	"finetuner/cloudflare"
 )
 
 var (
