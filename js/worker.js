@@ -27,6 +27,21 @@ async function fetchBytes(url) {
   return new Uint8Array(await r.arrayBuffer());
 }
 
+// modelFiles fetches model.json from dir and the weight files it names (or files, if given).
+async function modelFiles(id, dir, files) {
+  const bytes = {};
+  if (!files || !files.length) {
+    bytes['model.json'] = await fetchBytes(new URL('model.json', dir));
+    let model;
+    try { model = JSON.parse(new TextDecoder().decode(bytes['model.json'])); } catch (e) {
+      throw new Error(`models/${id}/model.json is not JSON: ${e.message}`);
+    }
+    files = (model.weightsManifest || []).flatMap((g) => g.paths || []);
+  }
+  for (const f of files) if (!bytes[f]) bytes[f] = await fetchBytes(new URL(f, dir));
+  return bytes;
+}
+
 const ops = {
   // loadBackbone fetches a converted model (public/models/<id>/) and hands its files to Go.
   // files maps each file of the model to its sha256 (the manifest's "files"), checked here so a
@@ -45,16 +60,12 @@ const ops = {
       }
       return ft.loadBackbone(id, bytes);
     }
-    if (!files || !files.length) {
-      bytes['model.json'] = await fetchBytes(new URL('model.json', dir));
-      let model;
-      try { model = JSON.parse(new TextDecoder().decode(bytes['model.json'])); } catch (e) {
-        throw new Error(`models/${id}/model.json is not JSON: ${e.message}`);
-      }
-      files = (model.weightsManifest || []).flatMap((g) => g.paths || []);
-    }
-    for (const f of files) if (!bytes[f]) bytes[f] = await fetchBytes(new URL(f, dir));
-    return ft.loadBackbone(id, bytes);
+    return ft.loadBackbone(id, await modelFiles(id, dir, files));
+  },
+  // exportModel packs the trained head with backbone id into one model (format "tfjs"): the
+  // bytes of a .zip.
+  async exportModel({ id, format }) {
+    return ft.exportModel(format, await modelFiles(id, new URL(`models/${encodeURIComponent(id)}/`, base)));
   },
   // extract turns RGBA pixels into a feature vector (Float32Array); with augment ("flip",
   // "crops", "flip,crops") into one vector per view, the plain view first, concatenated.
