@@ -23,7 +23,7 @@ func tinyBackbone(t *testing.T) map[string][]byte {
 			{"name": "feat", "op": "Mul", "input": []string{"x", "two"}, "attr": map[string]any{"T": tfFloat}},
 		}},
 		"weightsManifest": []map[string]any{{"paths": []string{"weights.bin"}, "weights": []map[string]any{{"name": "two", "shape": []int{}, "dtype": "float32"}}}},
-		"finetuner": map[string]any{"id": "tiny", "inputSize": 4, "inputRange": []float32{0, 1}, "tap": "feat", "pool": "mean", "dim": 3},
+		"finetuner":       map[string]any{"id": "tiny", "inputSize": 4, "inputRange": []float32{0, 1}, "tap": "feat", "pool": "mean", "dim": 3},
 	}
 	b, err := json.Marshal(mj)
 	if err != nil {

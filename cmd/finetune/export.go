@@ -13,16 +13,16 @@ import (
 )
 
 func init() {
-	register("export", "head + its backbone → one model, image in, probabilities out (-format tfjs)", runExport)
+	register("export", "head + its backbone → one model, image in, probabilities out (-format tfjs|onnx)", runExport)
 }
 
 func runExport(args []string) error {
 	fl := flag.NewFlagSet("export", flag.ContinueOnError)
-	format := fl.String("format", "tfjs", "tfjs: a TF.js graph model (model.json + weight files)")
+	format := fl.String("format", "tfjs", "tfjs: a TF.js graph model (model.json + weight files); onnx: one .onnx file")
 	headPath := fl.String("head", "head.safetensors", "head file")
 	models := fl.String("models", "public/models", "directory of converted backbones (./build.sh models)")
 	bbDir := fl.String("backbone", "", "the backbone's directory (default: MODELS/<the head's backbone>)")
-	out := fl.String("o", "", "output directory (created; files in it are replaced), or a file name ending in .zip")
+	out := fl.String("o", "", "tfjs: output directory (created; files in it are replaced) or a file name ending in .zip; onnx: the .onnx file")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -52,8 +52,19 @@ func runExport(args []string) error {
 	switch *format {
 	case "tfjs":
 		exported, err = modelexport.TFJS(files, h)
+	case "onnx":
+		var b []byte
+		b, err = modelexport.ONNX(files, h)
+		if err == nil {
+			if err := os.WriteFile(*out, b, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "exported onnx: %s backbone + %s head (%d classes) → %s, %.2f MB\n",
+				filepath.Base(dir), h.Arch.Kind(), h.C, *out, float64(len(b))/1e6)
+			return nil
+		}
 	default:
-		return fmt.Errorf("unknown -format %q: use tfjs", *format)
+		return fmt.Errorf("unknown -format %q: use tfjs or onnx", *format)
 	}
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@
 //	finetune eval    -head head.safetensors -features feats.npy -labels labels.txt
 //	finetune predict -head head.safetensors -features feats.npy
 //	finetune export  -format tfjs -head head.safetensors -backbone public/models/centernet -o model/
+//	finetune export  -format onnx -head head.safetensors -backbone public/models/centernet -o model.onnx
 //
 // Each subcommand lives in its own file and registers itself in init.
 package main

@@ -166,6 +166,9 @@ func prepare(info backbone.Info, mlp bool, dir string) {
 	tfjs, err := modelexport.TFJS(files, hm)
 	check(err)
 	writeAll(filepath.Join(dir, info.ID, "tfjs"), tfjs)
+	onnx, err := modelexport.ONNX(files, hm)
+	check(err)
+	check(os.WriteFile(filepath.Join(dir, info.ID, "model.onnx"), onnx, 0o644))
 
 	// Our runtime on the picked photos; the page gets the same network input as 0..255 values.
 	lo, hi := info.InputRange[0], info.InputRange[1]
