@@ -340,6 +340,10 @@ func TestApp(t *testing.T) {
 	js[any](t, ctx, `document.getElementById('export-tfjs').click()`)
 	checkTFJSZip(t, waitDownload(t, downloads, "-tfjs.zip", 30*time.Second), js[[]string](t, ctx, `window.finetuner.state.headInfo.labels`))
 	waitFor(t, ctx, `/model exported for TF.js/.test(document.getElementById('io-status').textContent)`, 10*time.Second, "the export's status")
+	js[any](t, ctx, `document.getElementById('export-onnx').click()`)
+	onnx, err := os.ReadFile(waitDownload(t, downloads, ".onnx", 30*time.Second))
+	mustf(t, err == nil && len(onnx) > 1e6 && strings.Contains(string(onnx[:4096]), "probabilities"), "ONNX export: %d bytes, %v", len(onnx), err)
+	waitFor(t, ctx, `/model exported for ONNX/.test(document.getElementById('io-status').textContent)`, 10*time.Second, "the ONNX export's status")
 
 	step("export the project, wipe, import it back")
 	before := projectSummary(t, ctx)

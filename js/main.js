@@ -10,7 +10,7 @@ import { Camera } from './camera.js';
 import { ClassesView } from './classes-view.js';
 import { makeSample, decodeBlob, pixelsOf, drawSquare, filesFromDrop, groupByFolder, isImageFile } from './images.js';
 import { encodeProject, decodeProject, download } from './project.js';
-import { exportModel } from './export-model.js';
+import { wireExportButtons } from './export-model.js';
 import { apiAvailable, shareHead, sharedHeadId, forgetShareLink, fetchSharedHead, fetchSharedMeta } from './share.js';
 
 const $ = (id) => document.getElementById(id);
@@ -753,7 +753,7 @@ function updateButtons() {
   $('stop-btn').disabled = !t;
   $('pause-btn').textContent = state.paused ? 'Resume' : 'Pause';
   $('export-head').disabled = !state.head || t;
-  $('export-tfjs').disabled = !state.head || t;
+  $('export-tfjs').disabled = $('export-onnx').disabled = !state.head || t;
   $('share-head').disabled = !state.head || t;
   $('backbone').disabled = t;
   $('load-demo').disabled = t;
@@ -1061,11 +1061,7 @@ function wire() {
     if (f) predictFile(f); else showError('Drop an image file to classify it.');
   });
   on('export-head', 'click', exportHead);
-  on('export-tfjs', 'click', async () => {
-    ioStatus('exporting the model…');
-    const n = await exportModel(trainer, state.backboneId, 'tfjs', safeName(state.headInfo.labels.join('-').slice(0, 40)));
-    ioStatus(`model exported for TF.js (${(n / 1e6).toFixed(1)} MB .zip: model.json and weights; image in, probabilities out)`);
-  });
+  wireExportButtons(trainer, () => ({ backboneId: state.backboneId, name: safeName(state.headInfo.labels.join('-').slice(0, 40)) }), ioStatus, showError);
   on('share-head', 'click', shareLink);
   on('export-project', 'click', exportProject);
   on('import-head', 'change', async (e) => { const f = e.target.files[0]; e.target.value = ''; if (f) await importHead(f).catch((err) => { ioStatus(''); throw err; }); });

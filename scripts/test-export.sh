@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Export tests: the whole model (backbone + head) as TF.js, checked in headless Chromium
+# Export tests: the whole model (backbone + head) as TF.js and ONNX, checked in headless Chromium
 #
 # Builds the site if its backbones or demo set are missing (scripts/web.sh), runs the modelexport
 # unit tests natively and under wasm, exports a head with the CLI (`finetune export`) and checks
 # the files it writes, then runs tools/exportcheck: for each backbone it trains a head on the
-# demo photos' features, exports it, and has headless Chromium run the export in TensorFlow.js
-# 4.22 (wasm backend, files from node_modules) on real photos; every probability must be within
-# 1e-4 of our Go runtime's.
+# demo photos' features, exports it both ways, and has headless Chromium run the TF.js export in
+# TensorFlow.js 4.22 and the ONNX export in onnxruntime-web 1.30 (wasm backends, files from
+# node_modules) on real photos; every probability must be within 1e-4 of our Go runtime's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -40,6 +40,8 @@ go build -o "$T/finetune" ./cmd/finetune
 "$T/finetune" train -features head/testdata/tux-centernet.npy -labels head/testdata/tux-centernet.txt -o "$T/head.safetensors" >/dev/null 2>&1
 "$T/finetune" export -format tfjs -head "$T/head.safetensors" -backbone public/models/centernet -o "$T/tfjs"
 "$T/finetune" export -format tfjs -head "$T/head.safetensors" -backbone public/models/centernet -o "$T/model.zip"
+"$T/finetune" export -format onnx -head "$T/head.safetensors" -backbone public/models/centernet -o "$T/model.onnx"
+[ -s "$T/model.onnx" ] || { echo "test-export.sh: the CLI wrote no model.onnx" >&2; exit 1; }
 for f in model.json weights.bin head.bin; do
   [ -s "$T/tfjs/$f" ] || { echo "test-export.sh: the CLI's export has no $f" >&2; exit 1; }
 done
@@ -49,6 +51,6 @@ if "$T/finetune" export -head "$T/head.safetensors" -backbone public/models/mobi
 fi
 grep -q 'takes 480-d features' "$T/err" || { echo "test-export.sh: unexpected error: $(cat "$T/err")" >&2; exit 1; }
 
-log "exports in headless Chromium vs our Go runtime (tools/exportcheck)"
+log "exports in headless Chromium (TF.js, onnxruntime-web) vs our Go runtime (tools/exportcheck)"
 go run ./tools/exportcheck -models public/models -demo public/demo -browser "$CHROMIUM"
 log "export tests passed"

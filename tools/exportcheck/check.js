@@ -1,6 +1,7 @@
 // Runs each exported model on the network inputs tools/exportcheck wrote and compares its
-// probabilities with our Go runtime's: window.checkResults[id] = {n, tfjs: max |Δp|, error}.
-// Every file comes from this origin (TensorFlow.js from the pinned npm packages).
+// probabilities with our Go runtime's: window.checkResults[id] = {n, tfjs, onnx: max |Δp|,
+// error}. Every file comes from this origin (TensorFlow.js and onnxruntime-web from the pinned
+// npm packages).
 const log = (s) => {
   (window.checkLog ||= []).push(s);
   document.getElementById('log').textContent += s + '\n';
@@ -35,7 +36,23 @@ async function checkTFJS(id, exp, input) {
   return maxDiff(got, exp.probs);
 }
 
+async function checkONNX(id, exp, input) {
+  const bytes = new Uint8Array(await (await fetchOK(`/data/${id}/model.onnx`)).arrayBuffer());
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+  if (session.inputNames.join() !== 'image' || session.outputNames.join() !== 'probabilities') {
+    throw new Error(`onnx: inputs ${session.inputNames}, outputs ${session.outputNames}`);
+  }
+  const S = exp.size;
+  const out = await session.run({ image: new ort.Tensor('float32', input, [exp.n, S, S, 3]) });
+  const d = maxDiff(out.probabilities.data, exp.probs);
+  await session.release();
+  return d;
+}
+
 async function main() {
+  // No cross-origin isolation here, so one thread; the wasm files come from /vendor/ort/.
+  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.wasmPaths = '/vendor/ort/';
   tf.wasm.setWasmPaths({
     'tfjs-backend-wasm.wasm': '/vendor/tfjs-backend-wasm.wasm',
     'tfjs-backend-wasm-simd.wasm': '/vendor/tfjs-backend-wasm-simd.wasm',
@@ -51,7 +68,8 @@ async function main() {
       const input = new Float32Array(await (await fetchOK(`/data/${id}/inputs.f32`)).arrayBuffer());
       r.n = exp.n;
       r.tfjs = await checkTFJS(id, exp, input);
-      log(`${id}: tfjs ${r.tfjs}`);
+      r.onnx = await checkONNX(id, exp, input);
+      log(`${id}: tfjs ${r.tfjs}, onnx ${r.onnx}`);
     } catch (e) {
       r.error = String(e?.stack || e);
       log(`${id}: ${r.error}`);

@@ -6,8 +6,9 @@
 // standardisation), exports backbone + head with modelexport, and computes the probabilities of
 // a few photos with our runtime (backbone.Preprocess, Forward, head.Predict). Then it serves the
 // exports, those photos' network inputs and check.html on 127.0.0.1, and the page runs each
-// export: the TF.js graph model with tf.loadGraphModel in TensorFlow.js 4.22 (wasm backend,
-// local files). Any probability more than -tol away from ours fails.
+// export: the TF.js graph model with tf.loadGraphModel in TensorFlow.js 4.22 and the ONNX model
+// in onnxruntime-web 1.30 (both on their wasm backends, files from node_modules). Any
+// probability more than -tol away from ours fails.
 //
 //	go run ./tools/exportcheck -models public/models -demo public/demo -browser /usr/bin/chromium
 package main
@@ -85,7 +86,7 @@ func main() {
 		for _, f := range []struct {
 			name string
 			d    *float64
-		}{{"tfjs", r.TFJS}} {
+		}{{"tfjs", r.TFJS}, {"onnx", r.ONNX}} {
 			if f.d == nil {
 				fail("%s %s: no comparison", id, f.name)
 			}
@@ -218,6 +219,7 @@ func writeAll(dir string, files map[string][]byte) {
 type result struct {
 	N     int      `json:"n"`
 	TFJS  *float64 `json:"tfjs"`
+	ONNX  *float64 `json:"onnx"`
 	Error string   `json:"error"`
 }
 
@@ -248,6 +250,11 @@ func runPage(dir string, ids []string) map[string]result {
 			http.ServeFile(w, r, path)
 		})
 	}
+	ortDir := filepath.Join(*nodeMod, "onnxruntime-web", "dist")
+	if _, err := os.Stat(filepath.Join(ortDir, "ort.wasm.min.js")); err != nil {
+		fail("%v (run npm ci: package.json pins onnxruntime-web)", err)
+	}
+	mux.Handle("/vendor/ort/", http.StripPrefix("/vendor/ort/", http.FileServer(http.Dir(ortDir))))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	check(err)
 	srv := &http.Server{Handler: mux}

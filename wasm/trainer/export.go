@@ -11,9 +11,10 @@ import (
 	"finetuner/wasm/jsval"
 )
 
-// exportModel(format, files) returns a .zip of the trained head and the loaded backbone as one
-// model (modelexport): format "tfjs"; files maps the backbone's model.json and weight files to
-// their bytes, as loadBackbone takes them.
+// exportModel(format, files) returns the trained head and the loaded backbone as one model
+// (modelexport): format "tfjs" gives a .zip of the TF.js graph model's files, "onnx" the .onnx
+// file; files maps the backbone's model.json and weight files to their bytes, as loadBackbone
+// takes them.
 func (a *app) exportModel(args []js.Value) (any, error) {
 	if len(args) != 2 || args[0].Type() != js.TypeString || args[1].Type() != js.TypeObject {
 		return nil, errors.New("exportModel(format, files) expects a string and an object")
@@ -32,20 +33,23 @@ func (a *app) exportModel(args []js.Value) (any, error) {
 		}
 		files[k] = b
 	}
-	var out map[string][]byte
-	var err error
+	var b []byte
 	switch f := args[0].String(); f {
 	case "tfjs":
-		out, err = modelexport.TFJS(files, m)
+		out, err := modelexport.TFJS(files, m)
+		if err != nil {
+			return nil, err
+		}
+		if b, err = modelexport.Zip(out); err != nil {
+			return nil, err
+		}
+	case "onnx":
+		var err error
+		if b, err = modelexport.ONNX(files, m); err != nil {
+			return nil, err
+		}
 	default:
-		return nil, fmt.Errorf("unknown export format %q (use tfjs)", f)
+		return nil, fmt.Errorf("unknown export format %q (use tfjs or onnx)", f)
 	}
-	if err != nil {
-		return nil, err
-	}
-	z, err := modelexport.Zip(out)
-	if err != nil {
-		return nil, err
-	}
-	return jsval.Uint8Array(z), nil
+	return jsval.Uint8Array(b), nil
 }
