@@ -25,10 +25,17 @@ const TRACE = "X-Finetuner-Trace";
 // MAX_DRAIN is the largest body the API reads (its predict limit, 8 MiB, and a byte).
 const MAX_DRAIN = (8 << 20) + 1;
 
-let program; // {binding, scopes, exited: Promise} of the running Go program, or a Promise of one
+let program; // a Promise of {binding, scopes, exited} for the Go program now running
 let seq = 0;
 
-async function start(env) {
+function start(env) {
+  const started = boot(env, () => {
+    if (program === started) program = undefined;
+  });
+  return started;
+}
+
+async function boot(env, onExit) {
   const go = new Go();
   const binding = {};
   const scopes = new Map();
@@ -41,7 +48,7 @@ async function start(env) {
   // env is the same for every request of an isolate; it is here only for syumai/workers'
   // own helpers. ctx is left out on purpose: it belongs to one request.
   const exited = go.run(instance, { env, binding, scopes }).then(() => {
-    program = undefined;
+    onExit();
     throw new Error("the Go program exited");
   });
   exited.catch(() => {});
@@ -57,13 +64,13 @@ function failure(message) {
 }
 
 async function fetch(req, env, ctx) {
+  if (!program) program = start(env);
+  const starting = program;
   let p;
   try {
-    if (!program) program = start(env);
-    p = await program;
-    program = p;
+    p = await starting;
   } catch (e) {
-    program = undefined;
+    if (program === starting) program = undefined;
     return failure(`the Worker's Go program did not start: ${e}`);
   }
   const id = String(++seq);

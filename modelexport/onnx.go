@@ -414,37 +414,26 @@ func (g *onnxGraph) conv(n *tfNode) error {
 	if !ok || f.F == nil || len(f.Shape) != 4 {
 		return errors.New("the filter must be a float constant of rank 4")
 	}
+	// f[kh,kw,a,b]: a convolution's a is the input channel and b the output channel; a
+	// depthwise one's output channel a·B + b reads input channel a alone (group = A).
 	KH, KW, A, B := f.Shape[0], f.Shape[1], f.Shape[2], f.Shape[3]
-	var wt []float32
-	var shape []int
-	group := 1
+	shape, group := []int{B, A, KH, KW}, 1
 	if depthwise {
-		// Output channel c·M + m reads input channel c with f[kh,kw,c,m].
-		C, M := A, B
-		wt = make([]float32, len(f.F))
-		for c := range C {
-			for m := range M {
-				for kh := range KH {
-					for kw := range KW {
-						wt[((c*M+m)*KH+kh)*KW+kw] = f.F[((kh*KW+kw)*C+c)*M+m]
+		shape, group = []int{A * B, 1, KH, KW}, A
+	}
+	wt := make([]float32, len(f.F))
+	for kh := range KH {
+		for kw := range KW {
+			for a := range A {
+				for b := range B {
+					o, i := b, a
+					if depthwise {
+						o, i = a*B+b, 0
 					}
+					wt[((o*shape[1]+i)*KH+kh)*KW+kw] = f.F[((kh*KW+kw)*A+a)*B+b]
 				}
 			}
 		}
-		shape, group = []int{C * M, 1, KH, KW}, C
-	} else {
-		Cin, Cout := A, B
-		wt = make([]float32, len(f.F))
-		for o := range Cout {
-			for i := range Cin {
-				for kh := range KH {
-					for kw := range KW {
-						wt[((o*Cin+i)*KH+kh)*KW+kw] = f.F[((kh*KW+kw)*Cin+i)*Cout+o]
-					}
-				}
-			}
-		}
-		shape = []int{Cout, Cin, KH, KW}
 	}
 	var fused []string
 	if a, ok := n.Attr["fused_ops"]; ok && a.List != nil {

@@ -11,20 +11,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 export PATH="$(go env GOROOT)/lib/wasm:$PATH"
-if ! declare -F npm_ci >/dev/null; then
-  npm_ci() {
-    if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-      log "npm ci"
-      npm ci --no-audit --no-fund --loglevel=error
-    fi
-  }
-fi
 CHROMIUM=$(command -v chromium || true)
 if [ -z "$CHROMIUM" ]; then
   echo "test-export.sh: chromium is missing (apt-get install -y chromium)" >&2
   exit 1
 fi
-npm_ci
+type npm_ci >/dev/null 2>&1 && npm_ci || { [ -d node_modules/onnxruntime-web ] || npm ci --no-audit --no-fund --loglevel=error; }
 if [ ! -f public/models/manifest.json ] || [ ! -f public/demo/manifest.json ]; then
   BROTLI_Q=${BROTLI_Q:-5} bash scripts/web.sh
 fi

@@ -23,15 +23,9 @@ func (a *app) exportModel(args []js.Value) (any, error) {
 	if m == nil {
 		return nil, errors.New("no head to export: train one first")
 	}
-	keys := js.Global().Get("Object").Call("keys", args[1])
-	files := map[string][]byte{}
-	for i := 0; i < keys.Length(); i++ {
-		k := keys.Index(i).String()
-		b, err := jsval.Bytes(args[1].Get(k), k)
-		if err != nil {
-			return nil, err
-		}
-		files[k] = b
+	files, err := fileBytes(args[1])
+	if err != nil {
+		return nil, err
 	}
 	var b []byte
 	switch f := args[0].String(); f {
@@ -44,7 +38,6 @@ func (a *app) exportModel(args []js.Value) (any, error) {
 			return nil, err
 		}
 	case "onnx":
-		var err error
 		if b, err = modelexport.ONNX(files, m); err != nil {
 			return nil, err
 		}

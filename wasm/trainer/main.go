@@ -92,20 +92,29 @@ func jsError(err error) js.Value { return js.Global().Get("Error").New(err.Error
 // ---- backbone -------------------------------------------------------------------------------
 
 // loadBackbone(id, files) loads a converted model; files maps file names to Uint8Arrays.
+// fileBytes copies a JS object {name: Uint8Array or ArrayBuffer} of a model's files into Go.
+func fileBytes(obj js.Value) (map[string][]byte, error) {
+	keys := js.Global().Get("Object").Call("keys", obj)
+	files := map[string][]byte{}
+	for i := 0; i < keys.Length(); i++ {
+		k := keys.Index(i).String()
+		b, err := jsval.Bytes(obj.Get(k), k)
+		if err != nil {
+			return nil, err
+		}
+		files[k] = b
+	}
+	return files, nil
+}
+
 func (a *app) loadBackbone(args []js.Value) (any, error) {
 	if len(args) != 2 || args[0].Type() != js.TypeString || args[1].Type() != js.TypeObject {
 		return nil, errors.New("loadBackbone(id, files) expects a string and an object")
 	}
 	id := args[0].String()
-	keys := js.Global().Get("Object").Call("keys", args[1])
-	files := map[string][]byte{}
-	for i := 0; i < keys.Length(); i++ {
-		k := keys.Index(i).String()
-		b, err := jsval.Bytes(args[1].Get(k), k)
-		if err != nil {
-			return nil, err
-		}
-		files[k] = b
+	files, err := fileBytes(args[1])
+	if err != nil {
+		return nil, err
 	}
 	m, err := backbone.LoadFiles(files)
 	if err != nil {
