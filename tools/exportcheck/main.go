@@ -48,6 +48,7 @@ var (
 	chrome  = flag.String("browser", "/usr/bin/chromium", "chromium binary")
 	out     = flag.String("o", "", "keep the exports and inputs here (default: a temporary folder)")
 	perCls  = flag.Int("per-class", 2, "photos of each class to compare")
+	trainN  = flag.Int("train-per-class", 12, "photos of each class to train the head on (CI time)")
 	tol     = flag.Float64("tol", 1e-4, "largest allowed |Δp|")
 	reuse   = flag.Bool("reuse", false, "with -o: keep the exports already there (for working on the page)")
 )
@@ -132,7 +133,7 @@ func prepare(info backbone.Info, mlp bool, dir string) {
 		}
 		y := int32(len(ds.Labels))
 		ds.Labels = append(ds.Labels, c.Name())
-		for i, p := range photos {
+		for i, p := range photos[:min(len(photos), max(*trainN, *perCls))] {
 			rgba, w, h := decode(p)
 			f := make([]float32, m.Dim())
 			check(m.Features(f, rgba, w, h))
