@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 
@@ -109,9 +110,20 @@ func TestTFJSGraph(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Read back with archive/zip, which checks every CRC as a file is read to its end.
 	zr, err := zip.NewReader(bytes.NewReader(z), int64(len(z)))
 	if err != nil || len(zr.File) != 3 || zr.File[0].Name != "model.json" {
 		t.Fatalf("zip: %v %v", zr, err)
+	}
+	for _, f := range zr.File {
+		r, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r)
+		if err != nil || !bytes.Equal(got, out[f.Name]) || f.Modified.Year() != 2026 {
+			t.Errorf("zip entry %s: %d bytes (want %d), %v, modified %v", f.Name, len(got), len(out[f.Name]), err, f.Modified)
+		}
 	}
 	if z2, _ := Zip(out); !bytes.Equal(z, z2) {
 		t.Error("the same export zips to different bytes")
