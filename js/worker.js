@@ -62,8 +62,8 @@ const ops = {
     }
     return ft.loadBackbone(id, await modelFiles(id, dir, files));
   },
-  // exportModel packs the trained head with backbone id into one model (format "tfjs"): the
-  // bytes of a .zip.
+  // exportModel packs the trained head with backbone id into one model: format "tfjs" gives
+  // the bytes of a .zip, "onnx" those of an .onnx file.
   async exportModel({ id, format }) {
     return ft.exportModel(format, await modelFiles(id, new URL(`models/${encodeURIComponent(id)}/`, base)));
   },
