@@ -161,7 +161,7 @@ func TestKiosk(t *testing.T) {
 		screenshot(t, ctx, "", filepath.Join(out, "kiosk-4-learn.png"))
 	}
 	waitFor(t, ctx, `kiosk.state.step === 'try' && kiosk.state.prediction !== null`, 90*time.Second, "training and a first prediction")
-	epochs := js[int](t, ctx, `kiosk.plot().history.filter(m => m.type === 'events').flatMap(m => m.events).filter(e => e.kind === 'epoch').length`)
+	epochs := js[int](t, ctx, `kiosk.plot().eventList().filter(e => e.kind === 'epoch').length`)
 	mustf(t, epochs >= 5, "the plot got %d epoch events", epochs)
 	mustf(t, js[string](t, ctx, `kiosk.state.errors.join('; ')`) == "", "errors during the visit: %s", js[string](t, ctx, `kiosk.state.errors.join('; ')`))
 	t.Logf("plot: ready %v, drawn %s", js[bool](t, ctx, `kiosk.plot().ready`), js[string](t, ctx, `JSON.stringify(kiosk.plot().drawn)`))

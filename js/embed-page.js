@@ -17,7 +17,8 @@
 // Events go out with target origin "*": a docs page may live on any origin (or file://), and the
 // payload is public progress data. Commands are accepted only from the parent window.
 
-import { Trainer } from './bridge.js';
+import { Trainer, trainRequest } from './trainer.js';
+import { decodeEvents } from './events.js';
 import { Plot } from './plot.js';
 import { drawSquare, decodeBlob } from './images.js';
 import { loadI18n, applyI18n, pickLanguage } from './i18n.js';
@@ -143,18 +144,17 @@ async function train() {
   if (state.training || !state.data) return;
   const p = readParams();
   const { x, y, n, d, labels } = state.data;
-  const config = {
+  const settings = {
     auto: p.head === 'auto', head: p.head === 'mlp' ? 'mlp' : 'linear', hidden: 32, epochs: p.epochs, batch: 16,
-    lr: p.lr || (p.head === 'mlp' ? 0.003 : 0.01), val: 0.2, seed: 1, early: false, backbone: state.data.backbone, tap: state.data.tap,
+    lr: p.lr || (p.head === 'mlp' ? 0.003 : 0.01), val: 0.2, seed: 1, early: false,
   };
   state.training = true;
   $('train').disabled = true;
-  plot.reset(labels, config.auto ? 0 : config.epochs);
+  plot.reset(labels, settings.auto ? 0 : settings.epochs);
   const t0 = performance.now();
   if (!state.timing.train) state.timing.train = Math.round(t0);
   try {
-    const xc = x.slice(); const yc = y.slice();
-    const res = await trainer.call('train', { x: xc.buffer, y: yc.buffer, n, d, labels, config }, [xc.buffer, yc.buffer]);
+    const res = await trainer.train({ x: x.slice(), y: y.slice(), n, d, labels }, trainRequest(settings, { id: state.data.backbone, tap: state.data.tap }));
     plot.report(res.report);
     state.trained = true;
     state.report = res.report;
@@ -170,8 +170,8 @@ async function train() {
   loadBackbone();
 }
 
-function onEvents(evs) {
-  for (const e of evs) {
+function onEvents(batch) {
+  for (const e of decodeEvents(batch)) {
     if (e.kind !== 'epoch' && e.kind !== 'trial') continue;
     if (state.firstEpochMs === null) {
       state.firstEpochMs = Math.round(performance.now());
@@ -180,11 +180,11 @@ function onEvents(evs) {
     status(i18n.t('embed.training', { epoch: e.epoch, epochs: e.epochs || '?' }));
     post('epoch', { epoch: e.epoch, epochs: e.epochs, trainLoss: e.trainLoss, valLoss: e.hasVal ? e.valLoss : null, valAcc: e.hasVal ? e.valAcc : null });
   }
-  plot.events(evs);
+  plot.events(batch);
 }
 
 async function reset() {
-  if (state.training) await trainer.call('stop');
+  if (state.training) await trainer.stop();
   state.trained = false;
   state.report = null;
   plot.reset(state.data ? state.data.labels : [], 0);
@@ -202,7 +202,7 @@ function loadBackbone() {
       const r = await fetchOK(new URL('models/manifest.json', location.href));
       const b = ((await r.json()).backbones || []).find((x) => x.id === state.data.backbone);
       if (!b) throw new Error(`backbone "${state.data.backbone}" is not built`);
-      const info = await trainer.call('loadBackboneAt', { id: b.id, files: b.files, tap: state.data.level === 'deep' && !q.get('tap') ? '' : state.data.tap, pool: state.data.pool });
+      const info = await trainer.loadBackbone(b, { tap: state.data.level === 'deep' && !q.get('tap') ? '' : state.data.tap, pool: state.data.pool });
       if (info.dim !== state.data.d) throw new Error(`the backbone at tap ${info.tap} gives ${info.dim}-d features but the preset has ${state.data.d}`);
       state.backbone = { ...b, ...info };
       return state.backbone;
@@ -219,7 +219,7 @@ async function predictImage(blob, name) {
   const bmp = await decodeBlob(blob, name);
   let rgba;
   try { rgba = drawSquare(bmp, bb.inputSize).getContext('2d').getImageData(0, 0, bb.inputSize, bb.inputSize).data.buffer; } finally { bmp.close(); }
-  const probs = Array.from(await trainer.call('predict', { rgba, width: bb.inputSize, height: bb.inputSize }, [rgba]));
+  const probs = Array.from(await trainer.predict(rgba, bb.inputSize));
   const labels = state.data.labels;
   const best = probs.indexOf(Math.max(...probs));
   const box = $('pred');
@@ -266,7 +266,7 @@ function readyStatus() {
 
 async function main() {
   // The worker starts first: booting the trainer wasm is the longest step before the first epoch.
-  trainer = new Trainer(new URL('./tap-worker.js', import.meta.url));
+  trainer = new Trainer();
   trainer.onEvents = onEvents;
   trainer.onFatal = (err) => showError(err.message);
   const mark = (k) => { state.timing[k] = Math.round(performance.now()); };

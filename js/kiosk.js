@@ -5,11 +5,10 @@
 // off and the attract screen returns. An operator opens a menu by holding the top-left corner and
 // typing the PIN from the config file.
 //
-// It reuses the app's modules: the trainer worker (bridge.js, with tap-worker.js adding a memory
-// gauge), the plot frame (plot.js), the camera (camera.js), IndexedDB (store.js) and image
+// It reuses the app's modules: the trainer (trainer.js), the plot frame (plot.js), the camera (camera.js), IndexedDB (store.js) and image
 // cropping (images.js).
 
-import { Trainer } from './bridge.js';
+import { Trainer, trainRequest } from './trainer.js';
 import { Plot } from './plot.js';
 import { Camera } from './camera.js';
 import { Store } from './store.js';
@@ -231,7 +230,7 @@ async function captureOne(video, c, session) {
   const rgba = sq.getContext('2d').getImageData(0, 0, size, size).data.buffer;
   const [thumb, feat] = await Promise.all([
     thumbnail(sq),
-    trainer.call('extract', { rgba, width: size, height: size }, [rgba]),
+    trainer.extract(rgba, size),
   ]);
   if (session !== state.session || state.samples[c].length >= cfg.maxSamples) return;
   const s = { id: `${session}-${++seq}`, feat, thumb, thumbURL: URL.createObjectURL(thumb) };
@@ -279,10 +278,7 @@ async function learn() {
   let finish;
   trainDone = new Promise((r) => { finish = r; });
   try {
-    const res = await trainer.call('train', {
-      x: x.buffer, y: y.buffer, n: rows.length, d, labels,
-      config: { ...cfg.train, auto: false, backbone: state.backbone.id, tap: state.backbone.tap || '' },
-    }, [x.buffer, y.buffer]);
+    const res = await trainer.train({ x, y, n: rows.length, d, labels }, trainRequest({ ...cfg.train, auto: false }, state.backbone));
     if (session !== state.session) return;
     // No report to the plot: it would switch to the confusion matrix, and for a visitor the
     // falling loss curve is the story. The curve stays on screen at least learnShowSeconds.
@@ -323,7 +319,7 @@ async function predictLoop(session) {
     if (camera.on && camera.video.videoWidth) {
       try {
         const rgba = drawSquare(camera.video, size).getContext('2d').getImageData(0, 0, size, size).data.buffer;
-        const probs = await trainer.call('predict', { rgba, width: size, height: size }, [rgba]);
+        const probs = await trainer.predict(rgba, size);
         if (session !== state.session) return;
         state.prediction = Array.from(probs);
         const best = state.prediction.indexOf(Math.max(...state.prediction));
@@ -359,7 +355,7 @@ async function reset(reason = 'manual') {
   holdEnd();
   $('idle').hidden = true;
   if (state.training) {
-    trainer.call('stop').catch(() => {});
+    trainer.stop().catch(() => {});
     await trainDone;
   }
   camera.stop();
@@ -502,7 +498,7 @@ async function openOperator() {
 async function stats() {
   let frameNodes = 0;
   try { frameNodes = $('plot').contentDocument.getElementsByTagName('*').length; } catch { /* cross-origin: not counted */ }
-  const mem = await trainer.call('memory').catch(() => ({ wasmBytes: 0 }));
+  const mem = await trainer.memory().catch(() => ({ wasmBytes: 0 }));
   return {
     jsHeap: performance.memory ? performance.memory.usedJSHeapSize : 0,
     wasmBytes: mem.wasmBytes,
@@ -542,7 +538,7 @@ async function loadBackbone() {
   const list = (await r.json()).backbones || [];
   const b = list.find((x) => x.id === cfg.backbone);
   if (!b) throw new Error(`kiosk config: backbone "${cfg.backbone}" is not among the built ones (${list.map((x) => x.id).join(', ')})`);
-  const info = await trainer.call('loadBackbone', { id: b.id, files: b.files });
+  const info = await trainer.loadBackbone(b);
   state.backbone = { ...b, ...info };
 }
 
@@ -562,7 +558,7 @@ async function main() {
   plot.onError = (e) => showError(`Plot: ${e}`);
   // The kiosk is a dark page: the plot too.
   plot.setOptions({ theme: 'dark', lang: i18n.lang, strings: i18n.prefixed('plot.') });
-  trainer = new Trainer(new URL('./tap-worker.js', import.meta.url));
+  trainer = new Trainer();
   trainer.onEvents = (evs) => { if (state.training) plot.events(evs); };
   trainer.onFatal = (err) => showError(err.message);
   store = await openStore();

@@ -1,8 +1,9 @@
 // The app: project state (classes, samples, settings, head), persistence, extraction, training,
 // evaluation, live prediction and import/export, wired to the page. Heavy work happens in the
-// trainer worker (js/worker.js); the curves are drawn by the Ebiten frame (js/plot.js).
+// trainer's Web Worker (js/trainer.js, js/trainer-host.js); the curves are drawn by the Ebiten frame (js/plot.js).
 
-import { Trainer } from './bridge.js';
+import { Trainer, trainRequest } from './trainer.js';
+import { decodeEvents } from './events.js';
 import { Plot } from './plot.js';
 import { Store, describeStorageError } from './store.js';
 import { registerOffline } from './offline.js';
@@ -416,7 +417,7 @@ function startHelpers() {
     if (w.key === id || w.loading === id) continue;
     const b = state.backbones.find((x) => x.id === id);
     w.loading = id;
-    w.t.call('loadBackbone', { id, files: b.files }).then(() => {
+    w.t.loadBackbone(b).then(() => {
       if (w.loading === id) { w.key = id; w.loading = ''; }
       pump();
     }, (err) => dropHelper(w, err));
@@ -432,7 +433,7 @@ function dropHelper(w, err) {
   helpersFailed++;
   w.t.onFatal = null;
   w.t.fail(new Error(`extraction helper stopped: ${err.message}`));
-  w.t.worker.terminate();
+  w.t.terminate();
   console.warn(`extraction helper stopped: ${err.message}`);
 }
 
@@ -443,7 +444,7 @@ function stopHelpersLater() {
   clearTimeout(helpersIdle);
   helpersIdle = setTimeout(() => {
     if (queue.length || inflight()) return;
-    for (const w of extractors.splice(1)) w.t.worker.terminate();
+    for (const w of extractors.splice(1)) w.t.terminate();
   }, 60000);
 }
 
@@ -472,7 +473,7 @@ async function selectBackbone(id) {
   state.backbone = null;
   saveMeta();
   chip('chip-worker', `trainer: loading ${b.name || id}`);
-  backboneReady = trainer.call('loadBackbone', { id, files: b.files }).then((info) => {
+  backboneReady = trainer.loadBackbone(b).then((info) => {
     state.backbone = { ...b, ...info };
     chip('chip-worker', `trainer: ${b.name || id} ready`, 'ok');
     return state.backbone;
@@ -581,7 +582,7 @@ async function extractOne(s, w) {
   s.rgba = null;
   const ak = augKey();
   const augment = ak ? state.settings.augment : 'none';
-  const out = await w.t.call('extract', { rgba, width: size, height: size, augment }, [rgba]);
+  const out = await w.t.extract(rgba, size, augment);
   w.done++;
   if (key !== state.backboneId || !state.samples.has(s.id)) return; // changed meanwhile
   const d = out.length / AUGMENTS[augment];
@@ -695,11 +696,7 @@ async function train() {
     ? `training on ${set.photos} photos (${set.n} rows with augmentation)…` : 'training…';
   const t0 = performance.now();
   try {
-    const res = await trainer.call('train', {
-      x: set.x.buffer, y: set.y.buffer, n: set.n, d: set.d, labels: set.labels,
-      group: set.group ? set.group.buffer : null,
-      config: { ...cfg, backbone: state.backboneId, tap: state.backbone.tap || '' },
-    }, [set.x.buffer, set.y.buffer, ...(set.group ? [set.group.buffer] : [])]);
+    const res = await trainer.train(set, trainRequest(cfg, { id: state.backboneId, tap: state.backbone.tap }));
     state.head = res.head;
     state.headInfo = res.info;
     state.report = res.report;
@@ -723,9 +720,9 @@ async function train() {
   }
 }
 
-trainer.onEvents = (evs) => {
-  plot.events(evs);
-  for (const ev of evs) if (ev.kind === 'epoch' || ev.kind === 'trial') lastEpochEvent = ev;
+trainer.onEvents = (batch) => {
+  plot.events(batch);
+  for (const ev of decodeEvents(batch)) if (ev.kind === 'epoch' || ev.kind === 'trial') lastEpochEvent = ev;
   trainStatus();
 };
 
@@ -836,7 +833,7 @@ async function predictFrom(source) {
   shown.getContext('2d').drawImage(c, 0, 0);
   const rgba = c.getContext('2d').getImageData(0, 0, size, size).data.buffer;
   const t0 = performance.now();
-  const probs = await trainer.call('predict', { rgba, width: size, height: size }, [rgba]);
+  const probs = await trainer.predict(rgba, size);
   drawProbs(probs, state.headInfo.labels);
   $('preview-status').textContent = `predicted in ${Math.round(performance.now() - t0)} ms`;
 }
@@ -875,7 +872,7 @@ function ioStatus(t) { $('io-status').textContent = t; }
 function safeName(s) { return (s || 'finetuner').replace(/[^\w.-]+/g, '_'); }
 
 async function exportHead() {
-  const bytes = await trainer.call('exportHead');
+  const bytes = await trainer.exportHead();
   download(new Blob([bytes], { type: 'application/octet-stream' }), `${safeName(state.headInfo.labels.join('-').slice(0, 40))}.safetensors`);
   ioStatus(`head exported (${bytes.byteLength} bytes)`);
 }
@@ -883,7 +880,7 @@ async function exportHead() {
 // shareLink posts the head to the Worker's API (only shown when the page is served by it) and
 // shows the link that opens it for live testing.
 async function shareLink() {
-  const bytes = await trainer.call('exportHead');
+  const bytes = await trainer.exportHead();
   const { url } = await shareHead(bytes);
   const a = document.createElement('a');
   a.href = url;
@@ -905,7 +902,7 @@ async function openSharedHead(id) {
 
 async function importHead(file) {
   const bytes = new Uint8Array(await file.arrayBuffer());
-  const info = await trainer.call('importHead', { bytes: bytes.slice().buffer });
+  const info = await trainer.importHead(bytes);
   if (info.backbone && state.backboneId && info.backbone !== state.backboneId) {
     throw new Error(`${file.name} was trained on backbone "${info.backbone}", but "${state.backboneId}" is selected: choose that backbone first.`);
   }
@@ -953,7 +950,7 @@ async function importProject(file) {
   saveMeta();
   await selectBackbone(p.backbone.id);
   if (p.head) {
-    const info = await trainer.call('importHead', { bytes: p.head.slice().buffer });
+    const info = await trainer.importHead(p.head);
     state.head = p.head;
     state.headInfo = info;
   }
@@ -1043,9 +1040,9 @@ function wire() {
     state.paused = !state.paused;
     updateButtons();
     trainStatus();
-    await trainer.call(state.paused ? 'pause' : 'resume');
+    await (state.paused ? trainer.pause() : trainer.resume());
   });
-  on('stop-btn', 'click', () => trainer.call('stop'));
+  on('stop-btn', 'click', () => trainer.stop());
   on('log-scale', 'change', (e) => plot.setOptions({ logScale: e.target.checked }));
   on('smooth', 'input', (e) => plot.setOptions({ smooth: Number(e.target.value) }));
   on('preview-cam', 'click', () => (previewing ? stopPreview() : startPreview()));
@@ -1106,7 +1103,7 @@ async function main() {
     await selectBackbone(id);
     if (state.head) {
       try {
-        state.headInfo = await trainer.call('importHead', { bytes: state.head.slice().buffer });
+        state.headInfo = await trainer.importHead(state.head);
       } catch (err) {
         showError(`The saved head could not be loaded: ${err.message}`);
         state.head = state.headInfo = null;

@@ -222,7 +222,7 @@ func chromiumPath() (string, error) {
 
 // ---- the plan -----------------------------------------------------------------------------------
 
-// Workload is one head-training workload, as worker.js reads it.
+// Workload is one head-training workload, as bench-host.js reads it.
 type Workload struct {
 	Name         string  `json:"name"`
 	N            int     `json:"n"`

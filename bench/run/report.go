@@ -301,7 +301,7 @@ func weightSection(p printf, w *Weight) {
 func scaleSection(p printf, s *ScaleResult) {
 	p("## 5. Scale: our trainer with N samples (D=%d, %d classes, linear head, %d epoch, 20%% validation)\n\n", s.D, s.Classes, s.Epochs)
 	if s.Engine == "app" {
-		p("Each size runs in a fresh worker holding the app's own trainer (public/build/trainer.wasm) and calls its `finetuner.train(x, y, n, d, labels, config, onEvent)` as js/worker.js does, with the page's settings (linear head, batch 32, Adam 1e-3, 20%% validation): features made in JS as a Float32Array (as the app holds them), copied into Go, standardised, trained, evaluated, the head file written. Memory: the Go instance's WebAssembly memory after the run, and the JS feature array.\n\n")
+		p("Each size runs in a fresh worker holding the app's own trainer (public/build/trainer.wasm) and calls its `finetuner.train({x, y, n, d, labels}, request, onEvents)` as js/trainer-host.js does, with the page's settings (linear head, batch 32, Adam 1e-3, 20%% validation): features made in JS as a Float32Array (as the app holds them), copied into Go, standardised, trained, evaluated, the head file written. Memory: the Go instance's WebAssembly memory after the run, and the JS feature array.\n\n")
 	} else {
 		p("Each size runs in a fresh worker: features made in JS (a Float32Array as the app holds them), copied into Go, standardised, trained (head.Train through bench/wasm, the code the app's worker runs). Memory: the Go instance's WebAssembly memory after the run, and the JS feature array.\n\n")
 	}

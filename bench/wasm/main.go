@@ -1,6 +1,6 @@
 //go:build js && wasm
 
-// Command wasm is the benchmark's entry point into our Go code, loaded by bench/web/worker.js in
+// Command wasm is the benchmark's entry point into our Go code, loaded by bench/web/bench-host.js in
 // the same Web Worker as TensorFlow.js. It exposes globalThis.finetunerBench with synchronous
 // functions over the very packages the app's trainer wasm uses (head, backbone), so the worker
 // can time them against tfjs on the same data. Calls are synchronous on purpose: the worker has

@@ -15,6 +15,8 @@ var (
 	uint8Array   = js.Global().Get("Uint8Array")
 	float32Array = js.Global().Get("Float32Array")
 	int32Array   = js.Global().Get("Int32Array")
+	float64Array = js.Global().Get("Float64Array")
+	arrayBuffer  = js.Global().Get("ArrayBuffer")
 )
 
 // Bytes copies a Uint8Array.
@@ -63,6 +65,26 @@ func Float32Array(f []float32) js.Value {
 		js.CopyBytesToJS(u, unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), len(f)*4))
 	}
 	return out
+}
+
+// Float64Array returns a new Float64Array holding a copy of f.
+func Float64Array(f []float64) js.Value {
+	out := float64Array.New(len(f))
+	if len(f) > 0 {
+		u := uint8Array.New(out.Get("buffer"))
+		js.CopyBytesToJS(u, unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), len(f)*8))
+	}
+	return out
+}
+
+// ViewBytes copies the bytes of any typed array (a Float64Array of progress events, say).
+func ViewBytes(v js.Value, what string) ([]byte, error) {
+	if !arrayBuffer.Call("isView", v).Bool() {
+		return nil, fmt.Errorf("%s must be a typed array", what)
+	}
+	b := make([]byte, v.Get("byteLength").Int())
+	js.CopyBytesToGo(b, uint8Array.New(v.Get("buffer"), v.Get("byteOffset"), len(b)))
+	return b, nil
 }
 
 // Uint8Array returns a new Uint8Array holding a copy of b.

@@ -1,4 +1,4 @@
-// worker.js runs every timed piece of the benchmark in one Web Worker: TensorFlow.js 4.22.0 (wasm
+// bench-host.js hosts every timed piece of the benchmark in one Web Worker: TensorFlow.js 4.22.0 (wasm
 // backend, SIMD, one thread; and the cpu backend) and our Go code (build/bench.wasm, the head and
 // backbone packages the app's trainer uses), on the same data, interleaved. It is a classic worker
 // because tfjs and Go's wasm_exec.js ship as plain scripts. Every file comes from this origin:
@@ -6,7 +6,7 @@
 //
 // Messages in: {id, cmd, args}. Out: {id, result} or {id, error}, and {log} lines for the driver.
 'use strict';
-// worker.js?mode=app loads only the app's own trainer wasm (public/build/trainer.wasm, served as
+// bench-host.js?mode=app loads only the app's own trainer wasm (public/build/trainer.wasm, served as
 // app/trainer.wasm) for the scale runs: the exact code and API (finetuner.train) the app's worker uses.
 const MODE = new URLSearchParams(self.location.search).get('mode') || 'bench';
 if (MODE === 'app') importScripts('build/wasm_exec.js');
@@ -424,8 +424,9 @@ function scale({ n, d, classes, epochs, valFraction }) {
   };
 }
 
-// scaleApp is scale through the app's trainer API: finetuner.train(x, y, n, d, labels, config,
-// onEvent) with the page's settings form (linear head, 20% validation, no early stopping).
+// scaleApp is scale through the app's trainer API: finetuner.train({x, y, n, d, labels}, request,
+// onEvents), request a head.Request as the page's settings make it (linear head, 20% validation,
+// no early stopping).
 async function scaleApp({ n, d, classes, epochs, valFraction }) {
   const t0 = performance.now();
   let data;
@@ -435,12 +436,12 @@ async function scaleApp({ n, d, classes, epochs, valFraction }) {
     throw new Error(`JS could not hold ${n}×${d} features (${(n * d * 4 / 1e9).toFixed(2)} GB): ${err.message}`);
   }
   const genMs = performance.now() - t0;
-  const cfg = { auto: false, head: 'linear', hidden: 0, epochs, batch: 32, lr: 1e-3, val: valFraction, seed: 1, early: false, backbone: 'bench', tap: '' };
+  const request = { epochs, batchSize: 32, lr: 1e-3, valFraction, seed: 1, backbone: 'bench' };
   let events = 0;
   const t1 = performance.now();
   let r;
   try {
-    r = await self.finetuner.train(data.x, data.y, n, d, data.labels, JSON.stringify(cfg), () => { events++; });
+    r = await self.finetuner.train({ x: data.x, y: data.y, n, d, labels: data.labels }, request, () => { events++; });
   } catch (err) {
     if (goRun.exited) throw new Error(`the app's Go runtime died in train: ${fatal || err.message} (wasm memory ${(goMemory.buffer.byteLength / 1e6).toFixed(0)} MB)`);
     throw err;
