@@ -15,7 +15,8 @@ export class Plot {
     this.drawn = null;     // last {version, points, ms, missing, fallback, theme} the frame reported after drawing
     this.font = null;      // {ok, bytes, ms} or {ok: false, error} once the frame fetched its Japanese font
     this.drawTimes = [];   // the last 200 draw times in ms, for the browser test and the console
-    this.onError = null;
+    this._onError = null;   // see onError
+    this.pendingError = null;
     this.onOptions = null;
     this.onReady = null;   // called when the frame is up (again)
     this.onDrawn = null;   // called with each plot-drawn report
@@ -37,10 +38,7 @@ export class Plot {
           if (this.onDrawn) this.onDrawn(m);
           break;
         case 'plot-font': this.font = m; break;
-        case 'plot-error':
-          this.lastError = m.error;
-          if (this.onError) this.onError(m.error);
-          break;
+        case 'plot-error': this.reportError(m.error); break;
         case 'plot-options':
           Object.assign(this.options, { logScale: m.logScale });
           if (this.onOptions) this.onOptions(m);
@@ -66,8 +64,21 @@ export class Plot {
     setTimeout(() => {
       let err;
       try { err = iframe.contentWindow.plotBootError; } catch { return; }
-      if (err && err !== this.lastError && this.onError) this.onError(err);
+      if (err && err !== this.lastError) this.reportError(err);
     });
+  }
+
+  /** reportError hands a frame error to onError, or keeps it until onError is set. */
+  reportError(err) {
+    this.lastError = err;
+    if (this._onError) this._onError(err); else this.pendingError = err;
+  }
+
+  get onError() { return this._onError; }
+
+  set onError(fn) {
+    this._onError = fn;
+    if (fn && this.pendingError) { const e = this.pendingError; this.pendingError = null; fn(e); }
   }
 
   /**

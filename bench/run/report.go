@@ -20,7 +20,7 @@ func report(r *Results) string {
 	p("- Date: %s; the run took %s\n", m.Date, m.Duration)
 	p("- Machine: %s, %d cores, %s RAM, %s, %s\n", m.CPU, m.Cores, m.MemTotal, m.Kernel, m.OS)
 	p("- Load average (1, 5, 15 min) at start: %s, at end: %s — a load near or above the core count means the machine was busy and the timings are noisy\n", m.LoadStart, m.LoadEnd)
-	p("- Browser: %s, headless (flags from DESIGN.md, no --disable-gpu); user agent `%s`\n", m.Chromium, r.Env.UserAgent)
+	p("- Browser: %s, headless (the flags of internal/headless, no --disable-gpu); user agent `%s`\n", m.Chromium, r.Env.UserAgent)
 	p("- TensorFlow.js %s, wasm backend %s: SIMD %v, threads %v (cross-origin isolated: %v), binary fetched: `%s`; every file served from 127.0.0.1, no CDN\n",
 		r.Env.TFJS, r.Env.TFJSWasm, r.Env.WasmSIMD, r.Env.WasmThreads, r.Env.CrossOriginIsolated, r.TFJSWasmBinary)
 	p("- Ours: %s, GOOS=js GOARCH=wasm (no SIMD, one thread), packages head/kernels/backbone through bench/wasm\n\n", r.Env.GoVersion)

@@ -2,6 +2,7 @@ package progress
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"math"
 	"os"
 	"reflect"
@@ -100,5 +101,65 @@ func TestFieldsMatchEvent(t *testing.T) {
 	}
 	if got := list("KINDS"); !reflect.DeepEqual(got, quote(Kinds)) {
 		t.Errorf("js/events.js KINDS %v, Go %v", got, Kinds)
+	}
+}
+
+// batch is a flush's worth of step events with their epoch event, as the trainer sends them.
+func batch() []Event {
+	evs := make([]Event, 100)
+	for i := range evs {
+		evs[i] = Event{Kind: "step", Epoch: 3, Epochs: 50, Step: 200 + i, Steps: 5000, TrainLoss: 0.51234 + float64(i)*1e-3, LR: 1e-3, ElapsedMs: 812.5}
+	}
+	evs[99] = Event{Kind: "epoch", Epoch: 3, Epochs: 50, TrainLoss: 0.5, TrainAcc: 0.8, HasVal: true, ValLoss: 0.6, ValAcc: 0.75, SamplesPerSec: 12345.6}
+	return evs
+}
+
+// BenchmarkEncode: the trainer's side of a 100-event batch in the wire encoding.
+func BenchmarkEncode(b *testing.B) {
+	evs, buf := batch(), make([]float64, 0, 100*Width)
+	for b.Loop() {
+		buf = buf[:0]
+		for _, e := range evs {
+			buf = Append(buf, e)
+		}
+	}
+}
+
+// BenchmarkEncodeJSON is the same batch as JSON, as the trainer sent it before the encoding.
+func BenchmarkEncodeJSON(b *testing.B) {
+	evs := batch()
+	for b.Loop() {
+		if _, err := json.Marshal(evs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecode: the plot's side of the batch.
+func BenchmarkDecode(b *testing.B) {
+	var enc []float64
+	for _, e := range batch() {
+		enc = Append(enc, e)
+	}
+	raw := make([]byte, 8*len(enc))
+	for i, f := range enc {
+		binary.LittleEndian.PutUint64(raw[8*i:], math.Float64bits(f))
+	}
+	for b.Loop() {
+		if _, err := DecodeBytes(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeJSON is the plot's old side with encoding/json (the frame used JSON.parse and a
+// reader over js.Value, which is slower still: every field a call into JS).
+func BenchmarkDecodeJSON(b *testing.B) {
+	raw, _ := json.Marshal(batch())
+	for b.Loop() {
+		var evs []Event
+		if err := json.Unmarshal(raw, &evs); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -94,7 +94,7 @@ func (g *game) listen() {
 			return nil
 		}
 		d := ev.Get("data")
-		if d.Type() != js.TypeString && !d.InstanceOf(float64Array) {
+		if d.Type() != js.TypeString && !isView(d) {
 			return nil
 		}
 		// A page that started listening after this frame said it was ready asks again.
@@ -139,12 +139,14 @@ func (g *game) receive(d js.Value) {
 // ping is the page asking whether the plot is up; the answer is plot-ready.
 var ping = js.ValueOf(`{"type":"ping"}`)
 
-var float64Array = js.Global().Get("Float64Array")
+// isView tells a typed array from JSON text. It asks ArrayBuffer.isView rather than instanceof:
+// the arrays attach hands over were made in the page's realm, whose Float64Array is not ours.
+func isView(v js.Value) bool { return js.Global().Get("ArrayBuffer").Call("isView", v).Bool() }
 
 // decode reads one message: progress events with progress.DecodeBytes, JSON text with the
 // browser's JSON.parse (see chart.MessageFromJS).
 func decode(text js.Value) (m chart.Message, err error) {
-	if text.InstanceOf(float64Array) {
+	if isView(text) {
 		b, err := jsval.ViewBytes(text, "events")
 		if err != nil {
 			return m, err
@@ -187,7 +189,7 @@ func (g *game) Update() error {
 	x, y := ebiten.CursorPosition()
 	hover := -1
 	for i, b := range g.btns {
-		if b.r.contains(float64(x), float64(y)) {
+		if b.r.Contains(float64(x), float64(y)) {
 			hover = i
 		}
 	}

@@ -315,3 +315,27 @@ func TestTrainGroups(t *testing.T) {
 		t.Errorf("extract with augmentation \"rotate\": %v", err)
 	}
 }
+
+// TestMemoryAndBadCalls: memory reports the Go runtime's memory, and every entry point that takes
+// an object says so when it gets something else.
+func TestMemoryAndBadCalls(t *testing.T) {
+	api := newAPI(&app{})
+	m, err := await(api.Call("memory"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := m.Get("wasmBytes").Float(); b < 1<<20 || b > 1<<32 {
+		t.Errorf("wasmBytes %v", b)
+	}
+	for call, want := range map[string]string{
+		"extract": "extract({rgba, width, height, augment}) takes an object", "predict": "predict({rgba, width, height}) takes an object",
+		"loadBackbone": "loadBackbone({id, files, tap, pool}) takes an object", "train": "train({x, y, n, d, labels, group}, request, onEvents)",
+	} {
+		if _, err := await(api.Call(call, "not an object")); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s(string): %v, want %q", call, err, want)
+		}
+	}
+	if _, err := await(api.Call("loadBackbone", js.ValueOf(map[string]any{"id": "x", "files": map[string]any{}, "tap": "a/b"}))); err == nil || !strings.Contains(err.Error(), "model.json") {
+		t.Errorf("loadBackbone at a tap without model.json: %v", err)
+	}
+}

@@ -190,19 +190,23 @@ func optString(o js.Value, k string) string {
 	return ""
 }
 
-// image reads {rgba, width, height}: RGBA pixels, row by row.
-func (a *app) image(o js.Value, what string) (rgba []byte, w, h int, err error) {
+// image reads the argument of call, an object {rgba, width, height, ...} of RGBA pixels, row by
+// row, and returns it with the pixels.
+func (a *app) image(args []js.Value, call string) (o js.Value, rgba []byte, w, h int, err error) {
+	if o, err = object(args, call); err != nil {
+		return
+	}
 	if w, err = jsval.Int(o.Get("width"), "width", 1, 1<<14); err != nil {
 		return
 	}
 	if h, err = jsval.Int(o.Get("height"), "height", 1, 1<<14); err != nil {
 		return
 	}
-	if rgba, err = jsval.Bytes(o.Get("rgba"), what); err != nil {
+	if rgba, err = jsval.Bytes(o.Get("rgba"), "rgba"); err != nil {
 		return
 	}
 	if len(rgba) != w*h*4 {
-		err = fmt.Errorf("%s has %d bytes, want %d×%d×4 = %d", what, len(rgba), w, h, w*h*4)
+		err = fmt.Errorf("rgba has %d bytes, want %d×%d×4 = %d", len(rgba), w, h, w*h*4)
 	}
 	return
 }
@@ -211,11 +215,7 @@ func (a *app) image(o js.Value, what string) (rgba []byte, w, h int, err error) 
 // augment ("flip", "crops" or "flip,crops") one vector per view of backbone.Augmentations, the
 // plain view first, concatenated.
 func (a *app) extract(args []js.Value) (any, error) {
-	o, err := object(args, "extract({rgba, width, height, augment})")
-	if err != nil {
-		return nil, err
-	}
-	rgba, w, h, err := a.image(o, "rgba")
+	o, rgba, w, h, err := a.image(args, "extract({rgba, width, height, augment})")
 	if err != nil {
 		return nil, err
 	}

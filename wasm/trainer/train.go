@@ -13,6 +13,7 @@ import (
 
 	"finetuner/head"
 	"finetuner/head/progress"
+	"finetuner/wasm/jshead"
 	"finetuner/wasm/jsval"
 )
 
@@ -71,29 +72,9 @@ func (a *app) train(args []js.Value) (any, error) {
 		return nil, errors.New("train({x, y, n, d, labels, group}, request, onEvents) takes an object, an object and a function")
 	}
 	data, onEvent := args[0], args[2]
-	x, err := jsval.Float32s(data.Get("x"), "x")
+	ds, err := jshead.Dataset(data.Get("x"), data.Get("y"), data.Get("n"), data.Get("d"), data.Get("labels"))
 	if err != nil {
 		return nil, err
-	}
-	y, err := jsval.Int32s(data.Get("y"), "y")
-	if err != nil {
-		return nil, err
-	}
-	n, err := jsval.Int(data.Get("n"), "n", 1, 1<<26)
-	if err != nil {
-		return nil, err
-	}
-	d, err := jsval.Int(data.Get("d"), "d", 1, 1<<16)
-	if err != nil {
-		return nil, err
-	}
-	jl := data.Get("labels")
-	if !js.Global().Get("Array").Call("isArray", jl).Bool() {
-		return nil, errors.New("labels must be an array of class names")
-	}
-	labels := make([]string, jl.Length())
-	for i := range labels {
-		labels[i] = jl.Index(i).String()
 	}
 	req, err := head.ParseRequest([]byte(js.Global().Get("JSON").Call("stringify", args[1]).String()))
 	if err != nil {
@@ -102,7 +83,6 @@ func (a *app) train(args []js.Value) (any, error) {
 	if a.hs.ctl != nil {
 		return nil, errors.New("a training run is already in progress")
 	}
-	ds := &head.Dataset{X: x, N: n, D: d, Y: y, Labels: labels}
 	if g := data.Get("group"); !g.IsUndefined() && !g.IsNull() {
 		if ds.Group, err = jsval.Int32s(g, "group"); err != nil {
 			return nil, err
@@ -157,13 +137,13 @@ func (a *app) train(args []js.Value) (any, error) {
 	}
 	a.hs.model = m
 
-	pr := pageReport{Report: rep, Labels: labels, ValIndex: rep.EvalIndex, ValPred: rep.EvalPred, Stopped: rep.Cancelled}
+	pr := pageReport{Report: rep, Labels: ds.Labels, ValIndex: rep.EvalIndex, ValPred: rep.EvalPred, Stopped: rep.Cancelled}
 	for _, c := range rep.PerClass {
 		pr.PerClass = append(pr.PerClass, pageClass{c, c.Recall})
 	}
 	pr.ValTrue = make([]int32, len(rep.EvalIndex))
 	for i, r := range rep.EvalIndex {
-		pr.ValTrue[i] = y[r]
+		pr.ValTrue[i] = ds.Y[r]
 	}
 	rj, err := json.Marshal(pr)
 	if err != nil {
@@ -197,11 +177,7 @@ func headInfo(m *head.Model) map[string]any {
 
 // predict({rgba, width, height}) → Float32Array of class probabilities.
 func (a *app) predict(args []js.Value) (any, error) {
-	o, err := object(args, "predict({rgba, width, height})")
-	if err != nil {
-		return nil, err
-	}
-	rgba, w, h, err := a.image(o, "rgba")
+	_, rgba, w, h, err := a.image(args, "predict({rgba, width, height})")
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 // Package chart is the plot page's model, free of Ebiten and syscall/js so it is tested natively:
-// the training history built from progress messages, smoothing, and axis ticks on linear and log
-// scales. wasm/plot draws what this package computes.
+// the training history built from progress messages, smoothing, axis ticks on linear and log
+// scales, and the layout of a frame (layout.go: views, panels, status line, axes and the mapping
+// from data to pixels). wasm/plot paints what this package computes.
 package chart
 
 import (
