@@ -19,8 +19,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"sync"
 	"syscall/js"
 
@@ -169,9 +169,9 @@ func loadAt(files map[string][]byte, tap, pool string) (*backbone.Model, error) 
 // memory() → {wasmBytes}: the memory the Go runtime has taken from the WebAssembly instance (its
 // linear memory beyond the binary's own data), for the kiosk's soak gauge. It never shrinks.
 func memory([]js.Value) (any, error) {
-	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}}
-	metrics.Read(s)
-	return map[string]any{"wasmBytes": float64(s[0].Value.Uint64())}, nil
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return map[string]any{"wasmBytes": float64(ms.Sys)}, nil
 }
 
 // object returns the single object argument of an entry point.
