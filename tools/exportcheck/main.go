@@ -35,6 +35,7 @@ import (
 	"finetuner/backbone"
 	"finetuner/head"
 	"finetuner/imagefile"
+	"finetuner/internal/headless"
 	"finetuner/modelexport"
 )
 
@@ -262,13 +263,7 @@ func runPage(dir string, ids []string) map[string]result {
 	go srv.Serve(ln)
 	defer srv.Close()
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(*chrome), chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.Headless,
-		chromedp.NoSandbox, chromedp.UserDataDir(filepath.Join(dir, "chromium")),
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-	}
+	opts := headless.Options(*chrome, filepath.Join(dir, "chromium"), 1024, 768)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelA()
 	ctx, cancel := chromedp.NewContext(actx)
