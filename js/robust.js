@@ -2,7 +2,7 @@
 // trainer worker — the frozen deep-layer probe, the last blocks fine-tuned, and the same with the
 // neuron-distance defence — then runs the mimicry attack (wasm/trainer/robust.go) on one photo or
 // on several pairs, and shows the images, the predictions, and accuracy against attack success.
-import { Trainer } from './bridge.js';
+import { Trainer } from './trainer.js';
 import { drawSquare, decodeBlob } from './images.js';
 
 const SIZE = 112; // the panel's input size: a quarter of the app's 224² work per attack step
@@ -43,7 +43,7 @@ document.title = `${t.title} · finetuner`;
 
 const $ = (id) => document.getElementById(id);
 const status = (s) => { $('status').textContent = s; };
-const trainer = new Trainer(new URL('./worker.js', import.meta.url));
+const trainer = new Trainer();
 trainer.onRobust = status;
 trainer.onFatal = (e) => status(`error: ${e.message}`);
 

@@ -51,13 +51,22 @@ func (a *app) registerRobust(api js.Value) {
 	}
 }
 
-// robustSetup(files, size, blocks) loads the backbone from its files (as loadBackbone) at input
+// robustSetup({files, size, blocks}) loads the backbone from its files (as loadBackbone) at input
 // size×size and names the blocks that will be fine-tuned.
 func (r *robustState) setup(args []js.Value) (any, error) {
-	if len(args) != 3 || args[1].Type() != js.TypeNumber || args[2].Type() != js.TypeNumber {
-		return nil, errors.New("robustSetup(files, size, blocks) expects an object and two numbers")
+	o, err := object(args, "robustSetup({files, size, blocks})")
+	if err != nil {
+		return nil, err
 	}
-	files, err := modelFiles(args[0])
+	size, err := jsval.Int(o.Get("size"), "size", 32, 1024)
+	if err != nil {
+		return nil, err
+	}
+	blocks, err := jsval.Int(o.Get("blocks"), "blocks", 1, 64)
+	if err != nil {
+		return nil, err
+	}
+	files, err := fileBytes(o.Get("files"))
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +74,6 @@ func (r *robustState) setup(args []js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	size, blocks := args[1].Int(), args[2].Int()
 	if size != m.Info().InputSize {
 		info := m.Info()
 		info.InputSize, info.Dim = size, 0
@@ -91,19 +99,16 @@ func (r *robustState) setup(args []js.Value) (any, error) {
 	return map[string]any{"cut": cut, "blocks": bl, "inputSize": size}, nil
 }
 
-// robustAdd(rgba, width, height, label) adds one photo of class label (an index).
+// robustAdd({rgba, width, height, label}) adds one photo of class label (an index).
 func (r *robustState) add(args []js.Value) (any, error) {
 	if r.m == nil {
 		return nil, errors.New("call robustSetup first")
 	}
-	if len(args) != 4 {
-		return nil, errors.New("robustAdd(rgba, width, height, label) takes 4 arguments")
-	}
-	rgba, w, h, err := r.app.image(args, "image")
+	o, rgba, w, h, err := r.app.image(args, "robustAdd({rgba, width, height, label})")
 	if err != nil {
 		return nil, err
 	}
-	label, err := jsval.Int(args[3], "label", 0, 9999)
+	label, err := jsval.Int(o.Get("label"), "label", 0, 9999)
 	if err != nil {
 		return nil, err
 	}
@@ -130,19 +135,27 @@ func (r *robustState) input(p []float32) []float32 {
 	return z
 }
 
-// robustTrain(labels, epochs, progress) splits the photos (70/30, stratified, seed 1), trains the
+// robustTrain({labels, epochs}, progress) splits the photos (70/30, stratified, seed 1), trains the
 // three students and returns their validation accuracies and the validation rows (sources for
 // the attack). progress(text) reports each stage.
 func (r *robustState) trainStudents(args []js.Value) (any, error) {
 	if r.m == nil || len(r.pix) == 0 {
 		return nil, errors.New("add photos first")
 	}
-	if len(args) != 3 || args[0].Type() != js.TypeObject || args[1].Type() != js.TypeNumber || args[2].Type() != js.TypeFunction {
-		return nil, errors.New("robustTrain(labels, epochs, progress) expects an array, a number and a function")
+	o, err := object(args, "robustTrain({labels, epochs}, progress)")
+	if err != nil {
+		return nil, err
+	}
+	if len(args) != 2 || args[1].Type() != js.TypeFunction || o.Get("labels").Type() != js.TypeObject {
+		return nil, errors.New("robustTrain({labels, epochs}, progress) needs a list of labels and a progress function")
+	}
+	epochs, err := jsval.Int(o.Get("epochs"), "epochs", 1, 1000)
+	if err != nil {
+		return nil, err
 	}
 	r.labels = nil
-	for i := 0; i < args[0].Length(); i++ {
-		r.labels = append(r.labels, args[0].Index(i).String())
+	for i := 0; i < o.Get("labels").Length(); i++ {
+		r.labels = append(r.labels, o.Get("labels").Index(i).String())
 	}
 	C := len(r.labels)
 	if C < 2 {
@@ -153,10 +166,9 @@ func (r *robustState) trainStudents(args []js.Value) (any, error) {
 			return nil, fmt.Errorf("a photo has label %d but there are %d classes", v, C)
 		}
 	}
-	say := func(s string) { args[2].Invoke(s) }
+	say := func(s string) { args[1].Invoke(s) }
 	r.train, r.val = head.Split(r.y, C, 0.3, 1)
 	say(fmt.Sprintf("caching the features and the activations below %v of %d photos", r.blocks, len(r.pix)))
-	var err error
 	if r.below, err = r.m.Section("", r.cut, false); err != nil {
 		return nil, err
 	}
@@ -169,7 +181,7 @@ func (r *robustState) trainStudents(args []js.Value) (any, error) {
 		r.acts[i] = append([]float32(nil), r.below.Forward(r.input(p))...)
 	}
 	cfg := tune.DefaultConfig()
-	cfg.Epochs = args[1].Int()
+	cfg.Epochs = epochs
 	pool := r.m.Info().Pool == "mean"
 	ctx := context.Background()
 	r.accuracy = map[string]float64{}
@@ -221,7 +233,7 @@ func (r *robustState) trainStudents(args []js.Value) (any, error) {
 		"val": val, "train": len(r.train)}, nil
 }
 
-// robustAttack(source, targetClass, iters, budget) crafts the mimicry attack on the teacher for
+// robustAttack({source, target, iters, budget}) crafts the mimicry attack on the teacher for
 // photo source (an index) towards the first training photo of targetClass: at the teacher's tap
 // (against the deep-layer probe and the defended student) and at the cut (against the fine-tuned
 // student). It returns the source, adversarial and perturbation images (RGBA, size², the
@@ -231,22 +243,26 @@ func (r *robustState) attack(args []js.Value) (any, error) {
 	if r.probe == nil {
 		return nil, errors.New("train the students first (robustTrain)")
 	}
-	if len(args) != 4 {
-		return nil, errors.New("robustAttack(source, targetClass, iters, budget) takes 4 arguments")
-	}
-	src, err := jsval.Int(args[0], "source", 0, len(r.pix)-1)
+	o, err := object(args, "robustAttack({source, target, iters, budget})")
 	if err != nil {
 		return nil, err
 	}
-	tc, err := jsval.Int(args[1], "target class", 0, len(r.labels)-1)
+	src, err := jsval.Int(o.Get("source"), "source", 0, len(r.pix)-1)
 	if err != nil {
 		return nil, err
 	}
-	iters, err := jsval.Int(args[2], "iterations", 1, 5000)
+	tc, err := jsval.Int(o.Get("target"), "target class", 0, len(r.labels)-1)
 	if err != nil {
 		return nil, err
 	}
-	budget := args[3].Float()
+	iters, err := jsval.Int(o.Get("iters"), "iterations", 1, 5000)
+	if err != nil {
+		return nil, err
+	}
+	if o.Get("budget").Type() != js.TypeNumber {
+		return nil, errors.New("budget must be a number")
+	}
+	budget := o.Get("budget").Float()
 	if !(budget > 0 && budget < 0.5) {
 		return nil, fmt.Errorf("budget %v outside (0, 0.5)", budget)
 	}
