@@ -71,7 +71,7 @@ $('train').addEventListener('click', async () => {
       const bmp = await decodeBlob(await (await fetch(it.url)).blob(), it.name);
       const c = drawSquare(bmp, SIZE);
       const rgba = c.getContext('2d').getImageData(0, 0, SIZE, SIZE).data.buffer;
-      await trainer.call('robustAdd', { rgba, width: SIZE, height: SIZE, label: it.label }, [rgba]);
+      await trainer.call('robustAdd', { rgba: new Uint8Array(rgba), width: SIZE, height: SIZE, label: it.label }, [rgba]);
       state.names.push(`${labels[it.label]} · ${it.name.replace(/^.*\//, '')}`);
     }
     const r = await trainer.call('robustTrain', { labels, epochs: EPOCHS });
