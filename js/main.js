@@ -472,9 +472,9 @@ async function selectBackbone(id) {
   state.backbone = null;
   saveMeta();
   chip('chip-worker', `trainer: loading ${b.name || id}`);
-  backboneReady = trainer.call('loadBackbone', { id, files: b.files }).then((info) => {
+  backboneReady = Promise.all([trainer.call('loadBackbone', { id, files: b.files }), trainer.ready]).then(([info, t]) => {
     state.backbone = { ...b, ...info };
-    chip('chip-worker', `trainer: ${b.name || id} ready`, 'ok');
+    chip('chip-worker', `trainer: ${b.name || id} ready · ${t.kernels === 'simd128' ? 'SIMD128' : 'scalar'}`, 'ok');
     return state.backbone;
   });
   try {

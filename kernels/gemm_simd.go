@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"simd/archsimd"
+	"sync"
 	"unsafe"
 )
 
@@ -18,10 +19,16 @@ import (
 // lanes as (l0+l1)+(l2+l3) and the last K mod 4 products one by one. Every block shape (2×4, 2×1,
 // 1×4, 1×1) adds in that one order, so a row gives the same bits alone or in a batch, but the
 // order is not the scalar kernel's: results differ from it (and from native) in the last bits.
-// K < 4 has no full vector and runs the scalar kernel. Callers have checked the sizes; K > 0.
+// K < 4 has no full vector and runs the scalar kernel; K ≤ smallK runs gemmSmallK. The path
+// depends on K and N only, never on M, so rows stay independent of the batch. Callers have
+// checked the sizes; K > 0.
 func gemmNT(out, a, w []float32, M, K, N int) {
 	if K < 4 {
 		gemmNTScalar(out, a, w, M, K, N)
+		return
+	}
+	if K <= smallK && N >= 4 {
+		gemmSmallK(out, a, w, M, K, N)
 		return
 	}
 	w = w[:N*K]
@@ -137,4 +144,116 @@ func vdot1x1(rx0, rw0 []float32) float32 {
 		x0, w0 = unsafe.Add(x0, 16), unsafe.Add(w0, 16)
 	}
 	return vsum(s, rx0, rw0)
+}
+
+// smallK is the largest K that gemmSmallK takes. Below it the dot-product kernels spend more on
+// adding up their lanes (3 extracts and 3 adds per output) than on the K/4 vector steps;
+// centernet's first 1×1 convolutions (K = 16, 24) and its 3×3 stem (K = 27) are such shapes
+// (measured in Node: 5–7 GFLOP/s with the dot products against 12–19 at K ≥ 72).
+const smallK = 32
+
+// packPool holds the transposed weights of gemmSmallK: one buffer per concurrent call, reused, so
+// a kernel call allocates nothing once the pool is warm.
+var packPool = sync.Pool{New: func() any { return new([]float32) }}
+
+// gemmSmallK is gemmNT for small K, in the other form: w is transposed to wT (K,N) once per call
+// (K·N copies against M·K·N multiply-adds), then each block of 4 rows × 8 outputs keeps its eight
+// f32x4 sums in registers while k runs, adding a[m,k]·wT[k, n:n+8] with a[m,k] broadcast. Every
+// output adds its K products one after another, from zero: the naive loop's order, also for the
+// remainder rows and outputs (1×8 and 4×4 blocks, then scalar), so rows stay batch-invariant.
+func gemmSmallK(out, a, w []float32, M, K, N int) {
+	buf := packPool.Get().(*[]float32)
+	if cap(*buf) < K*N {
+		*buf = make([]float32, K*N)
+	}
+	wT := (*buf)[:K*N]
+	for n := 0; n < N; n++ {
+		wn := w[n*K : n*K+K]
+		for k, v := range wn {
+			wT[k*N+n] = v
+		}
+	}
+	m := 0
+	for ; m+4 <= M; m += 4 {
+		o0, o1, o2, o3 := out[m*N:m*N+N], out[(m+1)*N:(m+1)*N+N], out[(m+2)*N:(m+2)*N+N], out[(m+3)*N:(m+3)*N+N]
+		a0, a1, a2, a3 := a[m*K:m*K+K], a[(m+1)*K:(m+1)*K+K], a[(m+2)*K:(m+2)*K+K], a[(m+3)*K:(m+3)*K+K]
+		n := 0
+		for ; n+8 <= N; n += 8 {
+			vouter4x8(o0[n:], o1[n:], o2[n:], o3[n:], a0, a1, a2, a3, wT[n:], N)
+		}
+		for ; n < N; n++ {
+			o0[n], o1[n], o2[n], o3[n] = seqDot(a0, wT[n:], N), seqDot(a1, wT[n:], N), seqDot(a2, wT[n:], N), seqDot(a3, wT[n:], N)
+		}
+	}
+	for ; m < M; m++ {
+		o, a0 := out[m*N:m*N+N], a[m*K:m*K+K]
+		n := 0
+		for ; n+8 <= N; n += 8 {
+			vouter1x8(o[n:], a0, wT[n:], N)
+		}
+		for ; n < N; n++ {
+			o[n] = seqDot(a0, wT[n:], N)
+		}
+	}
+	packPool.Put(buf)
+}
+
+// seqDot returns Σ_k x[k]·wT[k·N], added one after another from zero.
+func seqDot(x, wT []float32, N int) float32 {
+	var s float32
+	for k, v := range x {
+		s += v * wT[k*N]
+	}
+	return s
+}
+
+// vouter4x8 sets oi[0:8] = Σ_k xi[k]·wT[k·N : k·N+8] for the four rows, with K = len(x0) ≥ 1.
+func vouter4x8(o0, o1, o2, o3, rx0, rx1, rx2, rx3, rwT []float32, N int) {
+	K := len(rx0)
+	_, _, _, _ = rx1[K-1], rx2[K-1], rx3[K-1], rwT[(K-1)*N+7]
+	_, _, _, _ = o0[7], o1[7], o2[7], o3[7]
+	x0, x1, x2, x3 := unsafe.Pointer(&rx0[0]), unsafe.Pointer(&rx1[0]), unsafe.Pointer(&rx2[0]), unsafe.Pointer(&rx3[0])
+	wp := unsafe.Pointer(&rwT[0])
+	var s00, s01, s10, s11, s20, s21, s30, s31 archsimd.Float32x4
+	for k := 0; ; {
+		w0, w1 := ld(wp), ld(unsafe.Add(wp, 16))
+		b := archsimd.BroadcastFloat32x4(at(x0, uintptr(k)))
+		s00, s01 = s00.Add(b.Mul(w0)), s01.Add(b.Mul(w1))
+		b = archsimd.BroadcastFloat32x4(at(x1, uintptr(k)))
+		s10, s11 = s10.Add(b.Mul(w0)), s11.Add(b.Mul(w1))
+		b = archsimd.BroadcastFloat32x4(at(x2, uintptr(k)))
+		s20, s21 = s20.Add(b.Mul(w0)), s21.Add(b.Mul(w1))
+		b = archsimd.BroadcastFloat32x4(at(x3, uintptr(k)))
+		s30, s31 = s30.Add(b.Mul(w0)), s31.Add(b.Mul(w1))
+		if k++; k == K {
+			break
+		}
+		wp = unsafe.Add(wp, N*4)
+	}
+	s00.Store(o0[0:4])
+	s01.Store(o0[4:8])
+	s10.Store(o1[0:4])
+	s11.Store(o1[4:8])
+	s20.Store(o2[0:4])
+	s21.Store(o2[4:8])
+	s30.Store(o3[0:4])
+	s31.Store(o3[4:8])
+}
+
+// vouter1x8 is vouter4x8 for one row.
+func vouter1x8(o0, rx0, rwT []float32, N int) {
+	K := len(rx0)
+	_, _ = rwT[(K-1)*N+7], o0[7]
+	x0, wp := unsafe.Pointer(&rx0[0]), unsafe.Pointer(&rwT[0])
+	var s0, s1 archsimd.Float32x4
+	for k := 0; ; {
+		b := archsimd.BroadcastFloat32x4(at(x0, uintptr(k)))
+		s0, s1 = s0.Add(b.Mul(ld(wp))), s1.Add(b.Mul(ld(unsafe.Add(wp, 16))))
+		if k++; k == K {
+			break
+		}
+		wp = unsafe.Add(wp, N*4)
+	}
+	s0.Store(o0[0:4])
+	s1.Store(o0[4:8])
 }

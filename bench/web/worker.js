@@ -6,9 +6,11 @@
 //
 // Messages in: {id, cmd, args}. Out: {id, result} or {id, error}, and {log} lines for the driver.
 'use strict';
-// worker.js?mode=app loads only the app's own trainer wasm (public/build/trainer.wasm, served as
-// app/trainer.wasm) for the scale runs: the exact code and API (finetuner.train) the app's worker uses.
+// worker.js?mode=app&trainer=trainer-simd.wasm loads only the app's own trainer wasm
+// (public/build/trainer-simd.wasm or trainer.wasm, served under app/) for the scale runs: the exact
+// code and API (finetuner.train) the app's worker uses.
 const MODE = new URLSearchParams(self.location.search).get('mode') || 'bench';
+const APP_TRAINER = new URLSearchParams(self.location.search).get('trainer') || 'trainer.wasm';
 if (MODE === 'app') importScripts('build/wasm_exec.js');
 else importScripts('vendor/tf.min.js', 'vendor/tf-backend-wasm.min.js', 'build/wasm_exec.js');
 
@@ -31,10 +33,10 @@ const log = (s) => postMessage({ log: String(s) });
 const ready = MODE === 'app' ? (async () => {
   const go = new Go();
   goRun = go;
-  const { instance } = await WebAssembly.instantiateStreaming(fetch(base + 'app/trainer.wasm'), go.importObject);
-  go.run(instance).then(() => log('trainer.wasm: the Go program exited'));
+  const { instance } = await WebAssembly.instantiateStreaming(fetch(base + 'app/' + APP_TRAINER), go.importObject);
+  go.run(instance).then(() => log(`${APP_TRAINER}: the Go program exited`));
   goMemory = instance.exports.mem;
-  if (!self.finetuner || typeof self.finetuner.train !== 'function') throw new Error('app/trainer.wasm did not register finetuner.train');
+  if (!self.finetuner || typeof self.finetuner.train !== 'function') throw new Error(`app/${APP_TRAINER} did not register finetuner.train`);
 })() : (async () => {
   tf.wasm.setWasmPaths({
     'tfjs-backend-wasm.wasm': base + 'vendor/tfjs-backend-wasm.wasm',
@@ -403,6 +405,19 @@ async function backbones({ ids, photo, reps, batches }) {
   return out;
 }
 
+// ---- gemm: the Go kernels' matrix product at the backbone's and the heads' shapes -----------------
+
+// gemm times our gemm (bench/wasm's gemm: checked against float64 first) at each shape.
+function gemm({ shapes, minMs }) {
+  const out = [];
+  for (const [M, K, N] of shapes) {
+    const r = JSON.parse(gocall('gemm', M, K, N, minMs));
+    log(`  gemm M=${M} K=${K} N=${N} (${r.kernels}): ${r.gflops.toFixed(2)} GFLOP/s, error ${r.maxError.toFixed(3)} of the float32 bound`);
+    out.push(r);
+  }
+  return out;
+}
+
 // ---- scale: one training run of N samples, with the memory it took ------------------------------
 
 function scale({ n, d, classes, epochs, valFraction }) {
@@ -463,11 +478,11 @@ async function env() {
     wasmSIMD: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'),
     wasmThreads: await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'),
     crossOriginIsolated: self.crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency,
-    userAgent: navigator.userAgent, goVersion: self.finetunerBench.goVersion,
+    userAgent: navigator.userAgent, goVersion: self.finetunerBench.goVersion, goKernels: self.finetunerBench.kernels,
   };
 }
 
-const COMMANDS = { env, heads, ttq, backbones, scale, scaleApp };
+const COMMANDS = { env, heads, ttq, gemm, backbones, scale, scaleApp };
 
 onmessage = async (e) => {
   const { id, cmd, args } = e.data;
