@@ -223,6 +223,7 @@ type GemmResult struct {
 	Kernels  string  `json:"kernels"`
 	Reps     int     `json:"reps"`
 	Ms       float64 `json:"ms"`
-	GFLOPs   float64 `json:"gflops"`
+	GFLOPs   float64 `json:"gflops"`    // by wall time
+	CPU      float64 `json:"cpuGflops"` // by the renderer's CPU time (NaN becomes 0: unknown)
 	MaxError float64 `json:"maxError"`
 }
