@@ -10,11 +10,12 @@ let ft = null;
 
 // simd128 says whether this browser runs WebAssembly SIMD: the smallest module with a v128 (one
 // function returning v128.const 0) validates only where it does. There the trainer built with the
-// SIMD128 kernels runs, elsewhere the scalar one; ?kernels=scalar on the worker's URL forces it.
+// SIMD128 kernels runs, elsewhere the scalar one; a worker named "kernels=scalar" (the page's
+// ?kernels=scalar, js/bridge.js) runs the scalar one anyway.
 const simd128 = () => typeof WebAssembly === 'object' && WebAssembly.validate(new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
   10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11]));
-const trainerFile = new URLSearchParams(self.location.search).get('kernels') !== 'scalar' && simd128()
+const trainerFile = self.name !== 'kernels=scalar' && simd128()
   ? 'trainer-simd.wasm' : 'trainer.wasm';
 
 const boot = (async () => {
