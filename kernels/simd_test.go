@@ -7,12 +7,12 @@ import (
 	"testing"
 )
 
-// The element-wise kernels and the depthwise convolution promise the scalar loops' bits in the
-// SIMD128 build (only the gemm adds in another order). These tests hold the kernels a build runs
-// to the scalar loops bit for bit, at lengths that hit every four-lane remainder, with guard
-// cells, on values that probe the edge cases: -0, ±Inf, NaN, and the clamps' 0, 3 and 6.
-// In the scalar build they compare a loop with itself and pass trivially; CI runs them in the
-// SIMD128 build too (GOEXPERIMENT=simd GOOS=js GOARCH=wasm).
+// The element-wise kernels, the axpy loops of LinearBackward and the depthwise convolution promise
+// the scalar loops' bits in the SIMD128 build (only the gemm adds in another order). These tests
+// hold the kernels a build runs to the scalar loops bit for bit, at lengths that hit every
+// four-lane remainder, with guard cells, on values that probe the edge cases: -0, ±Inf, NaN, and
+// the clamps' 0, 3 and 6. In the scalar build they compare a loop with itself and pass trivially;
+// CI runs them in the SIMD128 build too (GOEXPERIMENT=simd GOOS=js GOARCH=wasm).
 
 func edgeVec(r *rand.Rand, n int) []float32 {
 	special := []float32{0, float32(math.Copysign(0, -1)), 6, -6, 3, -3, 6.0000005, -0.0000001,
@@ -88,6 +88,39 @@ func TestDepthwiseSameBitsAsScalar(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+func TestAxpySameBitsAsScalar(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	for _, D := range []int{1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 480, 1283} {
+		x0, x1, x2, x3 := cvRand(r, D), cvRand(r, D), cvRand(r, D), cvRand(r, D)
+		y0, y1 := cvRand(r, D), cvRand(r, D)
+		c := cvRand(r, 8)
+		for _, k := range []struct {
+			name       string
+			fast, slow func(y0, y1 []float32)
+		}{
+			{"axpy4x2", func(y0, y1 []float32) {
+				axpy4x2(y0, y1, x0, x1, x2, x3, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7])
+			},
+				func(y0, y1 []float32) {
+					axpy4x2Scalar(y0, y1, x0, x1, x2, x3, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7])
+				}},
+			{"axpy4x1", func(y0, _ []float32) { axpy4x1(y0, x0, x1, x2, x3, c[0], c[1], c[2], c[3]) },
+				func(y0, _ []float32) { axpy4x1Scalar(y0, x0, x1, x2, x3, c[0], c[1], c[2], c[3]) }},
+			{"axpy1", func(y0, _ []float32) { axpy1(y0, x0, c[0]) }, func(y0, _ []float32) { axpy1Scalar(y0, x0, c[0]) }},
+		} {
+			g0, g1 := newGuarded(y0), newGuarded(y1)
+			w0, w1 := append([]float32(nil), y0...), append([]float32(nil), y1...)
+			k.fast(g0.data(), g1.data())
+			k.slow(w0, w1)
+			name := fmt.Sprintf("%s D=%d", k.name, D)
+			g0.check(t, name)
+			g1.check(t, name)
+			sameBits(t, name+" y0", g0.data(), w0)
+			sameBits(t, name+" y1", g1.data(), w1)
 		}
 	}
 }

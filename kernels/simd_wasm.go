@@ -94,6 +94,54 @@ func addBias(row, b []float32) {
 	addBiasScalar(row[n:], b[n:])
 }
 
+// The axpy kernels of LinearBackward, four lanes at a time with the scalar loops' expression
+// (same bits); the last D mod 4 elements run the scalar loop. D = len(y) > 0.
+
+func axpy4x2(y0, y1, x0, x1, x2, x3 []float32, a0, a1, a2, a3, b0, b1, b2, b3 float32) {
+	D := len(y0)
+	y1, x0, x1, x2, x3 = y1[:D], x0[:D], x1[:D], x2[:D], x3[:D]
+	va0, va1, va2, va3 := archsimd.BroadcastFloat32x4(a0), archsimd.BroadcastFloat32x4(a1), archsimd.BroadcastFloat32x4(a2), archsimd.BroadcastFloat32x4(a3)
+	vb0, vb1, vb2, vb3 := archsimd.BroadcastFloat32x4(b0), archsimd.BroadcastFloat32x4(b1), archsimd.BroadcastFloat32x4(b2), archsimd.BroadcastFloat32x4(b3)
+	n := D &^ 3
+	for i := 0; i < n; i += 4 {
+		v0, v1 := archsimd.LoadFloat32x4(x0[i:]), archsimd.LoadFloat32x4(x1[i:])
+		v2, v3 := archsimd.LoadFloat32x4(x2[i:]), archsimd.LoadFloat32x4(x3[i:])
+		archsimd.LoadFloat32x4(y0[i:]).Add(va0.Mul(v0).Add(va1.Mul(v1)).Add(va2.Mul(v2).Add(va3.Mul(v3)))).Store(y0[i:])
+		archsimd.LoadFloat32x4(y1[i:]).Add(vb0.Mul(v0).Add(vb1.Mul(v1)).Add(vb2.Mul(v2).Add(vb3.Mul(v3)))).Store(y1[i:])
+	}
+	if n < D {
+		axpy4x2Scalar(y0[n:], y1[n:], x0[n:], x1[n:], x2[n:], x3[n:], a0, a1, a2, a3, b0, b1, b2, b3)
+	}
+}
+
+func axpy4x1(y, x0, x1, x2, x3 []float32, a0, a1, a2, a3 float32) {
+	D := len(y)
+	x0, x1, x2, x3 = x0[:D], x1[:D], x2[:D], x3[:D]
+	va0, va1, va2, va3 := archsimd.BroadcastFloat32x4(a0), archsimd.BroadcastFloat32x4(a1), archsimd.BroadcastFloat32x4(a2), archsimd.BroadcastFloat32x4(a3)
+	n := D &^ 3
+	for i := 0; i < n; i += 4 {
+		v0, v1 := archsimd.LoadFloat32x4(x0[i:]), archsimd.LoadFloat32x4(x1[i:])
+		v2, v3 := archsimd.LoadFloat32x4(x2[i:]), archsimd.LoadFloat32x4(x3[i:])
+		archsimd.LoadFloat32x4(y[i:]).Add(va0.Mul(v0).Add(va1.Mul(v1)).Add(va2.Mul(v2).Add(va3.Mul(v3)))).Store(y[i:])
+	}
+	if n < D {
+		axpy4x1Scalar(y[n:], x0[n:], x1[n:], x2[n:], x3[n:], a0, a1, a2, a3)
+	}
+}
+
+func axpy1(y, x []float32, a float32) {
+	D := len(y)
+	x = x[:D]
+	va := archsimd.BroadcastFloat32x4(a)
+	n := D &^ 3
+	for i := 0; i < n; i += 4 {
+		archsimd.LoadFloat32x4(y[i:]).Add(va.Mul(archsimd.LoadFloat32x4(x[i:]))).Store(y[i:])
+	}
+	if n < D {
+		axpy1Scalar(y[n:], x[n:], a)
+	}
+}
+
 // depthwise is DepthwiseConv2D's SIMD128 form: per output pixel, channels eight (then four) at a
 // time, each channel's sum kept in a register over all the taps inside x and stored once, after
 // the activation. Each channel adds exactly as the scalar loop does (bias or zero, then the taps
