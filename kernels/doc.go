@@ -8,8 +8,8 @@
 // 1.27 with GOEXPERIMENT=simd adds WebAssembly SIMD128 forms (simd_wasm.go, gemm_simd.go) of the
 // gemm under the 1×1 convolutions and the dense layers, the depthwise convolution, the fused
 // activations, the bias add and the axpy loops of the dense backward pass; SIMD says which path a
-// build runs. The page loads that build where
-// the browser validates a v128 module, and the scalar one elsewhere.
+// build runs. The page loads that build where the browser validates a v128 module, and the scalar
+// one elsewhere.
 //
 // Why Go's simd/archsimd and not a SIMD module of our own: both were open. A generated SIMD128
 // module beside the Go program would have to be handed the Go instance's WebAssembly.Memory (which
