@@ -7,9 +7,9 @@ import "unsafe"
 //	x (N,D), w (C,D), b (C) or nil, out (N,C)
 //	out[n*C+c] = b[c] + Σ_k x[n*D+k]·w[c*D+k]
 //
-// It runs on gemmNT (gemm.go): register-blocked, 2 rows × 3 outputs per block; under wasm, where
-// there is no SIMD and the compiler has 16 float32 registers, with k unrolled by 2 and rows walked
-// with pointers (dot2x3).
+// It runs on gemmNT: in the scalar build (gemm.go) register-blocked, 2 rows × 3 outputs per block;
+// under wasm, where the compiler has 16 float32 registers, with k unrolled by 2 and rows walked
+// with pointers (dot2x3). The SIMD128 build runs gemm_simd.go's f32x4 kernels.
 func LinearForward(out, x, w, b []float32, N, D, C int) {
 	checkLinear(x, w, N, D, C)
 	if len(out) < N*C {
