@@ -31,6 +31,11 @@ func gemmNT(out, a, w []float32, M, K, N int) {
 		gemmSmallK(out, a, w, M, K, N)
 		return
 	}
+	gemmDot(out, a, w, M, K, N)
+}
+
+// gemmDot is gemmNT in dot-product form (the blocks its doc comment describes), for K ≥ 4.
+func gemmDot(out, a, w []float32, M, K, N int) {
 	w = w[:N*K]
 	m := 0
 	for ; m+2 <= M; m += 2 {
@@ -149,7 +154,9 @@ func vdot1x1(rx0, rw0 []float32) float32 {
 // smallK is the largest K that gemmSmallK takes. Below it the dot-product kernels spend more on
 // adding up their lanes (3 extracts and 3 adds per output) than on the K/4 vector steps;
 // centernet's first 1×1 convolutions (K = 16, 24) and its 3×3 stem (K = 27) are such shapes
-// (measured in Node: 5–7 GFLOP/s with the dot products against 12–19 at K ≥ 72).
+// (measured in Node: the dot products ran 5–7 GFLOP/s there against 12–19 at K ≥ 72; the outer
+// products 1.7×, 1.06× and 2.7× as fast as them at K = 16, 24, 32, and 0.66× at K = 72:
+// BenchmarkGemmDot, BenchmarkGemmOuter).
 const smallK = 32
 
 // packPool holds the transposed weights of gemmSmallK: one buffer per concurrent call, reused, so
