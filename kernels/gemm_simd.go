@@ -4,7 +4,7 @@ package kernels
 
 import (
 	"simd/archsimd"
-	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -159,9 +159,11 @@ func vdot1x1(rx0, rw0 []float32) float32 {
 // BenchmarkGemmDot, BenchmarkGemmOuter).
 const smallK = 32
 
-// packPool holds the transposed weights of gemmSmallK: one buffer per concurrent call, reused, so
-// a kernel call allocates nothing once the pool is warm.
-var packPool = sync.Pool{New: func() any { return new([]float32) }}
+// packBuf keeps gemmSmallK's buffer for the transposed weights between calls: a call takes it
+// (Swap), grows it if it is too small, and gives it back. A sync.Pool would be emptied by every
+// second GC and make the training loop allocate again; a call that finds it taken (another
+// goroutine is inside gemmSmallK) allocates its own.
+var packBuf atomic.Pointer[[]float32]
 
 // gemmSmallK is gemmNT for small K, in the other form: w is transposed to wT (K,N) once per call
 // (K·N copies against M·K·N multiply-adds), then each block of 4 rows × 8 outputs keeps its eight
@@ -169,7 +171,10 @@ var packPool = sync.Pool{New: func() any { return new([]float32) }}
 // output adds its K products one after another, from zero: the naive loop's order, also for the
 // remainder rows and outputs (1×8 and 4×4 blocks, then scalar), so rows stay batch-invariant.
 func gemmSmallK(out, a, w []float32, M, K, N int) {
-	buf := packPool.Get().(*[]float32)
+	buf := packBuf.Swap(nil)
+	if buf == nil {
+		buf = new([]float32)
+	}
 	if cap(*buf) < K*N {
 		*buf = make([]float32, K*N)
 	}
@@ -202,7 +207,7 @@ func gemmSmallK(out, a, w []float32, M, K, N int) {
 			o[n] = seqDot(a0, wT[n:], N)
 		}
 	}
-	packPool.Put(buf)
+	packBuf.Store(buf)
 }
 
 // seqDot returns Σ_k x[k]·wT[k·N], added one after another from zero.

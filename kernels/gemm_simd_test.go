@@ -2,7 +2,10 @@
 
 package kernels
 
-import "testing"
+import (
+	"runtime"
+	"testing"
+)
 
 // TestGemmForms holds both SIMD128 gemm forms to the float64 formula on the shapes where either
 // may run, so the one gemmNT does not pick at a size stays correct too.
@@ -29,3 +32,16 @@ func TestGemmForms(t *testing.T) {
 // the outer-product form wins (small K) is where gemmNT uses it.
 func BenchmarkGemmDot(b *testing.B)   { benchGemm(b, gemmDot) }
 func BenchmarkGemmOuter(b *testing.B) { benchGemm(b, gemmSmallK) }
+
+// TestGemmAllocatesNothing: once warm, neither form allocates, also across collections (the
+// transposed-weights buffer of the outer-product form survives a GC).
+func TestGemmAllocatesNothing(t *testing.T) {
+	rng := NewRNG(14)
+	for _, sz := range [][3]int{{64, 16, 24}, {32, 480, 10}} {
+		M, K, N := sz[0], sz[1], sz[2]
+		a, w, out := randVec(&rng, M*K), randVec(&rng, N*K), make([]float32, M*N)
+		if n := testing.AllocsPerRun(10, func() { runtime.GC(); gemmNT(out, a, w, M, K, N) }); n != 0 {
+			t.Fatalf("M=%d K=%d N=%d: %v allocations per call", M, K, N, n)
+		}
+	}
+}
