@@ -139,8 +139,8 @@ func TestApp(t *testing.T) {
 		same := js[string](t, ctx, `(async () => {
 		  const ex = window.finetuner.extractors, size = window.finetuner.state.backbone.inputSize;
 		  const px = new Uint8Array(size * size * 4).map((_, i) => (i * 37 + (i >> 9)) & 255);
-		  const a = await ex[0].t.call('extract', { rgba: px.slice().buffer, width: size, height: size });
-		  const b = await ex[1].t.call('extract', { rgba: px.slice().buffer, width: size, height: size });
+		  const a = await ex[0].t.extract(px.slice().buffer, size);
+		  const b = await ex[1].t.extract(px.slice().buffer, size);
 		  return a.length === b.length && a.every((v, i) => Object.is(v, b[i])) ? 'same' : 'differ at ' + a.findIndex((v, i) => v !== b[i]);
 		})()`)
 		mustf(t, same == "same", "the helper's features differ from the trainer's: %s", same)
@@ -162,7 +162,7 @@ func TestApp(t *testing.T) {
 	waitFor(t, ctx, `window.finetuner.state.training === false && window.finetuner.state.report !== null`, 180*time.Second, "the automatic probe to finish")
 	autoAcc := js[float64](t, ctx, `window.finetuner.state.report.valAcc`)
 	t.Logf("automatic probe: val acc %.3f, L2 %.0e", autoAcc, js[float64](t, ctx, `window.finetuner.state.report.lambda`))
-	mustf(t, js[int](t, ctx, `window.finetuner.plot.history.filter(m => m.type === 'events').flatMap(m => m.events).filter(e => e.kind === 'trial').length`) >= 3, "the probe's trials reached the plot")
+	mustf(t, js[int](t, ctx, `window.finetuner.plot.eventList().filter(e => e.kind === 'trial').length`) >= 3, "the probe's trials reached the plot")
 	noErrors(t, ctx, "after the automatic probe")
 
 	step("train with augmentation: mirror views, split by photo")
@@ -206,7 +206,7 @@ func TestApp(t *testing.T) {
 	js[any](t, ctx, `(() => { const f = document.getElementById('settings').elements;
 	  f.auto.checked = false; f.head.value = 'mlp'; f.hidden.value = 64; f.epochs.value = 1000; f.batch.value = 8; f.lr.value = 0.001; f.val.value = 0.25; f.early.checked = false;
 	  f.auto.dispatchEvent(new Event('change', {bubbles: true})); })()`)
-	epochCount := `window.finetuner.plot.history.filter(m => m.type === 'events').flatMap(m => m.events).filter(e => e.kind === 'epoch').length`
+	epochCount := `window.finetuner.plot.eventList().filter(e => e.kind === 'epoch').length`
 	t0 := js[float64](t, ctx, `performance.now()`)
 	js[any](t, ctx, `document.getElementById('train-btn').click()`)
 	waitFor(t, ctx, epochCount+` >= 20`, 60*time.Second, "20 epochs")
@@ -269,7 +269,7 @@ func TestApp(t *testing.T) {
 		ValLoss   float64 `json:"valLoss"`
 		ValAcc    float64 `json:"valAcc"`
 	}
-	raw := js[string](t, ctx, `JSON.stringify(window.finetuner.plot.history.filter(m => m.type === 'events').flatMap(m => m.events).filter(e => e.kind === 'epoch'))`)
+	raw := js[string](t, ctx, `JSON.stringify(window.finetuner.plot.eventList().filter(e => e.kind === 'epoch'))`)
 	if err := json.Unmarshal([]byte(raw), &epochs); err != nil {
 		t.Fatal(err)
 	}

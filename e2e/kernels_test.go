@@ -20,7 +20,7 @@ const extractProbe = `(async () => {
     const x = i % w, y = (i / w) | 0;
     rgba.set([(x * 7 + y) & 255, (y * 5 + 3 * x) & 255, (x ^ y) & 255, 255], 4 * i);
   }
-  const f = await window.finetuner.trainer.call('extract', { rgba: rgba.buffer, width: w, height: h });
+  const f = await window.finetuner.trainer.extract(rgba.buffer, w);
   return { chip: document.getElementById('chip-worker').textContent, kernels: (await window.finetuner.trainer.ready).kernels, features: Array.from(f) };
 })()`
 

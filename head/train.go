@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"finetuner/head/progress"
 	"finetuner/kernels"
 )
 
@@ -93,26 +94,9 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Event is one entry of the progress stream that the page and the CLI both consume. Kind says
-// which fields are set: "step" after every optimizer step, "epoch" after every epoch (with the
-// validation numbers when there is a validation split), "trial" after each L2 strength of the
-// automatic probe, "done" once at the end.
-type Event struct {
-	Kind          string  `json:"kind"`
-	Epoch         int     `json:"epoch"` // 1-based
-	Epochs        int     `json:"epochs"`
-	Step          int     `json:"step"` // 1-based, global
-	Steps         int     `json:"steps"`
-	TrainLoss     float64 `json:"trainLoss"`
-	TrainAcc      float64 `json:"trainAcc"`
-	HasVal        bool    `json:"hasVal"`
-	ValLoss       float64 `json:"valLoss"`
-	ValAcc        float64 `json:"valAcc"`
-	LR            float64 `json:"lr"`
-	Lambda        float64 `json:"lambda,omitempty"`
-	SamplesPerSec float64 `json:"samplesPerSec"`
-	ElapsedMs     float64 `json:"elapsedMs"`
-}
+// Event is one entry of the progress stream (see progress.Event, whose encoding the page and
+// the plot frame read).
+type Event = progress.Event
 
 // Control pauses, resumes and cancels a running training from another goroutine. A paused run
 // blocks at the next step boundary; under wasm that lets the browser's event loop run. A

@@ -20,7 +20,7 @@ for w in trainer plot; do
   GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o "$OUT/.$w.wasm.$$" "./wasm/$w"
   mv -f "$OUT/.$w.wasm.$$" "$OUT/$w.wasm"
 done
-# The trainer again with the SIMD128 kernels; js/worker.js loads it where WebAssembly SIMD
+# The trainer again with the SIMD128 kernels; js/trainer-host.js loads it where WebAssembly SIMD
 # validates, trainer.wasm (scalar) elsewhere.
 source scripts/lib-simd.sh
 log "go build wasm/trainer with SIMD128 kernels ($SIMD_GOTOOLCHAIN, GOEXPERIMENT=simd)"
