@@ -37,7 +37,7 @@ export async function selectBackbone(id) {
 
 export function ioStatus(t) { $('io-status').textContent = t; }
 
-function safeName(s) { return (s || 'finetuner').replace(/[^\w.-]+/g, '_'); }
+export function safeName(s) { return (s || 'finetuner').replace(/[^\w.-]+/g, '_'); }
 
 export async function exportHead() {
   const bytes = await session.trainer.exportHead();

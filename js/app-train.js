@@ -154,6 +154,7 @@ export function updateButtons() {
   $('stop-btn').disabled = !t;
   $('pause-btn').textContent = state.paused ? 'Resume' : 'Pause';
   $('export-head').disabled = !state.head || t;
+  $('export-tfjs').disabled = $('export-onnx').disabled = !state.head || t;
   $('share-head').disabled = !state.head || t;
   $('backbone').disabled = t;
   $('load-demo').disabled = t;

@@ -8,10 +8,11 @@ import { $, state, session, showError, fatal, chip } from './app.js';
 import { restore, saveMeta } from './app-store.js';
 import { render, addClass, camera, startCamera, stopCamera, queueExtract, dropAnywhere, loadDemo } from './app-samples.js';
 import { readSettings, writeSettings, train, trainStatus, updateButtons, showReport, startPreview, stopPreview, predictFile, previewing } from './app-train.js';
-import { selectBackbone, exportHead, shareLink, exportProject, importHead, importProject, clearProject, openSharedHead, ioStatus, showCurves } from './app-io.js';
+import { selectBackbone, exportHead, shareLink, exportProject, importHead, importProject, clearProject, openSharedHead, ioStatus, showCurves, safeName } from './app-io.js';
 import { registerSite } from './offline.js';
 import { isImageFile } from './images.js';
 import { apiAvailable, sharedHeadId } from './share.js';
+import { wireExportButtons } from './export-model.js';
 
 function on(id, ev, fn) {
   $(id).addEventListener(ev, async (e) => {
@@ -58,6 +59,7 @@ function wire() {
     if (f) predictFile(f); else showError('Drop an image file to classify it.');
   });
   on('export-head', 'click', exportHead);
+  wireExportButtons(session, () => ({ backboneId: state.backboneId, name: safeName(state.headInfo.labels.join('-').slice(0, 40)) }), ioStatus, showError);
   on('share-head', 'click', shareLink);
   on('export-project', 'click', exportProject);
   on('import-head', 'change', async (e) => { const f = e.target.files[0]; e.target.value = ''; if (f) await importHead(f).catch((err) => { ioStatus(''); throw err; }); });

@@ -79,6 +79,9 @@ export class Trainer {
   predict(rgba, size) { return this.call('predict', { rgba: new Uint8Array(rgba), width: size, height: size }, [rgba]); }
 
   exportHead() { return this.call('exportHead'); }
+  /** exportModel packs the head with the manifest entry b's backbone as one model: format "tfjs"
+   * gives the bytes of a .zip (a TF.js graph model), "onnx" those of an .onnx file. */
+  exportModel(b, format) { return this.call('exportModel', { id: b.id, files: b.files, format }); }
 
   /** importHead makes a head file (bytes are copied) the current head; resolves to its info. */
   importHead(bytes) { const b = new Uint8Array(bytes).slice(); return this.call('importHead', b, [b.buffer]); }

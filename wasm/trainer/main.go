@@ -105,6 +105,21 @@ func jsError(err error) js.Value { return js.Global().Get("Error").New(err.Error
 
 // ---- backbone -------------------------------------------------------------------------------
 
+// fileBytes copies a JS object {name: Uint8Array or ArrayBuffer} of a model's files into Go.
+func fileBytes(obj js.Value) (map[string][]byte, error) {
+	keys := js.Global().Get("Object").Call("keys", obj)
+	files := map[string][]byte{}
+	for i := 0; i < keys.Length(); i++ {
+		k := keys.Index(i).String()
+		b, err := jsval.Bytes(obj.Get(k), k)
+		if err != nil {
+			return nil, err
+		}
+		files[k] = b
+	}
+	return files, nil
+}
+
 // loadBackbone({id, files, tap, pool}) loads a converted model; files maps file names to
 // Uint8Arrays. tap, if given, moves the feature tap to another node of the graph (a mid-level
 // block instead of the last one): same weights, with pool ("mean" by default) turning that node's
@@ -118,15 +133,9 @@ func (a *app) loadBackbone(args []js.Value) (any, error) {
 		return nil, errors.New("loadBackbone needs an id (a string) and files (an object of Uint8Arrays)")
 	}
 	id := o.Get("id").String()
-	keys := js.Global().Get("Object").Call("keys", o.Get("files"))
-	files := map[string][]byte{}
-	for i := 0; i < keys.Length(); i++ {
-		k := keys.Index(i).String()
-		b, err := jsval.Bytes(o.Get("files").Get(k), k)
-		if err != nil {
-			return nil, err
-		}
-		files[k] = b
+	files, err := fileBytes(o.Get("files"))
+	if err != nil {
+		return nil, err
 	}
 	m, err := loadAt(files, optString(o, "tap"), optString(o, "pool"))
 	if err != nil {

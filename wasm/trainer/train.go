@@ -25,10 +25,11 @@ type headState struct {
 
 func (a *app) registerHead(api js.Value) {
 	for name, fn := range map[string]func(args []js.Value) (any, error){
-		"train":      a.train,
-		"predict":    a.predict,
-		"exportHead": a.exportHead,
-		"importHead": a.importHead,
+		"train":       a.train,
+		"predict":     a.predict,
+		"exportHead":  a.exportHead,
+		"exportModel": a.exportModel,
+		"importHead":  a.importHead,
 	} {
 		api.Set(name, entry(name, fn))
 	}
