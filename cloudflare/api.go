@@ -390,13 +390,13 @@ func (h *Handler) predict(w http.ResponseWriter, r *http.Request, id string) err
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	if single {
-		writeJSON(w, http.StatusOK, Prediction{m.Labels, m.Labels[argmax(probs)], probs})
+		writeJSON(w, http.StatusOK, Prediction{m.Labels, m.Labels[head.Argmax(probs)], probs})
 		return nil
 	}
 	out := PredictionBatch{Labels: m.Labels, Predicted: make([]string, n), Probabilities: make([][]float32, n)}
 	for i := range n {
 		p := probs[i*m.C : (i+1)*m.C : (i+1)*m.C]
-		out.Predicted[i], out.Probabilities[i] = m.Labels[argmax(p)], p
+		out.Predicted[i], out.Probabilities[i] = m.Labels[head.Argmax(p)], p
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -685,16 +685,6 @@ func jsonError(err error) *apiError {
 		return errorf(http.StatusBadRequest, `body is empty or cut short; send {"features": [...]}`)
 	}
 	return errorf(http.StatusBadRequest, "bad request body: %v", err)
-}
-
-func argmax(p []float32) int {
-	best := 0
-	for i, v := range p {
-		if v > p[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // checkContentType accepts want (parameters ignored) or no Content-Type at all.

@@ -177,7 +177,7 @@ func TestShareFetchMetaPredict(t *testing.T) {
 			if err := json.Unmarshal(r.body, &p); r.code != 200 || err != nil {
 				t.Fatalf("predict: %d %s %v", r.code, r.body, err)
 			}
-			if fmt.Sprint(p.Probabilities) != fmt.Sprint(want[:m.C]) || p.Predicted != m.Labels[argmax(want[:m.C])] {
+			if fmt.Sprint(p.Probabilities) != fmt.Sprint(want[:m.C]) || p.Predicted != m.Labels[head.Argmax(want[:m.C])] {
 				t.Fatalf("predict one row: got %v %q, want %v", p.Probabilities, p.Predicted, want[:m.C])
 			}
 			// Every row in one batch: float32 survives JSON exactly, so the answer equals Predict's.

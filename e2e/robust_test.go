@@ -24,7 +24,7 @@ func TestRobust(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/public/robust.html")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, `document.readyState === 'complete' && document.getElementById('train') !== null`, 30*time.Second, "robust.html")
+	waitFor(t, ctx, `document.readyState === 'complete' && document.getElementById('train')?.disabled === false`, 30*time.Second, "robust.html")
 	t0 := time.Now()
 	js[any](t, ctx, `document.getElementById('train').click()`)
 	waitFor(t, ctx, `window.robust.trained === true || document.getElementById('status').textContent.startsWith('error')`, 10*time.Minute, "students trained")

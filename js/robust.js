@@ -4,39 +4,16 @@
 // on several pairs, and shows the images, the predictions, and accuracy against attack success.
 import { Trainer } from './trainer.js';
 import { drawSquare, decodeBlob } from './images.js';
+import { loadI18n } from './i18n.js';
 
 const SIZE = 112; // the panel's input size: a quarter of the app's 224² work per attack step
 const BLOCKS = 2;
 const EPOCHS = 8;
 
-const T = {
-  en: {
-    title: 'Robustness check', step1: '1 · Train three students on the demo photos', train: 'Load demo photos and train',
-    student: 'student', valacc: 'validation accuracy', success: 'attack success', step2: '2 · Attack one photo',
-    source: 'source photo', target: 'target class', iters: 'iterations', run: 'Run attack', fsource: 'source',
-    ftarget: 'target photo', fadv: 'perturbed', fpert: 'perturbation ×10', before: 'before', after: 'after',
-    step3: '3 · Attack success over several pairs', pairs: 'pairs', runmany: 'Attack pairs',
-    deep: 'frozen deep-layer', finetuned: 'fine-tuned last blocks', defended: 'defended (neuron distance)',
-    loading: 'loading the backbone…', photos: 'decoding the demo photos…', trained: 'students trained', attacking: 'attacking…',
-    intro: "A student built on a public teacher shares the teacher's frozen layers. Knowing only the teacher, an attacker can nudge a photo, invisibly, until its features at the last frozen layer mimic another class's photo: the student then sees that class. Everything runs in this tab's worker.",
-    accuracy: 'accuracy', attack: 'attack success', pair: 'pair',
-    short: { deep: 'frozen', finetuned: 'fine-tuned', defended: 'defended' },
-  },
-  ja: {
-    title: '頑健性チェック', step1: '1 · デモ写真で3つの生徒モデルを学習', train: 'デモ写真を読み込んで学習',
-    student: '生徒モデル', valacc: '検証精度', success: '攻撃成功率', step2: '2 · 1枚の写真を攻撃',
-    source: '元の写真', target: '狙うクラス', iters: '反復回数', run: '攻撃する', fsource: '元の写真',
-    ftarget: '狙う写真', fadv: '加工後', fpert: '加えた変化 ×10', before: '攻撃前', after: '攻撃後',
-    step3: '3 · 複数の組での攻撃成功率', pairs: '組数', runmany: 'まとめて攻撃',
-    deep: '固定した深い層', finetuned: '最後のブロックを微調整', defended: '防御あり（ニューロン距離）',
-    loading: 'バックボーンを読み込み中…', photos: 'デモ写真を読み込み中…', trained: '学習完了', attacking: '攻撃中…',
-    intro: '公開された教師モデルの上に作った生徒モデルは、教師の固定された層をそのまま受け継ぎます。攻撃者は教師だけを知っていれば、写真を目に見えないほど少しずつ変え、最後の固定層の特徴を別のクラスの写真に似せられます。すると生徒モデルはそのクラスだと判断します。計算はすべてこのタブのワーカー内で行います。',
-    accuracy: '精度', attack: '攻撃成功率', pair: '組',
-    short: { deep: '固定', finetuned: '微調整', defended: '防御あり' },
-  },
-};
 const lang = new URLSearchParams(location.search).get('lang') || (document.documentElement.lang.startsWith('ja') ? 'ja' : 'en');
-const t = T[lang] || T.en;
+// The panel's texts are the robust.* keys of public/i18n/<lang>.json (English for any missing).
+const t = (await loadI18n(lang)).prefixed('robust.');
+t.short = Object.fromEntries(['deep', 'finetuned', 'defended'].map((k) => [k, t[`short.${k}`]]));
 document.documentElement.lang = lang;
 document.querySelectorAll('[data-t]').forEach((el) => { if (t[el.dataset.t]) el.textContent = t[el.dataset.t]; });
 document.title = `${t.title} · finetuner`;
@@ -96,6 +73,8 @@ function pickTargets() {
   $('target').replaceChildren(...state.labels.map((l, i) => new Option(l, i)).filter((o) => o.text !== own));
 }
 $('source').addEventListener('change', pickTargets);
+// The button starts disabled in the page: it works once the texts are loaded and it is wired.
+$('train').disabled = false;
 
 function showTable() {
   $('acc').hidden = false;

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"finetuner/backbone"
+	"finetuner/head"
 	"finetuner/kernels"
 )
 
@@ -86,17 +87,7 @@ func (s *Student) Logits(row []float32) []float32 {
 
 // Predict returns the class the student gives one cached row.
 func (s *Student) Predict(row []float32) int {
-	return argmax(s.Logits(row))
-}
-
-func argmax(v []float32) int {
-	best := 0
-	for c, x := range v {
-		if x > v[best] {
-			best = c
-		}
-	}
-	return best
+	return head.Argmax(s.Logits(row))
 }
 
 // Train fits a student on cached rows (Top's input, or the features themselves when top is nil)
@@ -149,7 +140,7 @@ func Train(ctx context.Context, top *backbone.Section, pool bool, rows [][]float
 			s.z[d] = (v - s.Mean[d]) / s.Std[d]
 		}
 		kernels.LinearForward(s.logits, s.z, s.W, s.B, 1, s.D, s.C)
-		return argmax(s.logits)
+		return head.Argmax(s.logits)
 	}
 	res.ProbeValAcc = accuracy(val, y, probe)
 	res.ValAcc = res.ProbeValAcc
