@@ -11,7 +11,8 @@
 // postMessage API (to the parent window; messages are objects with source: "finetuner" and id):
 //   events  {type: "ready", classes, rows, dim, level, tap} · {type: "epoch", epoch, epochs,
 //           trainLoss, valLoss, valAcc} · {type: "done", valAcc, trainAcc, epochs, ms, params} ·
-//           {type: "prediction", label, probs: {class: p}} · {type: "error", error}
+//           {type: "prediction", label, probs: {class: p}} · {type: "reset"} (the run and its plot
+//           were cleared) · {type: "error", error}
 //   commands {type: "train"} · {type: "reset"} · {type: "setParams", params: {head, epochs, lr}} ·
 //           {type: "predict", url: a same-origin image URL}
 // Events go out with target origin "*": a docs page may live on any origin (or file://), and the
@@ -191,6 +192,8 @@ async function reset() {
   $('pred').hidden = true;
   $('pred').replaceChildren();
   readyStatus();
+  // The host's own caption of the last run must be cleared with the plot.
+  post('reset');
 }
 
 // ---- the reader's own image -------------------------------------------------------------------
@@ -326,5 +329,6 @@ async function main() {
   if (q.get('autoplay') === '1' || q.get('autoplay') === 'true') await train();
 }
 
-window.finetunerEmbed = { state, command };
+// plot is exposed for the browser test, which switches the plot's view to check each panel's pixels.
+window.finetunerEmbed = { state, command, get plot() { return plot; } };
 main().catch((err) => showError(err.message));
