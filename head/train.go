@@ -112,6 +112,9 @@ type Event struct {
 	Lambda        float64 `json:"lambda,omitempty"`
 	SamplesPerSec float64 `json:"samplesPerSec"`
 	ElapsedMs     float64 `json:"elapsedMs"`
+	// Head, on the automatic probe's trial events, is the best head so far: a usable copy the
+	// caller may predict with at once while the probe refines it.
+	Head *Model `json:"-"`
 }
 
 // Control pauses, resumes and cancels a running training from another goroutine. A paused run

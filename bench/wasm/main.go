@@ -117,10 +117,12 @@ type runResult struct {
 }
 
 // event is a progress event with the time since the call began, which, unlike ElapsedMs, includes
-// copying the data in from JS and setting up the run.
+// copying the data in from JS and setting up the run. BestValAcc is, on the probe's trial events,
+// the validation accuracy of the head handed over with it (the best so far).
 type event struct {
 	head.Event
 	SinceCallMs float64 `json:"sinceCallMs"`
+	BestValAcc  float64 `json:"bestValAcc,omitempty"`
 }
 
 // trainHead(x, y, n, d, labels, configJSON) trains with head.Train; configJSON is a head.Config.
@@ -149,10 +151,22 @@ func run(args []js.Value, fit func(context.Context, *head.Dataset, head.Config, 
 		return nil, fmt.Errorf("config: %v", err)
 	}
 	var events []event
+	var headAcc map[*head.Model]float64 // the validation accuracy of each head a trial handed over
 	progress := func(e head.Event) {
-		if e.Kind != "step" {
-			events = append(events, event{e, float64(time.Since(start).Microseconds()) / 1000})
+		if e.Kind == "step" {
+			return
 		}
+		ev := event{Event: e, SinceCallMs: float64(time.Since(start).Microseconds()) / 1000}
+		if e.Head != nil {
+			if headAcc == nil {
+				headAcc = map[*head.Model]float64{}
+			}
+			if _, ok := headAcc[e.Head]; !ok {
+				headAcc[e.Head] = e.ValAcc
+			}
+			ev.BestValAcc = headAcc[e.Head]
+		}
+		events = append(events, ev)
 	}
 	_, rep, err := fit(context.Background(), ds, cfg, nil, progress)
 	if err != nil {
