@@ -20,6 +20,7 @@
 
 import { Trainer } from './bridge.js';
 import { Plot } from './plot.js';
+import { FallbackCurve } from './fallback-curve.js';
 import { drawSquare, decodeBlob } from './images.js';
 import { loadI18n, applyI18n, pickLanguage } from './i18n.js';
 
@@ -27,7 +28,9 @@ const $ = (id) => document.getElementById(id);
 const q = new URLSearchParams(location.search);
 const id = q.get('id') || '';
 const state = { data: null, params: {}, training: false, trained: false, backbone: null, report: null, firstEpochMs: null, timing: {} };
-let i18n, trainer, plot;
+let i18n, trainer, plot, fallback;
+// plotShown: the Ebiten plot has drawn a run; until then the fallback canvas draws the epochs.
+let plotShown = false;
 let backboneLoading = null;
 // Commands from the host wait for the data and the trainer: embed.js may send them as soon as
 // the frame's load event fires, before either is ready.
@@ -151,6 +154,7 @@ async function train() {
   state.training = true;
   $('train').disabled = true;
   plot.reset(labels, config.auto ? 0 : config.epochs);
+  if (!plotShown) fallback.reset(config.auto ? 0 : config.epochs);
   const t0 = performance.now();
   if (!state.timing.train) state.timing.train = Math.round(t0);
   try {
@@ -167,6 +171,7 @@ async function train() {
   } finally {
     state.training = false;
     $('train').disabled = false;
+    startPlot();
   }
   loadBackbone();
 }
@@ -182,6 +187,17 @@ function onEvents(evs) {
     post('epoch', { epoch: e.epoch, epochs: e.epochs, trainLoss: e.trainLoss, valLoss: e.hasVal ? e.valLoss : null, valAcc: e.hasVal ? e.valAcc : null });
   }
   plot.events(evs);
+  if (!plotShown) fallback.events(evs);
+}
+
+/**
+ * startPlot loads the Ebiten plot frame. It waits for the fallback canvas to draw the first epochs
+ * (or for the embed to be ready without autoplay): compiling and starting the 15 MB module takes
+ * the page's thread for a few hundred ms on a first visit, which would hold back the first curve.
+ */
+function startPlot() {
+  const f = $('plot');
+  if (!f.getAttribute('src')) f.src = f.dataset.src;
 }
 
 async function reset() {
@@ -189,6 +205,7 @@ async function reset() {
   state.trained = false;
   state.report = null;
   plot.reset(state.data ? state.data.labels : [], 0);
+  if (!plotShown) fallback.reset(0);
   $('pred').hidden = true;
   $('pred').replaceChildren();
   readyStatus();
@@ -289,6 +306,19 @@ async function main() {
   // does not delay the mark.
   plot.onDrawn = (m) => {
     if (m.points > 0 && !state.timing.firstDrawn) state.timing.firstDrawn = Math.round(m.at ? m.at - performance.timeOrigin : performance.now());
+    if (m.points > 0 && !plotShown) {
+      plotShown = true;
+      fallback.hide();
+    }
+    if (m.points > 0) noteCurve(state.timing.firstDrawn);
+  };
+  fallback = new FallbackCurve($('fallback'), theme);
+  // curve is when the reader first sees the run: the fallback's first points, or the plot's.
+  const noteCurve = (t) => { if (!state.timing.curve || t < state.timing.curve) state.timing.curve = Math.round(t); };
+  fallback.onDrawn = (t) => {
+    state.timing.fallbackDrawn = Math.round(t);
+    noteCurve(t);
+    startPlot();
   };
   plot.setOptions({ theme, lang: i18n.lang, strings: i18n.prefixed('plot.') });
 
@@ -327,6 +357,7 @@ async function main() {
   document.body.dataset.ready = '1';
   markReady();
   if (q.get('autoplay') === '1' || q.get('autoplay') === 'true') await train();
+  else startPlot();
 }
 
 // plot is exposed for the browser test, which switches the plot's view to check each panel's pixels.

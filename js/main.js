@@ -1097,7 +1097,6 @@ async function main() {
   if (!restored || !state.classes.length) { addClass(); addClass(); }
   writeSettings();
   render();
-  registerServiceWorker();
   try {
     state.backbones = await loadManifest();
     $('backbone').replaceChildren(...state.backbones.map((b) => new Option(b.name || b.id, b.id)));
@@ -1127,6 +1126,13 @@ async function main() {
   showReport();
   updateButtons();
   document.body.dataset.ready = '1';
+  // The plot frame (a 15 MB Ebiten module compiled on this thread) starts once the page is usable,
+  // and the offline precache (every file: both backbones, the demo set) once the frame has loaded,
+  // so neither delays the page nor each other; the plot bridge keeps the history until its frame
+  // is up.
+  const frame = $('plot');
+  frame.addEventListener('load', () => registerServiceWorker(), { once: true });
+  frame.src = frame.dataset.src;
 }
 
 main();
