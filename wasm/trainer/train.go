@@ -165,12 +165,6 @@ func (a *app) train(args []js.Value) (any, error) {
 		lastFlush = time.Now()
 	}
 	progress := func(e head.Event) {
-		if e.Head != nil {
-			// The probe's best head so far: predictions use it at once, while the probe refines it.
-			a.mu.Lock()
-			a.hs.model = e.Head
-			a.mu.Unlock()
-		}
 		batch = append(batch, e)
 		now := time.Now()
 		if e.Kind != "step" || now.Sub(lastFlush) >= 50*time.Millisecond {
