@@ -73,7 +73,7 @@ type probe struct {
 	progress func(Event)
 	start    time.Time
 	// x (N,dim) is what the objective multiplies: the standardised training rows (dim = D), or,
-	// with fewer rows than features, their reduction Φ (dim = N, see reduce).
+	// with at most half as many rows as features, their reduction Φ (dim = N, see reduce).
 	x       []float32
 	dim     int
 	phi     []float64 // (N,N) lower-triangular Φ with Φ·Φᵀ = X·Xᵀ; nil when solving in the features
@@ -93,7 +93,10 @@ func newProbe(tr *trainer, ctx context.Context, ctl *Control, progress func(Even
 	n, C := len(tr.ytr), tr.m.C
 	p := &probe{tr: tr, ctx: ctx, ctl: ctl, progress: progress, start: start, x: tr.xtr, dim: tr.m.D,
 		logits: make([]float32, n*C), probs: make([]float32, n*C), dlogits: make([]float32, n*C)}
-	if n > 0 && n < tr.m.D {
+	// The reduction pays when the rows are at most half the features: each evaluation then costs
+	// at most half as much, and the Gram matrix and its factorisation (N²D + N³/6 multiply-adds,
+	// once) stay below the cost of a few evaluations.
+	if n > 0 && 2*n <= tr.m.D {
 		p.reduce()
 	}
 	p.w32 = make([]float32, p.dim*C+C)

@@ -85,8 +85,8 @@ func lbfgsOptimum(t *testing.T, x []float64, y []int32, D, C int, lambda float64
 
 // TestAutoProbeMatchesLBFGS: the auto probe must land within 0.5 accuracy points of the float64
 // L-BFGS optimum at the strength it chose, on the same features and split: with fewer rows than
-// features (480-d: solved in the rows' span), and with more (the first 24 features: solved in
-// the features).
+// half the features (480-d: solved in the rows' span), and with more rows than features (the
+// first 24 features: solved in the features).
 func TestAutoProbeMatchesLBFGS(t *testing.T) {
 	ds := loadTux(t)
 	t.Run("rows<features", func(t *testing.T) { probeMatchesLBFGS(t, ds) })

@@ -33,7 +33,10 @@ export class FallbackCurve {
       this.points.push({ epoch: e.epoch, trainLoss: e.kind === 'epoch' ? e.trainLoss : NaN, valLoss: e.hasVal ? e.valLoss : NaN, valAcc: e.hasVal ? e.valAcc : NaN });
       if (e.epochs) this.epochs = e.epochs;
     }
-    this.schedule();
+    // The first points are drawn at once: under load the next animation frame can be late, and the
+    // canvas reaches the screen with the next frame either way.
+    if (this.onDrawn && this.points.length && !this.canvas.hidden) this.draw();
+    else this.schedule();
   }
 
   /** hide gives the place back to the plot. */
