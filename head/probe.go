@@ -321,10 +321,12 @@ func (p *probe) sweep() (float64, error) {
 	// try fits at λ warm-started from a copy of from and returns the solution.
 	try := func(lambda float64, from []float64) ([]float64, error) {
 		xi := append([]float64(nil), from...)
-		if _, err := p.fit(xi, lambda, sweepIters, sweepGradTol, sweepRelTol); err != nil {
+		_, err := p.fit(xi, lambda, sweepIters, sweepGradTol, sweepRelTol)
+		// A cancelled first fit leaves its last iterate in the model, not the random start.
+		p.toModel(xi)
+		if err != nil {
 			return nil, err
 		}
-		p.toModel(xi)
 		loss, acc := p.tr.evaluate(p.tr.xval, p.tr.yval, nil)
 		if best == nil || acc > best.acc || (acc == best.acc && loss < best.loss) {
 			best = &result{lambda, loss, acc, xi, nil}

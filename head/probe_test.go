@@ -202,3 +202,32 @@ func probeMatchesLBFGS(t *testing.T, ds *head.Dataset) {
 		t.Fatalf("the last trial's head gives val acc %.4f, the best trial said %.4f", got, best.ValAcc)
 	}
 }
+
+// TestAutoProbeCancel: a probe cancelled during its first fit returns a usable head (its last
+// iterate, finite) with the report saying so.
+func TestAutoProbeCancel(t *testing.T) {
+	ds := loadTux(t)
+	ctl := head.NewControl()
+	steps := 0
+	m, rep, err := head.AutoProbe(context.Background(), ds, head.Config{ValFraction: 0.2, Seed: 1}, ctl, func(e head.Event) {
+		if e.Kind == "step" {
+			if steps++; steps == 3 {
+				ctl.Cancel()
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Cancelled || rep.Epochs > 4 {
+		t.Fatalf("cancelled after 3 steps: report says cancelled=%v after %d iterations", rep.Cancelled, rep.Epochs)
+	}
+	for _, v := range m.Params {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			t.Fatal("the cancelled probe's head has non-finite weights")
+		}
+	}
+	if rep.TrainAcc < 0.5 {
+		t.Fatalf("the head after 3 iterations fits %.0f%% of the training rows; it is not the last iterate", 100*rep.TrainAcc)
+	}
+}
