@@ -691,6 +691,7 @@ async function train() {
   lastEpochEvent = null;
   updateButtons();
   plot.reset(set.labels, cfg.auto ? 0 : cfg.epochs);
+  startPlot();
   $('train-status').textContent = set.n > set.photos
     ? `training on ${set.photos} photos (${set.n} rows with augmentation)…` : 'training…';
   const t0 = performance.now();
@@ -1126,13 +1127,31 @@ async function main() {
   showReport();
   updateButtons();
   document.body.dataset.ready = '1';
-  // The plot frame (a 15 MB Ebiten module compiled on this thread) starts once the page is usable,
-  // and the offline precache (every file: both backbones, the demo set) once the frame has loaded,
-  // so neither delays the page nor each other; the plot bridge keeps the history until its frame
-  // is up.
+  // The offline precache (every file: both backbones, the demo set) runs in the service worker's
+  // own thread, from now on: never before the page is usable.
+  registerServiceWorker();
+  if (state.curves || state.report) startPlot();
+  else waitQuietThenStartPlot();
+}
+
+// The plot frame (a 12 MB Ebiten module compiled on this thread) starts once the page is usable
+// and has something to draw or nothing else to do: at once when the project has curves, else at
+// the first training or after 5 s without images being decoded or extracted (compiling it on this
+// thread while the demo set loads slows the decoding that feeds the extraction workers). The plot
+// bridge keeps the history until its frame is up.
+function startPlot() {
   const frame = $('plot');
-  frame.addEventListener('load', () => registerServiceWorker(), { once: true });
-  frame.src = frame.dataset.src;
+  if (!frame.getAttribute('src')) frame.src = frame.dataset.src;
+}
+
+function waitQuietThenStartPlot() {
+  let quiet = 0;
+  const tick = () => {
+    if ($('plot').getAttribute('src')) return;
+    quiet = queue.length || inflight() ? 0 : quiet + 1;
+    if (quiet >= 10) startPlot(); else setTimeout(tick, 500);
+  };
+  setTimeout(tick, 500);
 }
 
 main();
