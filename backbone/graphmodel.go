@@ -241,3 +241,30 @@ func float16to32(h uint16) float32 {
 	}
 	return math.Float32frombits(sign | (exp+127-15)<<23 | man<<13)
 }
+
+// Tensor is a decoded weight of a graph model: float32 values (dequantised) or int32 values,
+// row-major in Shape.
+type Tensor struct {
+	Shape []int
+	F     []float32
+	I     []int32
+}
+
+// DecodeWeights reads every weight named in a TF.js graph model's manifest from the files shard
+// returns, dequantised exactly as the runtime does, for exporters that write the network in
+// another format.
+func DecodeWeights(modelJSON []byte, shard func(path string) ([]byte, error)) (map[string]Tensor, error) {
+	var mj graphModelJSON
+	if err := json.Unmarshal(modelJSON, &mj); err != nil {
+		return nil, fmt.Errorf("backbone: model.json is not valid JSON: %v", err)
+	}
+	w, err := decodeWeights(mj.WeightsManifest, shard)
+	if err != nil {
+		return nil, fmt.Errorf("backbone: %v", err)
+	}
+	out := make(map[string]Tensor, len(w))
+	for k, t := range w {
+		out[k] = Tensor{Shape: t.shape, F: t.f, I: t.i}
+	}
+	return out, nil
+}

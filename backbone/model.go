@@ -277,22 +277,7 @@ func binaryStep(out, a, b []float32, s *step) {
 	}
 	switch s.bc {
 	case bcSame:
-		b = b[:len(a)]
-		out = out[:len(a)]
-		switch op {
-		case binAdd:
-			for i, x := range a {
-				out[i] = x + b[i]
-			}
-		case binSub:
-			for i, x := range a {
-				out[i] = x - b[i]
-			}
-		case binMul:
-			for i, x := range a {
-				out[i] = x * b[i]
-			}
-		}
+		binaryEqual(out[:len(a)], a, b[:len(a)], op)
 	case bcScalar:
 		y := b[0]
 		out = out[:len(a)]
@@ -313,24 +298,30 @@ func binaryStep(out, a, b []float32, s *step) {
 	case bcChannel:
 		C := len(b)
 		for p := 0; p+C <= len(a); p += C {
-			ap, op2 := a[p:p+C], out[p:p+C]
-			switch op {
-			case binAdd:
-				for c, x := range ap {
-					op2[c] = x + b[c]
-				}
-			case binSub:
-				for c, x := range ap {
-					op2[c] = x - b[c]
-				}
-			case binMul:
-				for c, x := range ap {
-					op2[c] = x * b[c]
-				}
-			}
+			binaryEqual(out[p:p+C], a[p:p+C], b, op)
 		}
 	default:
 		binaryGeneral(out, a, b, s.aShape, s.bShape, s.outShape, op)
+	}
+}
+
+// binaryEqual is out[i] = a[i] op b[i] over slices of one length: the whole tensor when the shapes
+// match, one pixel's channels when b is a per-channel vector.
+func binaryEqual(out, a, b []float32, op binOp) {
+	b, out = b[:len(a)], out[:len(a)]
+	switch op {
+	case binAdd:
+		for i, x := range a {
+			out[i] = x + b[i]
+		}
+	case binSub:
+		for i, x := range a {
+			out[i] = x - b[i]
+		}
+	case binMul:
+		for i, x := range a {
+			out[i] = x * b[i]
+		}
 	}
 }
 

@@ -9,7 +9,9 @@
 //
 // The static site itself is served by wrangler's assets, not by this package. Handler is a plain
 // http.Handler over a KV interface, so the native tests drive it with httptest and MemKV; the
-// wasm main in cloudflare/wasm binds it to Workers KV through syumai/workers.
+// wasm main in cloudflare/wasm binds it to Workers KV through syumai/workers. One Handler serves
+// every request of a Worker isolate (cloudflare/entry.mjs starts Go once), concurrently, and
+// keeps the heads it has read decoded in a bounded cache.
 //
 // Every error is a JSON object {"error": "...", "status": N} with the status that fits: 400
 // malformed request, 404 unknown head or route, 405 wrong method, 413 too large, 415 wrong
@@ -31,6 +33,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"finetuner/head"
 )
@@ -52,11 +55,13 @@ const (
 
 // Handler serves /api/*.
 type Handler struct {
-	kv KV
+	kv     KV
+	cache  *headCache
+	served atomic.Int64
 }
 
-// New returns the API handler over kv.
-func New(kv KV) *Handler { return &Handler{kv: kv} }
+// New returns the API handler over kv, with a head cache of MaxCacheBytes and MaxCacheHeads.
+func New(kv KV) *Handler { return &Handler{kv: kv, cache: newHeadCache(MaxCacheBytes, MaxCacheHeads)} }
 
 // apiError is an error with the HTTP status it should be answered with.
 type apiError struct {
@@ -71,6 +76,7 @@ func errorf(status int, format string, args ...any) *apiError {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.served.Add(1)
 	hd := w.Header()
 	// The API is public and holds no credentials, so any page may call it (tutorials embedding
 	// a shared head); nosniff and a deny-all CSP keep a response from ever acting as a page.
@@ -141,11 +147,15 @@ type Health struct {
 	MaxHeadBytes    int    `json:"maxHeadBytes"`
 	MaxPredictBytes int    `json:"maxPredictBytes"`
 	MaxPredictRows  int    `json:"maxPredictRows"`
+	// Served counts the requests this Go instance has handled, this one included: it grows
+	// from one request to the next while the Worker isolate lives.
+	Served int64      `json:"served"`
+	Cache  CacheStats `json:"cache"`
 }
 
 func (h *Handler) health(w http.ResponseWriter) error {
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, Health{"finetuner", 1, MaxHeadBytes, MaxPredictBytes, MaxPredictRows})
+	writeJSON(w, http.StatusOK, Health{"finetuner", 1, MaxHeadBytes, MaxPredictBytes, MaxPredictRows, h.served.Load(), h.cache.stats()})
 	return nil
 }
 
@@ -176,7 +186,10 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusUnprocessableEntity, "%v", err)
 	}
 	id := ContentID(b)
-	_, exists, err := h.kv.Get(r.Context(), keyPrefix+id)
+	exists := h.cache.get(id) != nil
+	if !exists {
+		_, exists, err = h.kv.Get(r.Context(), keyPrefix+id)
+	}
 	if err != nil {
 		return errorf(http.StatusInternalServerError, "storage: %v", err)
 	}
@@ -191,6 +204,8 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
+	// Whoever shares a head usually tries it next: keep it decoded.
+	h.cache.add(&cachedHead{id: id, file: b, model: m})
 	o := origin(r)
 	status := http.StatusCreated
 	if exists {
@@ -223,10 +238,15 @@ func validID(id string) bool {
 	return true
 }
 
-// load returns the stored head file with the given id.
-func (h *Handler) load(ctx context.Context, id string) ([]byte, error) {
+// load returns the head with the given id, from the cache or else from KV, decoded. Stored
+// files were validated on upload; one that fails now means the store is damaged, which is our
+// fault, not the caller's.
+func (h *Handler) load(ctx context.Context, id string) (*cachedHead, error) {
 	if !validID(id) {
 		return nil, errorf(http.StatusNotFound, "no head %q: a head id is %d lowercase hex characters", id, IDLen)
+	}
+	if c := h.cache.get(id); c != nil {
+		return c, nil
 	}
 	b, ok, err := h.kv.Get(ctx, keyPrefix+id)
 	if err != nil {
@@ -235,21 +255,11 @@ func (h *Handler) load(ctx context.Context, id string) ([]byte, error) {
 	if !ok {
 		return nil, errorf(http.StatusNotFound, "no head with id %s (it was never shared here)", id)
 	}
-	return b, nil
-}
-
-// loadModel returns the decoded head with the given id. Stored files were validated on upload;
-// one that fails now means the store is damaged, which is our fault, not the caller's.
-func (h *Handler) loadModel(ctx context.Context, id string) (*head.Model, []byte, error) {
-	b, err := h.load(ctx, id)
-	if err != nil {
-		return nil, nil, err
-	}
 	m, err := head.ReadModel(b)
 	if err != nil {
-		return nil, nil, errorf(http.StatusInternalServerError, "stored head %s is damaged: %v", id, err)
+		return nil, errorf(http.StatusInternalServerError, "stored head %s is damaged: %v", id, err)
 	}
-	return m, b, nil
+	return h.cache.add(&cachedHead{id: id, file: b, model: m}), nil
 }
 
 // immutable marks a response that depends only on the content-hash id.
@@ -259,10 +269,11 @@ func immutable(w http.ResponseWriter, id string) {
 }
 
 func (h *Handler) file(w http.ResponseWriter, r *http.Request, id string) error {
-	b, err := h.load(r.Context(), id)
+	c, err := h.load(r.Context(), id)
 	if err != nil {
 		return err
 	}
+	b := c.file
 	hd := w.Header()
 	immutable(w, id)
 	if r.Header.Get("If-None-Match") == `"`+id+`"` {
@@ -297,21 +308,26 @@ type Meta struct {
 }
 
 func (h *Handler) meta(w http.ResponseWriter, r *http.Request, id string) error {
-	m, b, err := h.loadModel(r.Context(), id)
+	c, err := h.load(r.Context(), id)
 	if err != nil {
 		return err
 	}
+	m, b := c.model, c.file
 	immutable(w, id)
 	if r.Header.Get("If-None-Match") == `"`+id+`"` {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	metrics := m.Meta.Metrics
-	for k, v := range metrics {
-		// JSON has no NaN or Inf; a metric that is not finite is left out rather than faked.
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			delete(metrics, k)
+	// JSON has no NaN or Inf; a metric that is not finite is left out rather than faked. A
+	// copy: the cached model is shared with other requests.
+	metrics := map[string]float64{}
+	for k, v := range m.Meta.Metrics {
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			metrics[k] = v
 		}
+	}
+	if len(metrics) == 0 {
+		metrics = nil
 	}
 	arch := m.Arch
 	if arch.Hidden == nil {
@@ -351,10 +367,11 @@ func (h *Handler) predict(w http.ResponseWriter, r *http.Request, id string) err
 		return err
 	}
 	// The id is checked before the body is read, so a wrong id costs nothing.
-	m, _, err := h.loadModel(r.Context(), id)
+	c, err := h.load(r.Context(), id)
 	if err != nil {
 		return err
 	}
+	m := c.model
 	body, err := readBody(r, MaxPredictBytes, "predict request")
 	if err != nil {
 		return err
@@ -365,7 +382,10 @@ func (h *Handler) predict(w http.ResponseWriter, r *http.Request, id string) err
 	}
 	probs := make([]float32, n*m.C)
 	// Finite but huge inputs can still overflow inside the head; Predict says so.
-	if err := m.Predict(probs, x, n); err != nil {
+	c.mu.Lock()
+	err = m.Predict(probs, x, n)
+	c.mu.Unlock()
+	if err != nil {
 		return errorf(http.StatusUnprocessableEntity, "%v", err)
 	}
 	w.Header().Set("Cache-Control", "no-store")

@@ -419,20 +419,29 @@ func FuzzPredict(f *testing.F) {
 }
 
 // BenchmarkPredictRequest is the Go side of one single-row predict request on a 480-d, 7-class
-// linear head (the Worker's own start-up and the runtime around it not included): read the head
-// from KV, decode and validate it, parse the JSON row, predict, encode the answer.
+// linear head (the Worker's own start-up and the runtime around it not included). warm: the
+// head is in the isolate's cache, so parse the JSON row, predict, encode the answer; cold: a
+// new Handler each time also reads the head from KV, decodes and validates it.
 func BenchmarkPredictRequest(b *testing.B) {
 	_, file, ds := trained(b, head.Arch{}, 480, 7)
 	kv := NewMemKV()
 	kv.Put(context.Background(), keyPrefix+ContentID(file), file)
-	h := New(kv)
 	body := mustJSON(map[string]any{"features": ds.X[:ds.D]})
 	path := "/api/heads/" + ContentID(file) + "/predict"
-	b.ReportAllocs()
-	for b.Loop() {
-		if r := do(b, h, "POST", path, "application/json", body); r.code != 200 {
-			b.Fatalf("%d %s", r.code, r.body)
-		}
+	for _, cold := range []bool{false, true} {
+		name := map[bool]string{false: "warm", true: "cold"}[cold]
+		b.Run(name, func(b *testing.B) {
+			h := New(kv)
+			b.ReportAllocs()
+			for b.Loop() {
+				if cold {
+					h = New(kv)
+				}
+				if r := do(b, h, "POST", path, "application/json", body); r.code != 200 {
+					b.Fatalf("%d %s", r.code, r.body)
+				}
+			}
+		})
 	}
 }
 

@@ -6,11 +6,13 @@
 package e2e
 
 import (
+	"archive/zip"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"image"
 	"image/color"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -136,8 +138,8 @@ func TestApp(t *testing.T) {
 		same := js[string](t, ctx, `(async () => {
 		  const ex = window.finetuner.extractors, size = window.finetuner.state.backbone.inputSize;
 		  const px = new Uint8Array(size * size * 4).map((_, i) => (i * 37 + (i >> 9)) & 255);
-		  const a = await ex[0].t.call('extract', { rgba: px.slice().buffer, width: size, height: size });
-		  const b = await ex[1].t.call('extract', { rgba: px.slice().buffer, width: size, height: size });
+		  const a = await ex[0].t.extract(px.slice().buffer, size);
+		  const b = await ex[1].t.extract(px.slice().buffer, size);
 		  return a.length === b.length && a.every((v, i) => Object.is(v, b[i])) ? 'same' : 'differ at ' + a.findIndex((v, i) => v !== b[i]);
 		})()`)
 		mustf(t, same == "same", "the helper's features differ from the trainer's: %s", same)
@@ -150,7 +152,7 @@ func TestApp(t *testing.T) {
 	waitFor(t, ctx, `window.finetuner.state.training === false && window.finetuner.state.report !== null`, 180*time.Second, "the automatic probe to finish")
 	autoAcc := js[float64](t, ctx, `window.finetuner.state.report.valAcc`)
 	t.Logf("automatic probe: val acc %.3f, L2 %.0e", autoAcc, js[float64](t, ctx, `window.finetuner.state.report.lambda`))
-	mustf(t, js[int](t, ctx, `window.finetuner.plot.history.filter(m => m.type === 'events').flatMap(m => m.events).filter(e => e.kind === 'trial').length`) >= 3, "the probe's trials reached the plot")
+	mustf(t, js[int](t, ctx, `window.finetuner.plot.eventList().filter(e => e.kind === 'trial').length`) >= 3, "the probe's trials reached the plot")
 	noErrors(t, ctx, "after the automatic probe")
 
 	step("train with augmentation: mirror views, split by photo")
@@ -190,7 +192,7 @@ func TestApp(t *testing.T) {
 	js[any](t, ctx, `(() => { const f = document.getElementById('settings').elements;
 	  f.auto.checked = false; f.head.value = 'mlp'; f.hidden.value = 64; f.epochs.value = 1000; f.batch.value = 8; f.lr.value = 0.001; f.val.value = 0.25; f.early.checked = false;
 	  f.auto.dispatchEvent(new Event('change', {bubbles: true})); })()`)
-	epochCount := `window.finetuner.plot.history.filter(m => m.type === 'events').flatMap(m => m.events).filter(e => e.kind === 'epoch').length`
+	epochCount := `window.finetuner.plot.eventList().filter(e => e.kind === 'epoch').length`
 	t0 := js[float64](t, ctx, `performance.now()`)
 	js[any](t, ctx, `document.getElementById('train-btn').click()`)
 	waitFor(t, ctx, epochCount+` >= 20`, 60*time.Second, "20 epochs")
@@ -253,7 +255,7 @@ func TestApp(t *testing.T) {
 		ValLoss   float64 `json:"valLoss"`
 		ValAcc    float64 `json:"valAcc"`
 	}
-	raw := js[string](t, ctx, `JSON.stringify(window.finetuner.plot.history.filter(m => m.type === 'events').flatMap(m => m.events).filter(e => e.kind === 'epoch'))`)
+	raw := js[string](t, ctx, `JSON.stringify(window.finetuner.plot.eventList().filter(e => e.kind === 'epoch'))`)
 	if err := json.Unmarshal([]byte(raw), &epochs); err != nil {
 		t.Fatal(err)
 	}
@@ -333,6 +335,15 @@ func TestApp(t *testing.T) {
 	}
 	waitFor(t, ctx, `/head imported/.test(document.getElementById('io-status').textContent)`, 20*time.Second, "the head import")
 	badHeads(t, ctx, out)
+
+	step("export the whole model for TF.js")
+	js[any](t, ctx, `document.getElementById('export-tfjs').click()`)
+	checkTFJSZip(t, waitDownload(t, downloads, "-tfjs.zip", 30*time.Second), js[[]string](t, ctx, `window.finetuner.state.headInfo.labels`))
+	waitFor(t, ctx, `/model exported for TF.js/.test(document.getElementById('io-status').textContent)`, 10*time.Second, "the export's status")
+	js[any](t, ctx, `document.getElementById('export-onnx').click()`)
+	onnx, err := os.ReadFile(waitDownload(t, downloads, ".onnx", 30*time.Second))
+	mustf(t, err == nil && len(onnx) > 1e6 && strings.Contains(string(onnx[:4096]), "probabilities"), "ONNX export: %d bytes, %v", len(onnx), err)
+	waitFor(t, ctx, `/model exported for ONNX/.test(document.getElementById('io-status').textContent)`, 10*time.Second, "the ONNX export's status")
 
 	step("export the project, wipe, import it back")
 	before := projectSummary(t, ctx)
@@ -511,6 +522,73 @@ func waitDownload(t *testing.T, dir, ext string, timeout time.Duration) string {
 	}
 	t.Fatalf("no %s download in %s after %v", ext, dir, timeout)
 	return ""
+}
+
+// checkTFJSZip opens the page's TF.js export: model.json with the labels in its metadata and
+// the probabilities output, and every weight file its manifest names, of the size it declares.
+// tools/exportcheck runs such exports in TensorFlow.js.
+func checkTFJSZip(t *testing.T, path string, labels []string) {
+	t.Helper()
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	defer zr.Close()
+	files := map[string][]byte{}
+	for _, f := range zr.File {
+		r, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[f.Name], _ = io.ReadAll(r)
+		r.Close()
+	}
+	var mj struct {
+		Format   string `json:"format"`
+		Manifest []struct {
+			Paths   []string `json:"paths"`
+			Weights []struct {
+				Shape        []int           `json:"shape"`
+				Dtype        string          `json:"dtype"`
+				Quantization json.RawMessage `json:"quantization"`
+			} `json:"weights"`
+		} `json:"weightsManifest"`
+		Signature struct {
+			Outputs map[string]any `json:"outputs"`
+		} `json:"signature"`
+		Meta struct {
+			Finetuner struct {
+				Labels []string `json:"labels"`
+			} `json:"finetuner"`
+		} `json:"userDefinedMetadata"`
+	}
+	if err := json.Unmarshal(files["model.json"], &mj); err != nil {
+		t.Fatalf("%s: model.json: %v", path, err)
+	}
+	mustf(t, mj.Format == "graph-model" && mj.Signature.Outputs["probabilities"] != nil, "TF.js export: format %q, outputs %v", mj.Format, mj.Signature.Outputs)
+	mustf(t, strings.Join(mj.Meta.Finetuner.Labels, ",") == strings.Join(labels, ","), "TF.js export labels %v, page %v", mj.Meta.Finetuner.Labels, labels)
+	for _, g := range mj.Manifest {
+		var have, want int
+		for _, p := range g.Paths {
+			mustf(t, files[p] != nil, "TF.js export: %s is missing", p)
+			have += len(files[p])
+		}
+		for _, w := range g.Weights {
+			n := 1
+			for _, d := range w.Shape {
+				n *= d
+			}
+			size := 4
+			if len(w.Quantization) > 0 {
+				var q struct{ Dtype string }
+				json.Unmarshal(w.Quantization, &q)
+				size = map[string]int{"float16": 2, "uint16": 2, "uint8": 1}[q.Dtype]
+			}
+			want += n * size
+		}
+		mustf(t, have == want, "TF.js export: weight files %v hold %d bytes, the manifest %d", g.Paths, have, want)
+	}
+	t.Logf("TF.js export: %s, %d files, labels %v", filepath.Base(path), len(files), labels)
 }
 
 // checkSafetensors reads the header of a .safetensors file: 8-byte little-endian length, JSON

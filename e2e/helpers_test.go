@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"finetuner/internal/headless"
+
 	"github.com/chromedp/chromedp"
 )
 
@@ -107,31 +109,11 @@ func (s *server) stop() {
 	}
 }
 
-// browser starts headless chromium with the flags DESIGN.md lists, a fake webcam, and a NetLog
-// that records every request any part of the browser makes.
+// browser starts headless chromium with the project's flags (internal/headless), a fake webcam,
+// and a NetLog that records every request any part of the browser makes.
 func startBrowser(t *testing.T, exe, netlog, downloads string) (context.Context, context.CancelFunc) {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 1000),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter"),
-		chromedp.Flag("use-angle", "swiftshader"),
-		chromedp.Flag("enable-unsafe-swiftshader", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("log-net-log", netlog),
-		chromedp.Flag("net-log-capture-mode", "Default"),
-	}
+	opts := headless.Options(exe, t.TempDir(), 1400, 1000, append(headless.FakeWebcam, headless.NetLog(netlog)...)...)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
 	return ctx, func() { cancelC(); cancelA() }

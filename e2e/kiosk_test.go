@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"finetuner/internal/headless"
+
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/heapprofiler"
 	"github.com/chromedp/cdproto/memory"
@@ -27,31 +29,12 @@ import (
 // Only loopback bypasses it, so a request to any other origin fails instead of leaving the machine.
 func isolatedBrowser(t *testing.T, exe, netlog string) (context.Context, context.CancelFunc) {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 900),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter"),
-		chromedp.Flag("use-angle", "swiftshader"),
-		chromedp.Flag("enable-unsafe-swiftshader", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
+	opts := headless.Options(exe, t.TempDir(), 1400, 900, append(append(headless.FakeWebcam,
 		chromedp.Flag("enable-precise-memory-info", true),
 		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
 		chromedp.Flag("proxy-server", "http://127.0.0.1:9"),
 		chromedp.Flag("proxy-bypass-list", "127.0.0.1"),
-		chromedp.Flag("log-net-log", netlog),
-		chromedp.Flag("net-log-capture-mode", "Default"),
-	}
+	), headless.NetLog(netlog)...)...)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
 	return ctx, func() { cancelC(); cancelA() }
@@ -161,7 +144,7 @@ func TestKiosk(t *testing.T) {
 		screenshot(t, ctx, "", filepath.Join(out, "kiosk-4-learn.png"))
 	}
 	waitFor(t, ctx, `kiosk.state.step === 'try' && kiosk.state.prediction !== null`, 90*time.Second, "training and a first prediction")
-	epochs := js[int](t, ctx, `kiosk.plot().history.filter(m => m.type === 'events').flatMap(m => m.events).filter(e => e.kind === 'epoch').length`)
+	epochs := js[int](t, ctx, `kiosk.plot().eventList().filter(e => e.kind === 'epoch').length`)
 	mustf(t, epochs >= 5, "the plot got %d epoch events", epochs)
 	mustf(t, js[string](t, ctx, `kiosk.state.errors.join('; ')`) == "", "errors during the visit: %s", js[string](t, ctx, `kiosk.state.errors.join('; ')`))
 	t.Logf("plot: ready %v, drawn %s", js[bool](t, ctx, `kiosk.plot().ready`), js[string](t, ctx, `JSON.stringify(kiosk.plot().drawn)`))

@@ -125,6 +125,23 @@ func (m *Model) paramCount() int {
 	return n
 }
 
+// Layer is one dense layer of a head, as views into Params: W (Out,In) row-major, B (Out) or
+// nil when the layer has no bias. out = W·in + B.
+type Layer struct {
+	In, Out int
+	W, B    []float32
+}
+
+// Layers returns the head's layers in order, for exporters; the hidden layers are followed by
+// Arch.Activation.
+func (m *Model) Layers() []Layer {
+	out := make([]Layer, len(m.layers))
+	for i, l := range m.layers {
+		out[i] = Layer{In: l.in, Out: l.out, W: l.w, B: l.b}
+	}
+	return out
+}
+
 // bindLayers carves the layer views out of Params.
 func (m *Model) bindLayers() {
 	d := m.dims()

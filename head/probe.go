@@ -318,6 +318,10 @@ func (p *probe) sweep() (float64, error) {
 		head              *Model
 	}
 	var best *result
+	var onHead func(*Model, Event)
+	if p.ctl != nil {
+		onHead = p.ctl.OnHead
+	}
 	// try fits at λ warm-started from a copy of from and returns the solution.
 	try := func(lambda float64, from []float64) ([]float64, error) {
 		xi := append([]float64(nil), from...)
@@ -330,14 +334,20 @@ func (p *probe) sweep() (float64, error) {
 		loss, acc := p.tr.evaluate(p.tr.xval, p.tr.yval, nil)
 		if best == nil || acc > best.acc || (acc == best.acc && loss < best.loss) {
 			best = &result{lambda, loss, acc, xi, nil}
-			if p.progress != nil {
+			if onHead != nil {
 				best.head = m.snapshot()
 			}
 		}
-		if p.progress != nil {
+		if p.progress != nil || onHead != nil {
 			_, tacc := p.tr.evaluate(p.tr.xtr, p.tr.ytr, nil)
-			p.progress(Event{Kind: "trial", Epoch: p.iters, Lambda: lambda, HasVal: true, ValLoss: loss, ValAcc: acc,
-				TrainAcc: tacc, ElapsedMs: float64(time.Since(p.start).Microseconds()) / 1000, Head: best.head})
+			e := Event{Kind: "trial", Epoch: p.iters, Lambda: lambda, HasVal: true, ValLoss: loss, ValAcc: acc,
+				TrainAcc: tacc, ElapsedMs: float64(time.Since(p.start).Microseconds()) / 1000}
+			if onHead != nil {
+				onHead(best.head, e)
+			}
+			if p.progress != nil {
+				p.progress(e)
+			}
 		}
 		return xi, nil
 	}

@@ -100,7 +100,15 @@ func TestAutoProbeMatchesLBFGS(t *testing.T) {
 func probeMatchesLBFGS(t *testing.T, ds *head.Dataset) {
 	cfg := head.Config{ValFraction: 0.25, Seed: 3}
 	var trials []head.Event
-	m, rep, err := head.AutoProbe(context.Background(), ds, cfg, nil, func(e head.Event) {
+	var heads []*head.Model // the head handed over with each trial, by OnHead
+	ctl := head.NewControl()
+	ctl.OnHead = func(h *head.Model, e head.Event) {
+		if e.Kind != "trial" || len(heads) != len(trials) {
+			t.Errorf("OnHead with a %q event after %d heads and %d trial events; want each trial's head before its event", e.Kind, len(heads), len(trials))
+		}
+		heads = append(heads, h)
+	}
+	m, rep, err := head.AutoProbe(context.Background(), ds, cfg, ctl, func(e head.Event) {
 		if e.Kind == "trial" {
 			trials = append(trials, e)
 		}
@@ -173,14 +181,17 @@ func probeMatchesLBFGS(t *testing.T, ds *head.Dataset) {
 	// Each trial hands over the best head so far; the last one is the head the probe settled on
 	// before its final, tighter fit, so it predicts the validation rows as well as that trial said.
 	best := trials[0]
-	for _, e := range trials {
-		if e.Head == nil {
+	if len(heads) != len(trials) {
+		t.Fatalf("%d heads handed over for %d trials", len(heads), len(trials))
+	}
+	for i, e := range trials {
+		if heads[i] == nil {
 			t.Fatalf("trial λ=%g handed over no head", e.Lambda)
 		}
 		if e.ValAcc > best.ValAcc || (e.ValAcc == best.ValAcc && e.ValLoss < best.ValLoss) {
 			best = e
 		}
-		if e.Head == m {
+		if heads[i] == m {
 			t.Fatal("a trial handed over the model the probe goes on changing")
 		}
 	}
@@ -189,7 +200,7 @@ func probeMatchesLBFGS(t *testing.T, ds *head.Dataset) {
 	for i, r := range val {
 		copy(x[i*D:i*D+D], ds.X[int(r)*D:])
 	}
-	if err := trials[len(trials)-1].Head.Predict(probs, x, len(val)); err != nil {
+	if err := heads[len(heads)-1].Predict(probs, x, len(val)); err != nil {
 		t.Fatal(err)
 	}
 	ok := 0

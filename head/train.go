@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"finetuner/head/progress"
 	"finetuner/kernels"
 )
 
@@ -93,34 +94,20 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Event is one entry of the progress stream that the page and the CLI both consume. Kind says
-// which fields are set: "step" after every optimizer step, "epoch" after every epoch (with the
-// validation numbers when there is a validation split), "trial" after each L2 strength of the
-// automatic probe, "done" once at the end.
-type Event struct {
-	Kind          string  `json:"kind"`
-	Epoch         int     `json:"epoch"` // 1-based
-	Epochs        int     `json:"epochs"`
-	Step          int     `json:"step"` // 1-based, global
-	Steps         int     `json:"steps"`
-	TrainLoss     float64 `json:"trainLoss"`
-	TrainAcc      float64 `json:"trainAcc"`
-	HasVal        bool    `json:"hasVal"`
-	ValLoss       float64 `json:"valLoss"`
-	ValAcc        float64 `json:"valAcc"`
-	LR            float64 `json:"lr"`
-	Lambda        float64 `json:"lambda,omitempty"`
-	SamplesPerSec float64 `json:"samplesPerSec"`
-	ElapsedMs     float64 `json:"elapsedMs"`
-	// Head, on the automatic probe's trial events, is the best head so far: a usable copy the
-	// caller may predict with at once while the probe refines it.
-	Head *Model `json:"-"`
-}
+// Event is one entry of the progress stream (see progress.Event, whose encoding the page and
+// the plot frame read).
+type Event = progress.Event
 
 // Control pauses, resumes and cancels a running training from another goroutine. A paused run
 // blocks at the next step boundary; under wasm that lets the browser's event loop run. A
 // cancelled run stops at the next step and returns the best head it has so far.
 type Control struct {
+	// OnHead, when set before the run starts, receives with each of the automatic probe's trial
+	// events the best head so far (before that event reaches the progress callback): a copy the
+	// caller may predict with at once while the probe refines its own model. The copy differs from
+	// the last one only when the trial found a better head.
+	OnHead func(m *Model, e Event)
+
 	mu        sync.Mutex
 	cond      *sync.Cond
 	paused    bool

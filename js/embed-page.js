@@ -18,17 +18,16 @@
 // Events go out with target origin "*": a docs page may live on any origin (or file://), and the
 // payload is public progress data. Commands are accepted only from the parent window.
 
-import { Trainer } from './bridge.js';
-import { Plot } from './plot.js';
+import { Session } from './session.js';
 import { FallbackCurve } from './fallback-curve.js';
-import { drawSquare, decodeBlob } from './images.js';
+import { decodeBlob } from './images.js';
 import { loadI18n, applyI18n, pickLanguage } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
 const q = new URLSearchParams(location.search);
 const id = q.get('id') || '';
 const state = { data: null, params: {}, training: false, trained: false, backbone: null, report: null, firstEpochMs: null, timing: {} };
-let i18n, trainer, plot, fallback;
+let i18n, tuner, plot, fallback; // tuner: the Session (trainer, plot frame, backbone)
 // plotShown: the Ebiten plot has drawn a run; until then the fallback canvas draws the epochs.
 let plotShown = false;
 let backboneLoading = null;
@@ -147,23 +146,20 @@ async function train() {
   if (state.training || !state.data) return;
   const p = readParams();
   const { x, y, n, d, labels } = state.data;
-  const config = {
+  const settings = {
     auto: p.head === 'auto', head: p.head === 'mlp' ? 'mlp' : 'linear', hidden: 32, epochs: p.epochs, batch: 16,
-    lr: p.lr || (p.head === 'mlp' ? 0.003 : 0.01), val: 0.2, seed: 1, early: false, backbone: state.data.backbone, tap: state.data.tap,
+    lr: p.lr || (p.head === 'mlp' ? 0.003 : 0.01), val: 0.2, seed: 1, early: false,
   };
   state.training = true;
   $('train').disabled = true;
-  plot.reset(labels, config.auto ? 0 : config.epochs);
-  if (!plotShown) fallback.reset(config.auto ? 0 : config.epochs);
-  const t0 = performance.now();
-  if (!state.timing.train) state.timing.train = Math.round(t0);
+  // tuner.train resets the plot; the fallback canvas starts the same run until the plot is up.
+  if (!plotShown) fallback.reset(settings.auto ? 0 : settings.epochs);
+  if (!state.timing.train) state.timing.train = Math.round(performance.now());
   try {
-    const xc = x.slice(); const yc = y.slice();
-    const res = await trainer.call('train', { x: xc.buffer, y: yc.buffer, n, d, labels, config }, [xc.buffer, yc.buffer]);
-    plot.report(res.report);
+    const res = await tuner.train({ x: x.slice(), y: y.slice(), n, d, labels }, settings, { features: { id: state.data.backbone, tap: state.data.tap } });
     state.trained = true;
     state.report = res.report;
-    const ms = Math.round(performance.now() - t0);
+    const ms = Math.round(res.ms);
     status(i18n.t('embed.done', { acc: `${(100 * res.report.valAcc).toFixed(1)}%` }));
     post('done', { valAcc: res.report.valAcc, trainAcc: res.report.trainAcc, epochs: res.report.epochs, ms, params: p });
   } catch (err) {
@@ -176,8 +172,8 @@ async function train() {
   loadBackbone();
 }
 
-function onEvents(evs) {
-  for (const e of evs) {
+function onEvents(events) {
+  for (const e of events) {
     if (e.kind !== 'epoch' && e.kind !== 'trial') continue;
     if (state.firstEpochMs === null) {
       state.firstEpochMs = Math.round(performance.now());
@@ -186,22 +182,18 @@ function onEvents(evs) {
     status(i18n.t('embed.training', { epoch: e.epoch, epochs: e.epochs || '?' }));
     post('epoch', { epoch: e.epoch, epochs: e.epochs, trainLoss: e.trainLoss, valLoss: e.hasVal ? e.valLoss : null, valAcc: e.hasVal ? e.valAcc : null });
   }
-  plot.events(evs);
-  if (!plotShown) fallback.events(evs);
+  if (!plotShown) fallback.events(events);
 }
 
 /**
  * startPlot loads the Ebiten plot frame. It waits for the fallback canvas to draw the first epochs
- * (or for the embed to be ready without autoplay): compiling and starting the 15 MB module takes
+ * (or for the embed to be ready without autoplay): compiling and starting the 12 MB module takes
  * the page's thread for a few hundred ms on a first visit, which would hold back the first curve.
  */
-function startPlot() {
-  const f = $('plot');
-  if (!f.getAttribute('src')) f.src = f.dataset.src;
-}
+function startPlot() { plot.start(); }
 
 async function reset() {
-  if (state.training) await trainer.call('stop');
+  if (state.training) await tuner.stop();
   state.trained = false;
   state.report = null;
   plot.reset(state.data ? state.data.labels : [], 0);
@@ -219,13 +211,11 @@ async function reset() {
 function loadBackbone() {
   if (!backboneLoading) {
     backboneLoading = (async () => {
-      const r = await fetchOK(new URL('models/manifest.json', location.href));
-      const b = ((await r.json()).backbones || []).find((x) => x.id === state.data.backbone);
-      if (!b) throw new Error(`backbone "${state.data.backbone}" is not built`);
-      const info = await trainer.call('loadBackboneAt', { id: b.id, files: b.files, tap: state.data.level === 'deep' && !q.get('tap') ? '' : state.data.tap, pool: state.data.pool });
-      if (info.dim !== state.data.d) throw new Error(`the backbone at tap ${info.tap} gives ${info.dim}-d features but the preset has ${state.data.d}`);
-      state.backbone = { ...b, ...info };
-      return state.backbone;
+      const tap = state.data.level === 'deep' && !q.get('tap') ? '' : state.data.tap;
+      const bb = await tuner.loadBackbone(state.data.backbone, { tap, pool: state.data.pool });
+      if (bb.dim !== state.data.d) throw new Error(`the backbone at tap ${bb.tap} gives ${bb.dim}-d features but the preset has ${state.data.d}`);
+      state.backbone = bb;
+      return bb;
     })();
     backboneLoading.catch((err) => { backboneLoading = null; showError(err.message); });
   }
@@ -235,11 +225,11 @@ function loadBackbone() {
 async function predictImage(blob, name) {
   if (!state.trained) throw new Error(i18n.t('embed.needTrain'));
   status(i18n.t('embed.loadingBackbone'));
-  const bb = await loadBackbone();
+  await loadBackbone();
   const bmp = await decodeBlob(blob, name);
-  let rgba;
-  try { rgba = drawSquare(bmp, bb.inputSize).getContext('2d').getImageData(0, 0, bb.inputSize, bb.inputSize).data.buffer; } finally { bmp.close(); }
-  const probs = Array.from(await trainer.call('predict', { rgba, width: bb.inputSize, height: bb.inputSize }, [rgba]));
+  let pending;
+  try { pending = tuner.predict(bmp); } finally { bmp.close(); }
+  const probs = Array.from(await pending);
   const labels = state.data.labels;
   const best = probs.indexOf(Math.max(...probs));
   const box = $('pred');
@@ -286,19 +276,12 @@ function readyStatus() {
 
 async function main() {
   // The worker starts first: booting the trainer wasm is the longest step before the first epoch.
-  trainer = new Trainer(new URL('./tap-worker.js', import.meta.url));
-  trainer.onEvents = onEvents;
-  trainer.onFatal = (err) => showError(err.message);
+  tuner = new Session($('plot'));
+  tuner.onProgress = onEvents;
+  tuner.trainer.onFatal = (err) => showError(err.message);
   const mark = (k) => { state.timing[k] = Math.round(performance.now()); };
-  trainer.ready.then(() => mark('trainer'), () => {});
-  const data = loadData().then((d) => { mark('data'); return d; });
-  data.catch(() => {});
-  const theme = q.get('theme') === 'dark' ? 'dark' : 'light';
-  document.documentElement.dataset.theme = theme;
-  i18n = await loadI18n(pickLanguage(q.get('lang'), navigator.language));
-  applyI18n(document, i18n);
-  mark('text');
-  plot = new Plot($('plot'));
+  tuner.trainer.ready.then(() => mark('trainer'), () => {});
+  plot = tuner.plot;
   plot.onError = (e) => showError(`plot: ${e}`);
   plot.onReady = () => { if (!state.timing.plotReady) mark('plotReady'); };
   // The moment a reader sees the run: the plot has drawn its first points.
@@ -312,15 +295,23 @@ async function main() {
     }
     if (m.points > 0) noteCurve(state.timing.firstDrawn);
   };
-  fallback = new FallbackCurve($('fallback'), theme);
   // curve is when the reader first sees the run: the fallback's first points, or the plot's.
   const noteCurve = (t) => { if (!state.timing.curve || t < state.timing.curve) state.timing.curve = Math.round(t); };
+  const theme = q.get('theme') === 'dark' ? 'dark' : 'light';
+  document.documentElement.dataset.theme = theme;
+  fallback = new FallbackCurve($('fallback'), theme);
   fallback.onDrawn = (t) => {
     state.timing.fallbackDrawn = Math.round(t);
     noteCurve(t);
     startPlot();
   };
-  plot.setOptions({ theme, lang: i18n.lang, strings: i18n.prefixed('plot.') });
+  plot.setOptions({ theme });
+  const data = loadData().then((d) => { mark('data'); return d; });
+  data.catch(() => {});
+  i18n = await loadI18n(pickLanguage(q.get('lang'), navigator.language));
+  applyI18n(document, i18n);
+  mark('text');
+  plot.setOptions({ lang: i18n.lang, strings: i18n.prefixed('plot.') });
 
   window.addEventListener('message', (e) => {
     if (e.source !== window.parent || window.parent === window || !e.data || e.data.source !== 'finetuner-host') return;
@@ -349,7 +340,7 @@ async function main() {
   if (q.has('lr')) setParams({ lr: Number(q.get('lr')) });
   state.params = { ...state.params, ...readParams() };
 
-  const [d] = await Promise.all([data, trainer.ready]);
+  const [d] = await Promise.all([data, tuner.trainer.ready]);
   state.data = d;
   $('train').disabled = false;
   readyStatus();

@@ -1,5 +1,5 @@
 // A light stand-in for the plot while its Ebiten frame starts: the embed draws the trainer's epochs
-// on a 2-D canvas at once (the first visit compiles a 15 MB module before the plot can draw), then
+// on a 2-D canvas at once (the first visit compiles a 12 MB module before the plot can draw), then
 // hides it when the plot has drawn the run. Two panels like the plot's: training and validation
 // loss, validation accuracy, in the plot's colours for the theme.
 

@@ -47,12 +47,17 @@ export function drawSquare(src, size, mirror = false) {
 export async function makeSample(source, size) {
   const c = drawSquare(source, size);
   const rgba = c.getContext('2d').getImageData(0, 0, size, size).data.buffer;
+  const [src, thumb] = await Promise.all([toBlob(c, 'image/jpeg', 0.9), thumbnail(c)]);
+  return { rgba, size, src, thumb };
+}
+
+/** thumbnail shrinks a square (drawSquare's canvas) to a THUMB×THUMB JPEG. */
+export function thumbnail(square, quality = 0.8) {
   const t = canvas(THUMB);
   const tg = t.getContext('2d');
   tg.imageSmoothingQuality = 'high';
-  tg.drawImage(c, 0, 0, THUMB, THUMB);
-  const [src, thumb] = await Promise.all([toBlob(c, 'image/jpeg', 0.9), toBlob(t, 'image/jpeg', 0.8)]);
-  return { rgba, size, src, thumb };
+  tg.drawImage(square, 0, 0, THUMB, THUMB);
+  return toBlob(t, 'image/jpeg', quality);
 }
 
 /** decodeBlob decodes an image file; the error names the file when it is not a readable image. */

@@ -5,21 +5,21 @@
 // off and the attract screen returns. An operator opens a menu by holding the top-left corner and
 // typing the PIN from the config file.
 //
-// It reuses the app's modules: the trainer worker (bridge.js, with tap-worker.js adding a memory
-// gauge), the plot frame (plot.js), the camera (camera.js), IndexedDB (store.js) and image
-// cropping (images.js).
+// It is a view over the session (session.js: the trainer, the plot frame, training and
+// prediction) with the app's camera (camera.js), IndexedDB (store.js) and images (images.js);
+// its config is read by kiosk-config.js, its operator menu lives in kiosk-operator.js.
 
-import { Trainer } from './bridge.js';
-import { Plot } from './plot.js';
+import { Session } from './session.js';
 import { Camera } from './camera.js';
 import { Store } from './store.js';
-import { registerOffline } from './offline.js';
-import { drawSquare, THUMB } from './images.js';
+import { registerSite } from './offline.js';
+import { thumbnail } from './images.js';
 import { loadI18n, applyI18n, pickLanguage, localName, LANGUAGES } from './i18n.js';
+import { loadConfig } from './kiosk-config.js';
+import { setupOperator, soakStats } from './kiosk-operator.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const DB_NAME = 'finetuner-kiosk';
 const configURL = new URL(params.get('config') || 'kiosk.json', location.href);
 
 const state = {
@@ -38,7 +38,7 @@ const state = {
   errors: [],        // the last 20 errors shown, for the operator and the tests
   inflight: 0,       // captures being extracted and saved
 };
-let cfg, i18n, trainer, plot, camera, store;
+let cfg, i18n, tuner, plot, camera, store; // tuner: the Session
 let stopHold = null;
 let trainDone = Promise.resolve();
 let seq = 0;
@@ -51,47 +51,6 @@ function showError(msg) {
   p.textContent = msg;
   $('errors').append(p);
   setTimeout(() => p.remove(), 60000);
-}
-
-// ---- configuration ----------------------------------------------------------------------------
-
-const DEFAULTS = {
-  title: { en: 'Teach the computer to see' },
-  classes: [{ name: { en: 'Thing A' }, color: '#2563eb' }, { name: { en: 'Thing B' }, color: '#ea580c' }],
-  languages: ['en', 'ja'], defaultLanguage: 'en', backbone: 'centernet',
-  minSamples: 5, maxSamples: 30, captureRate: 6,
-  train: { head: 'linear', epochs: 40, batch: 8, lr: 0.01, val: 0.2, seed: 1, early: false },
-  idleResetSeconds: 60, idleWarningSeconds: 10, predictIntervalMs: 250, learnShowSeconds: 2,
-  operator: { pin: '', holdSeconds: 3 },
-};
-
-/** loadConfig reads the kiosk config; every wrong field is an error naming it. */
-async function loadConfig() {
-  const url = configURL;
-  if (url.origin !== location.origin) throw new Error(`kiosk config ${url}: must be on this site`);
-  let c;
-  try {
-    const r = await fetch(url);
-    if (!r.ok) throw new Error(`HTTP ${r.status}`);
-    c = await r.json();
-  } catch (err) {
-    throw new Error(`Cannot read the kiosk config ${url.pathname}: ${err.message}`);
-  }
-  c = { ...DEFAULTS, ...c, train: { ...DEFAULTS.train, ...(c.train || {}) }, operator: { ...DEFAULTS.operator, ...(c.operator || {}) } };
-  const bad = (m) => { throw new Error(`kiosk config ${url.pathname}: ${m}`); };
-  if (!Array.isArray(c.classes) || c.classes.length !== 2) bad('"classes" must list exactly 2 classes (the flow teaches A, then B)');
-  for (const [i, k] of c.classes.entries()) if (!k || !localName(k.name, 'en')) bad(`class ${i + 1} has no name`);
-  const num = (k, lo, hi) => { if (!(Number.isFinite(c[k]) && c[k] >= lo && c[k] <= hi)) bad(`"${k}" must be a number from ${lo} to ${hi}, got ${JSON.stringify(c[k])}`); };
-  num('minSamples', 1, 500); num('maxSamples', 1, 500); num('captureRate', 1, 30);
-  num('idleResetSeconds', 5, 86400); num('idleWarningSeconds', 0, 600); num('predictIntervalMs', 30, 10000); num('learnShowSeconds', 0, 60);
-  if (c.maxSamples < c.minSamples) bad('"maxSamples" is below "minSamples"');
-  if (!Array.isArray(c.languages) || !c.languages.length) bad('"languages" must list at least one language');
-  for (const l of c.languages) if (!(l in LANGUAGES)) bad(`language "${l}" is not shipped (have: ${Object.keys(LANGUAGES).join(', ')})`);
-  if (typeof c.operator.pin !== 'string' || !/^\d{4,12}$/.test(c.operator.pin)) bad('"operator.pin" must be a string of 4 to 12 digits');
-  // Test and operator overrides: ?idle=SECONDS shortens the idle reset (never below 2 s).
-  if (params.has('idle')) c.idleResetSeconds = Math.max(2, Number(params.get('idle')) || c.idleResetSeconds);
-  c.idleWarningSeconds = Math.min(c.idleWarningSeconds, c.idleResetSeconds / 2);
-  return c;
 }
 
 // ---- text -------------------------------------------------------------------------------------
@@ -210,12 +169,6 @@ function holdEnd() {
   $('hold').querySelector('span').textContent = i18n.t('kiosk.hold');
 }
 
-function thumbnail(square) {
-  const t = new OffscreenCanvas(THUMB, THUMB);
-  t.getContext('2d').drawImage(square, 0, 0, THUMB, THUMB);
-  return t.convertToBlob({ type: 'image/jpeg', quality: 0.7 });
-}
-
 async function capture(video, c, session) {
   state.inflight++;
   try {
@@ -227,11 +180,11 @@ async function capture(video, c, session) {
 
 async function captureOne(video, c, session) {
   const size = state.backbone.inputSize;
-  const sq = drawSquare(video, size);
+  const sq = tuner.square(video);
   const rgba = sq.getContext('2d').getImageData(0, 0, size, size).data.buffer;
   const [thumb, feat] = await Promise.all([
-    thumbnail(sq),
-    trainer.call('extract', { rgba, width: size, height: size }, [rgba]),
+    thumbnail(sq, 0.7),
+    tuner.trainer.extract(rgba, size),
   ]);
   if (session !== state.session || state.samples[c].length >= cfg.maxSamples) return;
   const s = { id: `${session}-${++seq}`, feat, thumb, thumbURL: URL.createObjectURL(thumb) };
@@ -273,22 +226,17 @@ async function learn() {
   rows.forEach(([f, c], i) => { x.set(f, i * d); y[i] = c; });
   show('learn');
   $('bars').replaceChildren();
-  plot.reset(labels, cfg.train.epochs);
   state.training = true;
-  const t0 = performance.now();
   let finish;
   trainDone = new Promise((r) => { finish = r; });
   try {
-    const res = await trainer.call('train', {
-      x: x.buffer, y: y.buffer, n: rows.length, d, labels,
-      config: { ...cfg.train, auto: false, backbone: state.backbone.id, tap: state.backbone.tap || '' },
-    }, [x.buffer, y.buffer]);
-    if (session !== state.session) return;
     // No report to the plot: it would switch to the confusion matrix, and for a visitor the
     // falling loss curve is the story. The curve stays on screen at least learnShowSeconds.
+    const res = await tuner.train({ x, y, n: rows.length, d, labels }, { ...cfg.train, auto: false }, { report: false });
+    if (session !== state.session) return;
     state.trained = true;
     state.valAcc = res.report.valAcc;
-    const left = cfg.learnShowSeconds * 1000 - (performance.now() - t0);
+    const left = cfg.learnShowSeconds * 1000 - res.ms;
     if (left > 0) await new Promise((r) => setTimeout(r, left));
     if (session !== state.session) return;
   } catch (err) {
@@ -322,8 +270,7 @@ async function predictLoop(session) {
     const t0 = performance.now();
     if (camera.on && camera.video.videoWidth) {
       try {
-        const rgba = drawSquare(camera.video, size).getContext('2d').getImageData(0, 0, size, size).data.buffer;
-        const probs = await trainer.call('predict', { rgba, width: size, height: size }, [rgba]);
+        const probs = await tuner.predict(camera.video);
         if (session !== state.session) return;
         state.prediction = Array.from(probs);
         const best = state.prediction.indexOf(Math.max(...state.prediction));
@@ -359,7 +306,7 @@ async function reset(reason = 'manual') {
   holdEnd();
   $('idle').hidden = true;
   if (state.training) {
-    trainer.call('stop').catch(() => {});
+    tuner.stop().catch(() => {});
     await trainDone;
   }
   camera.stop();
@@ -397,17 +344,6 @@ function idleTick() {
 
 // ---- persistence ------------------------------------------------------------------------------
 
-async function openStore() {
-  if (!('indexedDB' in globalThis)) throw new Error('IndexedDB is not available');
-  const r = indexedDB.open(DB_NAME, 1);
-  r.onupgradeneeded = () => {
-    r.result.createObjectStore('meta');
-    r.result.createObjectStore('samples', { keyPath: 'id' });
-  };
-  const db = await new Promise((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
-  return new Store(db);
-}
-
 function saveMeta() {
   return store.putMeta({ step: state.step, lastActivity: state.lastActivity, backbone: state.backbone.id });
 }
@@ -435,98 +371,19 @@ async function resume() {
   camera.start().catch((err) => { $('cam-error').textContent = i18n.t('kiosk.cameraError', { error: err.message }); $('cam-error').hidden = false; });
 }
 
-// ---- operator ---------------------------------------------------------------------------------
-
-let pinEntry = '';
-function setupOperator() {
-  let timer = null;
-  const cancel = () => { clearTimeout(timer); timer = null; };
-  $('corner').addEventListener('pointerdown', (e) => {
-    e.preventDefault();
-    cancel();
-    timer = setTimeout(openPin, cfg.operator.holdSeconds * 1000);
-  });
-  for (const ev of ['pointerup', 'pointerleave', 'pointercancel']) $('corner').addEventListener(ev, cancel);
-  const keys = ['1', '2', '3', '4', '5', '6', '7', '8', '9', 'clear', '0', 'ok'];
-  $('pad').replaceChildren(...keys.map((k) => {
-    const b = document.createElement('button');
-    b.dataset.key = k;
-    if (k === 'clear' || k === 'ok') b.dataset.i18n = `kiosk.${k}`;
-    b.textContent = k === 'clear' || k === 'ok' ? i18n.t(`kiosk.${k}`) : k;
-    b.addEventListener('click', () => pinKey(k));
-    return b;
-  }));
-  $('pin-cancel').addEventListener('click', () => { $('pin').hidden = true; });
-  $('op-back').addEventListener('click', () => { $('operator').hidden = true; touch(); });
-  $('op-reset').addEventListener('click', () => { $('operator').hidden = true; reset('operator').catch((err) => showError(err.message)); });
-  $('op-app').addEventListener('click', async () => { await reset('operator'); location.href = new URL('../index.html', location.href).href; });
-  // A window Chromium opened from its command line (one history entry) may close itself, which
-  // ends a --kiosk browser; anywhere else the full app opens instead.
-  $('op-exit').addEventListener('click', async () => {
-    await reset('operator');
-    window.close();
-    setTimeout(() => { location.href = new URL('../index.html', location.href).href; }, 300);
-  });
-}
-
-function openPin() {
-  pinEntry = '';
-  $('pin-dots').textContent = '';
-  $('pin-msg').textContent = '';
-  $('pin').hidden = false;
-}
-
-function pinKey(k) {
-  if (k === 'clear') pinEntry = '';
-  else if (k === 'ok') {
-    if (pinEntry === cfg.operator.pin) {
-      $('pin').hidden = true;
-      openOperator();
-    } else {
-      $('pin-msg').textContent = i18n.t('kiosk.pinWrong');
-      pinEntry = '';
-    }
-  } else if (pinEntry.length < 12) pinEntry += k;
-  $('pin-dots').textContent = '•'.repeat(pinEntry.length);
-}
-
-async function openOperator() {
-  const s = await stats();
-  const mb = (b) => `${(b / 1e6).toFixed(1)} MB`;
-  const up = Math.round((Date.now() - state.started) / 60000);
-  $('op-stats').textContent = i18n.t('kiosk.stats', { sessions: state.sessions, uptime: `${Math.floor(up / 60)}h${String(up % 60).padStart(2, '0')}`, heap: mb(s.jsHeap), nodes: s.domNodes });
-  $('operator').hidden = false;
-}
-
-/** stats is the soak gauge: page JS heap, the worker's wasm memory, DOM nodes (page and plot frame). */
-async function stats() {
-  let frameNodes = 0;
-  try { frameNodes = $('plot').contentDocument.getElementsByTagName('*').length; } catch { /* cross-origin: not counted */ }
-  const mem = await trainer.call('memory').catch(() => ({ wasmBytes: 0 }));
-  return {
-    jsHeap: performance.memory ? performance.memory.usedJSHeapSize : 0,
-    wasmBytes: mem.wasmBytes,
-    domNodes: document.getElementsByTagName('*').length + frameNodes,
-    sessions: state.sessions, resets: state.resets,
-  };
-}
+/** stats is the soak gauge (see soakStats). */
+function stats() { return soakStats(tuner.trainer, $('plot'), state); }
 
 // ---- boot -------------------------------------------------------------------------------------
 
 async function registerServiceWorker() {
   if (!('serviceWorker' in navigator) || location.protocol === 'file:') return;
   try {
-    const r = await fetch(new URL('build/assets.json', location.href), { cache: 'no-cache' });
-    if (!r.ok) throw new Error(`assets.json: HTTP ${r.status}`);
-    const { version } = await r.json();
-    await registerOffline(new URL(`sw.js?v=${encodeURIComponent(version)}`, location.href), new URL('../', location.href).pathname);
-    // The service worker caches the app's asset list; the kiosk's own config and translations are
-    // not on it, so they join the same versioned cache (dropped with it on the next build), which
-    // the worker answers from when the network is gone.
-    const cache = await caches.open(`finetuner-${version}`);
+    // The kiosk's own config and translations are not on the app's asset list: they join its
+    // cache, which the service worker answers from when the network is gone.
     const own = [configURL.href, ...cfg.languages.map((l) => new URL(`i18n/${l}.json`, location.href).href)];
     if (!own.includes(new URL('i18n/en.json', location.href).href)) own.push(new URL('i18n/en.json', location.href).href);
-    await cache.addAll(own.map((u) => new Request(u, { cache: 'no-cache' })));
+    await registerSite(tuner.base, own);
     state.offlineReady = true;
   } catch (err) {
     // Already served by a worker: this is a load with the server gone, and the update check
@@ -537,13 +394,9 @@ async function registerServiceWorker() {
 }
 
 async function loadBackbone() {
-  const r = await fetch(new URL('models/manifest.json', location.href));
-  if (!r.ok) throw new Error('No backbones are built (public/models/manifest.json is missing): run ./build.sh web.');
-  const list = (await r.json()).backbones || [];
-  const b = list.find((x) => x.id === cfg.backbone);
-  if (!b) throw new Error(`kiosk config: backbone "${cfg.backbone}" is not among the built ones (${list.map((x) => x.id).join(', ')})`);
-  const info = await trainer.call('loadBackbone', { id: b.id, files: b.files });
-  state.backbone = { ...b, ...info };
+  await tuner.manifest();
+  tuner.find(cfg.backbone, 'kiosk config: backbone');
+  state.backbone = await tuner.loadBackbone(cfg.backbone);
 }
 
 async function main() {
@@ -554,19 +407,21 @@ async function main() {
   window.addEventListener('pointerdown', touch, true);
   window.addEventListener('keydown', touch, true);
 
-  cfg = await loadConfig();
+  cfg = await loadConfig(configURL, params);
   renderLanguages();
   await setLanguage(pickLanguage(params.get('lang'), cfg.defaultLanguage));
   camera = new Camera($('video'));
-  plot = new Plot($('plot'));
+  tuner = new Session($('plot'));
+  plot = tuner.plot;
   plot.onError = (e) => showError(`Plot: ${e}`);
   // The kiosk is a dark page: the plot too.
   plot.setOptions({ theme: 'dark', lang: i18n.lang, strings: i18n.prefixed('plot.') });
-  trainer = new Trainer(new URL('./tap-worker.js', import.meta.url));
-  trainer.onEvents = (evs) => { if (state.training) plot.events(evs); };
-  trainer.onFatal = (err) => showError(err.message);
-  store = await openStore();
-  setupOperator();
+  tuner.trainer.onFatal = (err) => showError(err.message);
+  store = await Store.open('finetuner-kiosk');
+  setupOperator({
+    config: cfg, t: (key, vars) => i18n.t(key, vars), reset, touch, stats, showError,
+    sessions: () => state.sessions, started: state.started,
+  });
 
   $('attract').addEventListener('click', () => startSession().catch((err) => showError(err.message)));
   $('hold').addEventListener('pointerdown', holdStart);
@@ -576,7 +431,7 @@ async function main() {
   $('still-here').addEventListener('click', touch);
   setInterval(idleTick, 500);
 
-  await trainer.ready;
+  await tuner.trainer.ready;
   await loadBackbone();
   await resume();
   $('status').removeAttribute('data-i18n');

@@ -23,3 +23,21 @@ export async function registerOffline(swURL, scope) {
     navigator.serviceWorker.removeEventListener('message', onMessage);
   }
 }
+
+/**
+ * registerSite registers the site's service worker (public/sw.js at the version public/build/
+ * assets.json names; base is the URL of public/) for the whole site, adds the URLs in extra to
+ * its versioned cache (files a page needs offline that are not on the asset list), and resolves
+ * once the app works offline.
+ */
+export async function registerSite(base, extra = []) {
+  const r = await fetch(new URL('build/assets.json', base), { cache: 'no-cache' });
+  if (!r.ok) throw new Error(`assets.json: HTTP ${r.status}`);
+  const { version } = await r.json();
+  await registerOffline(new URL(`sw.js?v=${encodeURIComponent(version)}`, base), new URL('../', base).pathname);
+  if (extra.length) {
+    // Dropped with the cache on the next build, like the rest of the version's files.
+    const cache = await caches.open(`finetuner-${version}`);
+    await cache.addAll(extra.map((u) => new Request(u, { cache: 'no-cache' })));
+  }
+}

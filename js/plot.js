@@ -1,6 +1,9 @@
-// Bridge to the Ebiten plot in the <iframe>: JSON messages by postMessage. The history since the
-// last reset is kept so a reloaded frame is replayed to the same picture. Step events are batched
-// per animation frame so a fast trainer never floods the frame.
+// Bridge to the Ebiten plot in the <iframe>, by postMessage: progress events as the trainer
+// encoded them (Float64Arrays, js/events.js), everything else (reset, report, options) as JSON
+// text. The history since the last reset is kept so a reloaded frame is replayed to the same
+// picture. Event batches are joined per animation frame so a fast trainer never floods the frame.
+
+import { decodeEvents, encodeEvents, concatEvents } from './events.js';
 
 export class Plot {
   constructor(iframe) {
@@ -12,7 +15,8 @@ export class Plot {
     this.drawn = null;     // last {version, points, ms, missing, fallback, theme} the frame reported after drawing
     this.font = null;      // {ok, bytes, ms} or {ok: false, error} once the frame fetched its Japanese font
     this.drawTimes = [];   // the last 200 draw times in ms, for the browser test and the console
-    this.onError = null;
+    this._onError = null;   // see onError
+    this.pendingError = null;
     this.onOptions = null;
     this.onReady = null;   // called when the frame is up (again)
     this.onDrawn = null;   // called with each plot-drawn report
@@ -34,10 +38,7 @@ export class Plot {
           if (this.onDrawn) this.onDrawn(m);
           break;
         case 'plot-font': this.font = m; break;
-        case 'plot-error':
-          this.lastError = m.error;
-          if (this.onError) this.onError(m.error);
-          break;
+        case 'plot-error': this.reportError(m.error); break;
         case 'plot-options':
           Object.assign(this.options, { logScale: m.logScale });
           if (this.onOptions) this.onOptions(m);
@@ -63,19 +64,42 @@ export class Plot {
     setTimeout(() => {
       let err;
       try { err = iframe.contentWindow.plotBootError; } catch { return; }
-      if (err && err !== this.lastError && this.onError) this.onError(err);
+      if (err && err !== this.lastError) this.reportError(err);
     });
   }
 
   /**
+   * start loads the frame from its data-src, once. A page whose frame has data-src instead of src
+   * starts the plot when it chooses: compiling the 12 MB Ebiten module takes the page's thread for
+   * hundreds of milliseconds, so the app and the embed start it when it does not hold back
+   * anything else. The history is kept until the frame is up.
+   */
+  start() {
+    if (!this.frame.getAttribute('src') && this.frame.dataset.src) this.frame.src = this.frame.dataset.src;
+  }
+
+  /** reportError hands a frame error to onError, or keeps it until onError is set. */
+  reportError(err) {
+    this.lastError = err;
+    if (this._onError) this._onError(err); else this.pendingError = err;
+  }
+
+  get onError() { return this._onError; }
+
+  set onError(fn) {
+    this._onError = fn;
+    if (fn && this.pendingError) { const e = this.pendingError; this.pendingError = null; fn(e); }
+  }
+
+  /**
    * attach is called by a same-origin frame as its Go program starts: it returns the options and
-   * the history as JSON texts, and from then on messages go to the frame by postMessage.
+   * the history as the frame's messages (see wire), and from then on messages go by postMessage.
    */
   attach() {
     this.ready = true;
     this.attached = this.frame.contentDocument;
     if (this.onReady) setTimeout(() => this.onReady());
-    return this.opening().map((m) => JSON.stringify(m));
+    return this.opening().map(wire);
   }
 
   /** opening is what a frame that has just come up needs: the options, then the history. */
@@ -86,7 +110,7 @@ export class Plot {
   send(m) {
     const w = this.frame.contentWindow;
     // The payload is public progress data; "*" is required under file:// where origins are "null".
-    if (w && this.ready) w.postMessage(JSON.stringify(m), '*');
+    if (w && this.ready) w.postMessage(wire(m), '*');
   }
 
   record(m) {
@@ -101,18 +125,25 @@ export class Plot {
     this.record({ type: 'reset', labels, epochs });
   }
 
-  /** events queues progress events; they go out together on the next animation frame. */
-  events(evs) {
+  /** events queues a batch of encoded progress events (a Float64Array from the trainer); the
+   * batches go out together on the next animation frame. */
+  events(batch) {
     const first = this.queue.length === 0;
-    for (const e of evs) this.queue.push(e);
+    if (batch.length) this.queue.push(batch);
     if (first && this.queue.length) requestAnimationFrame(() => this.flush());
   }
 
   flush() {
     if (!this.queue.length) return;
-    const events = this.queue;
+    const events = this.queue.length === 1 ? this.queue[0] : concatEvents(this.queue);
     this.queue = [];
     this.record({ type: 'events', events });
+  }
+
+  /** eventList returns every progress event of the history as objects {kind, epoch, ...}. */
+  eventList() {
+    this.flush();
+    return this.history.filter((m) => m.type === 'events').flatMap((m) => decodeEvents(m.events));
   }
 
   report(r) {
@@ -131,7 +162,7 @@ export class Plot {
     for (const m of this.history) {
       if (m.type !== 'events') { out.push(m); continue; }
       const rest = [];
-      for (const e of m.events) (e.kind === 'step' ? steps : rest).push(e);
+      for (const e of decodeEvents(m.events)) (e.kind === 'step' ? steps : rest).push(e);
       if (rest.length) out.push({ type: 'events', events: rest });
     }
     if (steps.length > maxSteps) {
@@ -143,10 +174,10 @@ export class Plot {
     return out;
   }
 
-  /** restore replaces the history with a saved snapshot and shows it. */
+  /** restore replaces the history with a saved snapshot (events as objects) and shows it. */
   restore(history) {
     this.queue = [];
-    this.history = Array.isArray(history) ? history : [];
+    this.history = (Array.isArray(history) ? history : []).map((m) => (m.type === 'events' && Array.isArray(m.events) ? { type: 'events', events: encodeEvents(m.events) } : m));
     for (const h of this.history) this.send(h);
   }
 
@@ -162,3 +193,6 @@ export class Plot {
     this.send({ type: 'options', ...o });
   }
 }
+
+/** wire is a message as the frame takes it: an event batch as its Float64Array, the rest as JSON. */
+function wire(m) { return m.type === 'events' ? m.events : JSON.stringify(m); }

@@ -30,10 +30,13 @@ export function describeStorageError(err) {
 }
 
 export class Store {
-  /** open connects to the database; rejects when IndexedDB is unavailable (private mode, file://). */
-  static async open() {
+  /**
+   * open connects to the database name (the app's by default; the kiosk keeps its visits in
+   * its own); rejects when IndexedDB is unavailable (private mode, file://).
+   */
+  static async open(name = DB_NAME) {
     if (!('indexedDB' in globalThis)) throw new Error('IndexedDB is not available: the project will not be saved.');
-    const r = indexedDB.open(DB_NAME, DB_VERSION);
+    const r = indexedDB.open(name, DB_VERSION);
     r.onupgradeneeded = () => {
       const db = r.result;
       if (!db.objectStoreNames.contains('meta')) db.createObjectStore('meta');
@@ -58,19 +61,16 @@ export class Store {
     return done(tx);
   }
 
-  async putSamples(records) {
-    if (!records.length) return;
-    const tx = this.db.transaction('samples', 'readwrite');
-    const os = tx.objectStore('samples');
-    for (const r of records) os.put(r);
-    return done(tx);
-  }
+  putSamples(records) { return this.eachSample(records, (os, r) => os.put(r)); }
 
-  async deleteSamples(ids) {
-    if (!ids.length) return;
+  deleteSamples(ids) { return this.eachSample(ids, (os, id) => os.delete(id)); }
+
+  /** eachSample applies op(store, item) to every item in one transaction on the samples. */
+  async eachSample(items, op) {
+    if (!items.length) return;
     const tx = this.db.transaction('samples', 'readwrite');
     const os = tx.objectStore('samples');
-    for (const id of ids) os.delete(id);
+    for (const x of items) op(os, x);
     return done(tx);
   }
 

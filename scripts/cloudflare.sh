@@ -2,7 +2,8 @@
 # build the Cloudflare Worker into cloudflare/build/ (site assets + Go wasm API); deploy: README
 #
 # Output (gitignored): cloudflare/build/{worker.mjs,runtime.mjs,wasm_exec.js} from syumai/workers'
-# workers-assets-gen (-mode=go: standard Go, no TinyGo), cloudflare/build/app.wasm (GOOS=js
+# workers-assets-gen (-mode=go: standard Go, no TinyGo), cloudflare/build/entry.mjs (the Worker's
+# main: cloudflare/entry.mjs), cloudflare/build/app.wasm (GOOS=js
 # GOARCH=wasm build of ./cloudflare/wasm), and cloudflare/build/site/: the built site (scripts/web.sh)
 # as wrangler's [assets] directory, with cloudflare/_headers at its root. The .br/.gz twins are left
 # out: Cloudflare compresses by itself. SKIP_WEB=1 reuses the site already in public/.
@@ -22,6 +23,10 @@ fi
 log "workers-assets-gen -mode=go -o $OUT"
 # It empties its output folder, so it runs before anything else lands there.
 go run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o "$OUT"
+
+# Our entry module replaces the generated worker.mjs (kept beside it, unused): it starts Go
+# once per isolate rather than once per request.
+cp cloudflare/entry.mjs "$OUT/entry.mjs"
 
 log "go build ./cloudflare/wasm (GOOS=js GOARCH=wasm) → $OUT/app.wasm"
 GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o "$OUT/app.wasm" ./cloudflare/wasm

@@ -34,6 +34,8 @@ import (
 	"sync"
 	"time"
 
+	"finetuner/internal/headless"
+
 	"github.com/chromedp/cdproto/network"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -222,7 +224,7 @@ func chromiumPath() (string, error) {
 
 // ---- the plan -----------------------------------------------------------------------------------
 
-// Workload is one head-training workload, as worker.js reads it.
+// Workload is one head-training workload, as bench-host.js reads it.
 type Workload struct {
 	Name         string  `json:"name"`
 	N            int     `json:"n"`
@@ -253,19 +255,7 @@ type Plan struct {
 		Reps    int      `json:"reps"`
 		Batches []int    `json:"batches"`
 	} `json:"backbones,omitempty"`
-	Scale *struct {
-		Engine      string  `json:"engine"` // "app": public/build/trainer.wasm; "bench": bench/wasm
-		Sizes       []int   `json:"sizes"`
-		D           int     `json:"d"`
-		Classes     int     `json:"classes"`
-		Epochs      int     `json:"epochs"`
-		ValFraction float64 `json:"valFraction"`
-		TimeoutMs   int     `json:"timeoutMs"`
-		Search      *struct {
-			Start int `json:"start"`
-			Cap   int `json:"cap"`
-		} `json:"search,omitempty"`
-	} `json:"scale,omitempty"`
+	Scale *ScalePlan `json:"scale,omitempty"`
 }
 
 // workloads are the head-training workloads of the speed goals (head/bench_test.go has the same
@@ -396,19 +386,7 @@ func stage(root, site string, want map[string]bool) (*Plan, error) {
 		}
 	}
 	if want["scale"] {
-		s := &struct {
-			Engine      string  `json:"engine"`
-			Sizes       []int   `json:"sizes"`
-			D           int     `json:"d"`
-			Classes     int     `json:"classes"`
-			Epochs      int     `json:"epochs"`
-			ValFraction float64 `json:"valFraction"`
-			TimeoutMs   int     `json:"timeoutMs"`
-			Search      *struct {
-				Start int `json:"start"`
-				Cap   int `json:"cap"`
-			} `json:"search,omitempty"`
-		}{Engine: "app", Sizes: []int{1000, 10000, 50000}, D: 480, Classes: 20, Epochs: 1, ValFraction: 0.2, TimeoutMs: 5 * 60 * 1000}
+		s := &ScalePlan{Engine: "app", Sizes: []int{1000, 10000, 50000}, D: 480, Classes: 20, Epochs: 1, ValFraction: 0.2, TimeoutMs: 5 * 60 * 1000}
 		if *smoke {
 			// CI runs this before the site is built: the bench entry runs the same head.Train.
 			s.Engine, s.Sizes = "bench", []int{1000}
@@ -416,14 +394,31 @@ func stage(root, site string, want map[string]bool) (*Plan, error) {
 			if _, err := os.Stat(filepath.Join(root, "public", "build", "trainer.wasm")); err != nil {
 				return nil, fmt.Errorf("the scale part runs the app's trainer: %v (run ./build.sh web first)", err)
 			}
-			s.Search = &struct {
-				Start int `json:"start"`
-				Cap   int `json:"cap"`
-			}{100000, *scaleCap}
+			s.Search = &ScaleSearch{Start: 100000, Cap: *scaleCap}
 		}
 		p.Scale = s
 	}
 	return p, nil
+}
+
+// ScalePlan is the scale part of the plan: one training run per size of blobs, each in a fresh
+// worker, through the app's trainer ("app": public/build/trainer.wasm) or the bench entry ("bench":
+// bench/wasm), and optionally a search doubling the size from Start until a run fails or Cap.
+type ScalePlan struct {
+	Engine      string       `json:"engine"`
+	Sizes       []int        `json:"sizes"`
+	D           int          `json:"d"`
+	Classes     int          `json:"classes"`
+	Epochs      int          `json:"epochs"`
+	ValFraction float64      `json:"valFraction"`
+	TimeoutMs   int          `json:"timeoutMs"`
+	Search      *ScaleSearch `json:"search,omitempty"`
+}
+
+// ScaleSearch bounds the scale part's doubling search.
+type ScaleSearch struct {
+	Start int `json:"start"`
+	Cap   int `json:"cap"`
 }
 
 // TTQPlan is the time-to-quality part of the plan: the data sets and Teachable Machine's recipe
@@ -598,26 +593,10 @@ type statusRecorder struct {
 
 func (r *statusRecorder) WriteHeader(code int) { r.status = code; r.ResponseWriter.WriteHeader(code) }
 
-// newBrowser starts headless Chromium with DESIGN.md's flags, without --disable-gpu (it makes
-// timings worse), and a fresh profile: a cold cache every time.
+// newBrowser starts headless Chromium with the project's flags (internal/headless, which leave
+// --disable-gpu out: it makes timings worse) and a fresh profile: a cold cache every time.
 func newBrowser(ctx context.Context, exe, profile string) (context.Context, context.CancelFunc) {
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1280, 900),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter"),
-		chromedp.Flag("use-angle", "swiftshader"),
-		chromedp.Flag("enable-unsafe-swiftshader", true),
-	}
+	opts := headless.Options(exe, profile, 1280, 900)
 	actx, cancelA := chromedp.NewExecAllocator(ctx, opts...)
 	bctx, cancelB := chromedp.NewContext(actx)
 	return bctx, func() { cancelB(); cancelA() }

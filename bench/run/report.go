@@ -20,7 +20,7 @@ func report(r *Results) string {
 	p("- Date: %s; the run took %s\n", m.Date, m.Duration)
 	p("- Machine: %s, %d cores, %s RAM, %s, %s\n", m.CPU, m.Cores, m.MemTotal, m.Kernel, m.OS)
 	p("- Load average (1, 5, 15 min) at start: %s, at end: %s — a load near or above the core count means the machine was busy and the timings are noisy\n", m.LoadStart, m.LoadEnd)
-	p("- Browser: %s, headless (flags from DESIGN.md, no --disable-gpu); user agent `%s`\n", m.Chromium, r.Env.UserAgent)
+	p("- Browser: %s, headless (the flags of internal/headless, no --disable-gpu); user agent `%s`\n", m.Chromium, r.Env.UserAgent)
 	p("- TensorFlow.js %s, wasm backend %s: SIMD %v, threads %v (cross-origin isolated: %v), binary fetched: `%s`; every file served from 127.0.0.1, no CDN\n",
 		r.Env.TFJS, r.Env.TFJSWasm, r.Env.WasmSIMD, r.Env.WasmThreads, r.Env.CrossOriginIsolated, r.TFJSWasmBinary)
 	p("- Ours: %s, GOOS=js GOARCH=wasm (no SIMD, one thread), packages head/kernels/backbone through bench/wasm\n\n", r.Env.GoVersion)
@@ -127,7 +127,7 @@ func headsSection(p printf, heads []HeadResult) {
 
 func ttqSection(p printf, t *TTQResult) {
 	p("### %s\n\n", t.Source)
-	p("Data: %s; one stratified split (head.Split, 20%% validation: %d train, %d validation rows), the same rows for every method. Time to quality: wall time from the call until validation accuracy is within 0.5 points of the run's final value. The automatic probe (L-BFGS over an L2 path, in the rows' span when there are at most half as many rows as features) hands over the best head so far after each L2 strength it tries (`head.Event.Head`), so its time is that of the first such head within 0.5 points of its final accuracy. Teachable Machine's recipe: Dense(100, relu) → Dense(%d, no bias), Adam 1e-3, batch %d, %d epochs, features as they are; in tfjs-wasm with TM's variance-scaling initialiser, and with our trainer (Glorot) for reference.\n\n", t.Source, t.NTrain, t.NVal, t.Classes, t.Batch, t.Epochs)
+	p("Data: %s; one stratified split (head.Split, 20%% validation: %d train, %d validation rows), the same rows for every method. Time to quality: wall time from the call until validation accuracy is within 0.5 points of the run's final value. The automatic probe (L-BFGS over an L2 path, in the rows' span when there are at most half as many rows as features) hands over the best head so far after each L2 strength it tries (`head.Control.OnHead`), so its time is that of the first such head within 0.5 points of its final accuracy. Teachable Machine's recipe: Dense(100, relu) → Dense(%d, no bias), Adam 1e-3, batch %d, %d epochs, features as they are; in tfjs-wasm with TM's variance-scaling initialiser, and with our trainer (Glorot) for reference.\n\n", t.Source, t.NTrain, t.NVal, t.Classes, t.Batch, t.Epochs)
 	p("| method | time to quality, ms: median (min) | final validation accuracy | whole run, ms | whole run, CPU ms |\n|---|---|---|---|---|\n")
 	names := map[string]string{"probe": "ours: automatic linear probe", "ours-tm": "ours: TM recipe", "tfjs-wasm-tm": "tfjs-wasm: TM recipe"}
 	for _, k := range []string{"probe", "ours-tm", "tfjs-wasm-tm"} {
@@ -347,7 +347,7 @@ func weightSection(p printf, w *Weight) {
 func scaleSection(p printf, s *ScaleResult) {
 	p("## 5. Scale: our trainer with N samples (D=%d, %d classes, linear head, %d epoch, 20%% validation)\n\n", s.D, s.Classes, s.Epochs)
 	if s.Engine == "app" {
-		p("Each size runs in a fresh worker holding the app's own trainer (public/build/trainer.wasm) and calls its `finetuner.train(x, y, n, d, labels, config, onEvent)` as js/worker.js does, with the page's settings (linear head, batch 32, Adam 1e-3, 20%% validation): features made in JS as a Float32Array (as the app holds them), copied into Go, standardised, trained, evaluated, the head file written. Memory: the Go instance's WebAssembly memory after the run, and the JS feature array.\n\n")
+		p("Each size runs in a fresh worker holding the app's own trainer (public/build/trainer.wasm) and calls its `finetuner.train({x, y, n, d, labels}, request, onEvents)` as js/trainer-host.js does, with the page's settings (linear head, batch 32, Adam 1e-3, 20%% validation): features made in JS as a Float32Array (as the app holds them), copied into Go, standardised, trained, evaluated, the head file written. Memory: the Go instance's WebAssembly memory after the run, and the JS feature array.\n\n")
 	} else {
 		p("Each size runs in a fresh worker: features made in JS (a Float32Array as the app holds them), copied into Go, standardised, trained (head.Train through bench/wasm, the code the app's worker runs). Memory: the Go instance's WebAssembly memory after the run, and the JS feature array.\n\n")
 	}

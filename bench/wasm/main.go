@@ -1,6 +1,6 @@
 //go:build js && wasm
 
-// Command wasm is the benchmark's entry point into our Go code, loaded by bench/web/worker.js in
+// Command wasm is the benchmark's entry point into our Go code, loaded by bench/web/bench-host.js in
 // the same Web Worker as TensorFlow.js. It exposes globalThis.finetunerBench with synchronous
 // functions over the very packages the app's trainer wasm uses (head, backbone), so the worker
 // can time them against tfjs on the same data. Calls are synchronous on purpose: the worker has
@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"finetuner/wasm/jshead"
 	"finetuner/wasm/jsval"
 	"fmt"
 	"runtime"
@@ -80,30 +81,7 @@ func jsonString(v any) (any, error) {
 
 // dataset reads (x, y, n, d, labels) from args[0:5].
 func dataset(args []js.Value) (*head.Dataset, error) {
-	x, err := jsval.Float32s(args[0], "x")
-	if err != nil {
-		return nil, err
-	}
-	y, err := jsval.Int32s(args[1], "y")
-	if err != nil {
-		return nil, err
-	}
-	n, err := jsval.Int(args[2], "n", 1, 1<<28)
-	if err != nil {
-		return nil, err
-	}
-	d, err := jsval.Int(args[3], "d", 1, 1<<16)
-	if err != nil {
-		return nil, err
-	}
-	if args[4].Type() != js.TypeObject || args[4].Get("length").Type() != js.TypeNumber {
-		return nil, errors.New("labels must be an array of class names")
-	}
-	labels := make([]string, args[4].Length())
-	for i := range labels {
-		labels[i] = args[4].Index(i).String()
-	}
-	return &head.Dataset{X: x, N: n, D: d, Y: y, Labels: labels}, nil
+	return jshead.Dataset(args[0], args[1], args[2], args[3], args[4])
 }
 
 // runResult is what trainHead and autoProbe return: the epoch (or trial) events with their
@@ -151,24 +129,28 @@ func run(args []js.Value, fit func(context.Context, *head.Dataset, head.Config, 
 		return nil, fmt.Errorf("config: %v", err)
 	}
 	var events []event
-	var headAcc map[*head.Model]float64 // the validation accuracy of each head a trial handed over
+	// headAcc is the validation accuracy of each head a probe trial handed over (at the trial that
+	// first found it); handed is that of the head handed over with the coming trial event.
+	headAcc := map[*head.Model]float64{}
+	var handed float64
+	ctl := head.NewControl()
+	ctl.OnHead = func(m *head.Model, e head.Event) {
+		if _, ok := headAcc[m]; !ok {
+			headAcc[m] = e.ValAcc
+		}
+		handed = headAcc[m]
+	}
 	progress := func(e head.Event) {
 		if e.Kind == "step" {
 			return
 		}
 		ev := event{Event: e, SinceCallMs: float64(time.Since(start).Microseconds()) / 1000}
-		if e.Head != nil {
-			if headAcc == nil {
-				headAcc = map[*head.Model]float64{}
-			}
-			if _, ok := headAcc[e.Head]; !ok {
-				headAcc[e.Head] = e.ValAcc
-			}
-			ev.BestValAcc = headAcc[e.Head]
+		if e.Kind == "trial" {
+			ev.BestValAcc = handed
 		}
 		events = append(events, ev)
 	}
-	_, rep, err := fit(context.Background(), ds, cfg, nil, progress)
+	_, rep, err := fit(context.Background(), ds, cfg, ctl, progress)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-// bench.js drives the benchmark from the page: it starts the worker (worker.js) that holds both
+// bench.js drives the benchmark from the page: it starts the worker (bench-host.js) that holds both
 // TensorFlow.js and our Go code, hands it each part of the plan, and collects the results. The
 // driver (bench/run) calls window.runBench(planJSON) and reads back the JSON it resolves to;
 // progress lines go to console.log, which the driver prints.
@@ -6,9 +6,9 @@
 const out = document.getElementById('log');
 const say = (s) => { console.log(s); out.textContent += s + '\n'; };
 
-// Worker wraps one worker.js instance as promise-returning calls.
+// Worker wraps one bench-host.js instance as promise-returning calls.
 class Worker1 {
-  constructor(url = 'worker.js') {
+  constructor(url = 'bench-host.js') {
     this.w = new Worker(url);
     this.seq = 0;
     this.pending = new Map();
@@ -50,7 +50,7 @@ async function fetchOK(url) {
 // failure (out of memory) cannot spoil the next run. A run that outlives timeoutMs fails.
 async function scaleRun(s, n, timeoutMs) {
   const app = s.engine === 'app';
-  const w = new Worker1(app ? 'worker.js?mode=app' : 'worker.js');
+  const w = new Worker1(app ? 'bench-host.js?mode=app' : 'bench-host.js');
   let timer;
   try {
     const timeout = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs); });

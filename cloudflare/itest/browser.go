@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"finetuner/internal/headless"
+
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -25,15 +27,7 @@ document.addEventListener('securitypolicyviolation', (e) => {
 // has its wasm and backbone, the Ebiten plot frame has drawn its canvas and the service worker
 // has cached the site; then no CSP violation and no page error may have happened.
 func browserCheck(exe, id string, headSize, headDim int) {
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe), chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.Headless,
-		chromedp.NoSandbox, chromedp.WindowSize(1280, 900),
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("use-angle", "swiftshader"),
-		chromedp.Flag("enable-unsafe-swiftshader", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true), chromedp.Flag("use-fake-ui-for-media-stream", true),
-	}
+	opts := headless.Options(exe, "", 1280, 900, headless.FakeWebcam...)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelA()
 	ctx, cancel := chromedp.NewContext(actx)

@@ -1,16 +1,33 @@
 //go:build js && wasm
 
-// Command wasm is the Cloudflare Worker: syumai/workers hands each /api/* request to the
-// worker package's handler, with heads kept in the Workers KV namespace bound as HEADS
-// (wrangler.toml). Static files never reach it: wrangler's [assets] serves them.
+// Command wasm is the Cloudflare Worker's Go side: syumai/workers hands it each /api/* request,
+// and the cloudflare package's handler answers, with heads kept in the Workers KV namespace
+// bound as HEADS (wrangler.toml). Static files never reach it: wrangler's [assets] serves them.
+//
+// The Worker's entry module (cloudflare/entry.mjs) starts this program once per isolate and
+// sends it every request, several at a time: a handler waiting on KV lets the next request
+// run. So nothing per request may live in a global. The entry module keeps each request's env
+// and ExecutionContext in a scope, in the map context.scopes under a fresh id, and passes the
+// id in the X-Finetuner-Scope header of the request it hands to Go; withScope swaps the header
+// for the scope object, carried in the request's context. Under syumai/workers' own generated
+// worker.mjs (one Go instance per request, no header) the runtime context's env is used.
+//
+// syumai/workers v0.31.0 ends its Serve after the first response body is read to the end (it
+// closes a package-level channel then, and a second response would close it again and crash
+// the program; upstream issue syumai/workers-go#193). So every answer here is buffered and
+// handed over whole as a JS Uint8Array through the response writer's WriteRawJSBody: the
+// response never reads the pipe that would close the channel. The API's answers are small
+// (at most a 4 MB head file), and whole bodies are what the runtime sends fastest anyway.
 //
 // Build: ./build.sh cloudflare (workers-assets-gen -mode=go, then GOOS=js GOARCH=wasm go build).
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"syscall/js"
 
 	"github.com/syumai/workers"
@@ -19,29 +36,119 @@ import (
 	"finetuner/cloudflare"
 )
 
-// binding is the KV namespace's name in wrangler.toml.
-const binding = "HEADS"
+const (
+	// binding is the KV namespace's name in wrangler.toml.
+	binding = "HEADS"
+	// scopeHeader carries the request's scope id from the entry module; traceHeader is echoed
+	// from the scope into the answer, so a caller (and the integration test) can tell that an
+	// answer was written with its own request's state.
+	scopeHeader = "X-Finetuner-Scope"
+	traceHeader = "X-Finetuner-Trace"
+)
 
 func main() {
-	workers.Serve(cloudflare.New(workersKV{}))
+	workers.Serve(withScope(cloudflare.New(workersKV{})))
 }
 
-// workersKV is a cloudflare.KV over the Workers KV binding. It calls the binding directly rather
-// than through syumai/workers' kv package, whose v0.31.0 GetString turns a missing key into the
-// string "<null>" and whose GetReader has no way to say "missing" at all; here a missing key is
-// a null from get(key, {type: "arrayBuffer"}).
+type scopeKey struct{}
+
+// scope is one request's {env, ctx, trace} object from the entry module, or undefined.
+func scope(ctx context.Context) js.Value {
+	if s, ok := ctx.Value(scopeKey{}).(js.Value); ok {
+		return s
+	}
+	return js.Undefined()
+}
+
+// withScope finds the request's scope and puts it in the request's context.
+func withScope(h http.Handler) http.Handler {
+	scopes := js.Global().Get("context").Get("scopes")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(scopeHeader)
+		r.Header.Del(scopeHeader)
+		s := js.Undefined()
+		if id != "" && scopes.Truthy() {
+			s = scopes.Call("get", id)
+			if s.IsUndefined() {
+				http.Error(w, `{"error":"internal error: the request's scope is gone","status":500}`, http.StatusInternalServerError)
+				return
+			}
+		}
+		a := &answer{w: w, scope: s}
+		h.ServeHTTP(a, r.WithContext(context.WithValue(r.Context(), scopeKey{}, s)))
+		a.finish()
+	})
+}
+
+// rawBodyWriter is what syumai/workers' response writer offers for a body that is already a
+// JS value.
+type rawBodyWriter interface{ WriteRawJSBody(body js.Value) }
+
+// answer buffers a response and hands it to syumai/workers' writer whole (see the package
+// comment). It sets the trace header from the scope as the status is written, after every
+// await of the handler, so an answer written with another request's scope shows.
+type answer struct {
+	w      http.ResponseWriter
+	scope  js.Value
+	status int
+	body   bytes.Buffer
+}
+
+func (a *answer) Header() http.Header { return a.w.Header() }
+
+func (a *answer) WriteHeader(status int) {
+	if a.status != 0 {
+		return
+	}
+	a.status = status
+	if a.scope.Truthy() {
+		if tr := a.scope.Get("trace"); tr.Type() == js.TypeString {
+			a.Header().Set(traceHeader, tr.String())
+		}
+	}
+}
+
+func (a *answer) Write(b []byte) (int, error) {
+	a.WriteHeader(http.StatusOK)
+	return a.body.Write(b)
+}
+
+func (a *answer) finish() {
+	a.WriteHeader(http.StatusOK)
+	a.w.WriteHeader(a.status)
+	raw, ok := a.w.(rawBodyWriter)
+	if !ok {
+		a.w.Write(a.body.Bytes())
+		return
+	}
+	// Always a raw body, an empty one too: without one the runtime would read the pipe.
+	u8 := js.Global().Get("Uint8Array").New(a.body.Len())
+	js.CopyBytesToJS(u8, a.body.Bytes())
+	raw.WriteRawJSBody(u8)
+}
+
+// workersKV is a cloudflare.KV over the Workers KV binding of the request's own env. It calls
+// the binding directly rather than through syumai/workers' kv package, whose v0.31.0 GetString
+// turns a missing key into the string "<null>", whose GetReader has no way to say "missing"
+// at all, and which reads env from the runtime context shared by every request; here a missing
+// key is a null from get(key, {type: "arrayBuffer"}).
 type workersKV struct{}
 
-func (workersKV) ns() (js.Value, error) {
-	ns := cfbinding.GetBinding(binding)
+func (workersKV) ns(ctx context.Context) (js.Value, error) {
+	var ns js.Value
+	if s := scope(ctx); s.Truthy() {
+		ns = s.Get("env").Get(binding)
+	} else {
+		ns = cfbinding.GetBinding(binding)
+	}
 	if ns.IsUndefined() || ns.IsNull() {
 		return js.Value{}, fmt.Errorf("the KV namespace %s is not bound: add it to wrangler.toml", binding)
 	}
 	return ns, nil
 }
 
-func (k workersKV) Get(_ context.Context, key string) ([]byte, bool, error) {
-	ns, err := k.ns()
+func (k workersKV) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	ns, err := k.ns(ctx)
 	if err != nil {
 		return nil, false, err
 	}
@@ -60,8 +167,8 @@ func (k workersKV) Get(_ context.Context, key string) ([]byte, bool, error) {
 	return b, true, nil
 }
 
-func (k workersKV) Put(_ context.Context, key string, value []byte) error {
-	ns, err := k.ns()
+func (k workersKV) Put(ctx context.Context, key string, value []byte) error {
+	ns, err := k.ns(ctx)
 	if err != nil {
 		return err
 	}
@@ -74,7 +181,7 @@ func (k workersKV) Put(_ context.Context, key string, value []byte) error {
 }
 
 // await blocks the calling goroutine until the promise settles. The handler runs in its own
-// goroutine, so the JS event loop keeps running meanwhile.
+// goroutine, so the JS event loop, and other requests, keep running meanwhile.
 func await(p js.Value) (js.Value, error) {
 	type settled struct {
 		v   js.Value

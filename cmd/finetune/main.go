@@ -5,6 +5,8 @@
 //	finetune train   -features feats.npy -labels labels.txt -o head.safetensors
 //	finetune eval    -head head.safetensors -features feats.npy -labels labels.txt
 //	finetune predict -head head.safetensors -features feats.npy
+//	finetune export  -format tfjs -head head.safetensors -backbone public/models/centernet -o model/
+//	finetune export  -format onnx -head head.safetensors -backbone public/models/centernet -o model.onnx
 //
 // Each subcommand lives in its own file and registers itself in init.
 package main

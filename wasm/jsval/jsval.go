@@ -15,6 +15,8 @@ var (
 	uint8Array   = js.Global().Get("Uint8Array")
 	float32Array = js.Global().Get("Float32Array")
 	int32Array   = js.Global().Get("Int32Array")
+	float64Array = js.Global().Get("Float64Array")
+	arrayBuffer  = js.Global().Get("ArrayBuffer")
 )
 
 // Bytes copies a Uint8Array.
@@ -29,25 +31,21 @@ func Bytes(v js.Value, what string) ([]byte, error) {
 
 // Float32s copies a Float32Array.
 func Float32s(v js.Value, what string) ([]float32, error) {
-	if !v.InstanceOf(float32Array) {
-		return nil, fmt.Errorf("%s must be a Float32Array", what)
-	}
-	n := v.Get("length").Int()
-	f := make([]float32, n)
-	if n > 0 {
-		u := uint8Array.New(v.Get("buffer"), v.Get("byteOffset"), n*4)
-		js.CopyBytesToGo(unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), n*4), u)
-	}
-	return f, nil
+	return copyView[float32](v, float32Array, "a Float32Array", what)
 }
 
 // Int32s copies an Int32Array.
 func Int32s(v js.Value, what string) ([]int32, error) {
-	if !v.InstanceOf(int32Array) {
-		return nil, fmt.Errorf("%s must be an Int32Array", what)
+	return copyView[int32](v, int32Array, "an Int32Array", what)
+}
+
+// copyView copies a typed array of class ctor whose elements are 4-byte Ts.
+func copyView[T float32 | int32](v, ctor js.Value, kind, what string) ([]T, error) {
+	if !v.InstanceOf(ctor) {
+		return nil, fmt.Errorf("%s must be %s", what, kind)
 	}
 	n := v.Get("length").Int()
-	s := make([]int32, n)
+	s := make([]T, n)
 	if n > 0 {
 		u := uint8Array.New(v.Get("buffer"), v.Get("byteOffset"), n*4)
 		js.CopyBytesToGo(unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), n*4), u)
@@ -56,13 +54,29 @@ func Int32s(v js.Value, what string) ([]int32, error) {
 }
 
 // Float32Array returns a new Float32Array holding a copy of f.
-func Float32Array(f []float32) js.Value {
-	out := float32Array.New(len(f))
-	if len(f) > 0 {
-		u := uint8Array.New(out.Get("buffer"))
-		js.CopyBytesToJS(u, unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), len(f)*4))
+func Float32Array(f []float32) js.Value { return newView(f, float32Array) }
+
+// Float64Array returns a new Float64Array holding a copy of f.
+func Float64Array(f []float64) js.Value { return newView(f, float64Array) }
+
+// newView returns a new typed array of class ctor (whose elements are Ts) holding a copy of s.
+func newView[T float32 | float64](s []T, ctor js.Value) js.Value {
+	out := ctor.New(len(s))
+	if len(s) > 0 {
+		n := len(s) * int(unsafe.Sizeof(s[0]))
+		js.CopyBytesToJS(uint8Array.New(out.Get("buffer")), unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), n))
 	}
 	return out
+}
+
+// ViewBytes copies the bytes of any typed array (a Float64Array of progress events, say).
+func ViewBytes(v js.Value, what string) ([]byte, error) {
+	if !arrayBuffer.Call("isView", v).Bool() {
+		return nil, fmt.Errorf("%s must be a typed array", what)
+	}
+	b := make([]byte, v.Get("byteLength").Int())
+	js.CopyBytesToGo(b, uint8Array.New(v.Get("buffer"), v.Get("byteOffset"), len(b)))
+	return b, nil
 }
 
 // Uint8Array returns a new Uint8Array holding a copy of b.

@@ -18,11 +18,11 @@ import (
 	"github.com/hajimehoshi/ebiten/v2/vector"
 )
 
-type rect struct{ x, y, w, h float64 }
+// rect is chart's rectangle; the drawing below works in device pixels, as chart's layout does.
+type rect = chart.Rect
 
-func (r rect) contains(x, y float64) bool { return x >= r.x && y >= r.y && x < r.x+r.w && y < r.y+r.h }
-func (r rect) image() image.Rectangle {
-	return image.Rect(int(r.x), int(r.y), int(math.Ceil(r.x+r.w)), int(math.Ceil(r.y+r.h)))
+func imageRect(r rect) image.Rectangle {
+	return image.Rect(int(r.X), int(r.Y), int(math.Ceil(r.X+r.W)), int(math.Ceil(r.Y+r.H)))
 }
 
 type button struct {
@@ -158,14 +158,8 @@ func (g *game) draw(dst *ebiten.Image) {
 	g.btns = g.btns[:0]
 	bh := fp * 1.8
 	x := pad
-	view := st.View
-	if view == "" {
-		view = "curves"
-		if st.HasReport && st.Done {
-			view = "eval"
-		}
-	}
-	big := W/g.scale >= 900 && H/g.scale >= 520
+	view := st.ShownView()
+	big := chart.Big(W, H, g.scale)
 	if !big {
 		x = g.addButton(dst, x, pad, bh, fp, st.T("curves"), view == "curves", func(g *game) { g.st.View = "curves" })
 		x = g.addButton(dst, x, pad, bh, fp, st.T("eval"), view == "eval", func(g *game) { g.st.View = "eval" })
@@ -174,45 +168,29 @@ func (g *game) draw(dst *ebiten.Image) {
 		g.st.LogScale = !g.st.LogScale
 		g.post(fmt.Sprintf(`{"type":"plot-options","logScale":%v}`, g.st.LogScale))
 	})
-	g.labelOnce(dst, g.fit(g.status(), fp, W-x-pad), W-pad, pad+bh/2, fp, p.Muted, 1, 0.5)
+	g.labelOnce(dst, g.fit(st.Status(), fp, W-x-pad), W-pad, pad+bh/2, fp, p.Muted, 1, 0.5)
 
-	body := rect{pad, pad + bh + pad, W - 2*pad, H - 2*pad - bh - pad}
-	if body.w < 40 || body.h < 40 {
+	body := rect{X: pad, Y: pad + bh + pad, W: W - 2*pad, H: H - 2*pad - bh - pad}
+	if body.W < 40 || body.H < 40 {
 		return
 	}
-	gap := fp
-	split := func(r rect) (rect, rect) {
-		if r.w > r.h*1.25 {
-			hw := (r.w - gap) / 2
-			return rect{r.x, r.y, hw, r.h}, rect{r.x + hw + gap, r.y, hw, r.h}
+	for _, pn := range chart.Panels(body, fp, big, view) {
+		switch pn.Kind {
+		case chart.PanelLoss:
+			g.lossPanel(dst, pn.R, fp)
+		case chart.PanelAcc:
+			g.accPanel(dst, pn.R, fp)
+		case chart.PanelConfusion:
+			g.confusionPanel(dst, pn.R, fp)
+		case chart.PanelPerClass:
+			g.perClassPanel(dst, pn.R, fp)
 		}
-		hh := (r.h - gap) / 2
-		return rect{r.x, r.y, r.w, hh}, rect{r.x, r.y + hh + gap, r.w, hh}
-	}
-	switch {
-	case big:
-		top := rect{body.x, body.y, body.w, (body.h - gap) * 0.55}
-		bot := rect{body.x, top.y + top.h + gap, body.w, body.h - top.h - gap}
-		a, b := split(top)
-		g.lossPanel(dst, a, fp)
-		g.accPanel(dst, b, fp)
-		hw := (bot.w - gap) / 2
-		g.confusionPanel(dst, rect{bot.x, bot.y, hw, bot.h}, fp)
-		g.perClassPanel(dst, rect{bot.x + hw + gap, bot.y, hw, bot.h}, fp)
-	case view == "eval":
-		a, b := split(body)
-		g.confusionPanel(dst, a, fp)
-		g.perClassPanel(dst, b, fp)
-	default:
-		a, b := split(body)
-		g.lossPanel(dst, a, fp)
-		g.accPanel(dst, b, fp)
 	}
 }
 
 func (g *game) addButton(dst *ebiten.Image, x, y, h, fp float64, label string, on bool, act func(*game)) float64 {
 	w := g.textWidth(label, fp) + fp*1.2
-	r := rect{x, y, w, h}
+	r := rect{X: x, Y: y, W: w, H: h}
 	p := g.pal
 	c := p.Btn
 	if on {
@@ -220,39 +198,11 @@ func (g *game) addButton(dst *ebiten.Image, x, y, h, fp float64, label string, o
 	} else if g.hover == len(g.btns) {
 		c = p.BtnHover
 	}
-	fillRect(dst, r.x, r.y, r.w, r.h, c)
-	strokeRect(dst, r.x, r.y, r.w, r.h, g.scale, p.Axis)
-	g.label(dst, label, r.x+r.w/2, r.y+r.h/2, fp, p.Text, 0.5, 0.5)
+	fillRect(dst, r.X, r.Y, r.W, r.H, c)
+	strokeRect(dst, r.X, r.Y, r.W, r.H, g.scale, p.Axis)
+	g.label(dst, label, r.X+r.W/2, r.Y+r.H/2, fp, p.Text, 0.5, 0.5)
 	g.btns = append(g.btns, button{r: r, label: label, on: on, act: act})
 	return x + w + fp*0.4
-}
-
-func (g *game) status() string {
-	st := g.st
-	n := st.ValLoss.Len()
-	switch {
-	case n == 0 && st.StepLoss.Len() == 0:
-		return st.T("waiting")
-	case n == 0:
-		return fmt.Sprintf("%s %.3f", st.T("loss"), st.StepLoss.Y[st.StepLoss.Len()-1])
-	}
-	s := fmt.Sprintf("%s %d", st.T(xLabel(st)), int(st.ValLoss.X[n-1]))
-	if st.Epochs > 0 {
-		s += fmt.Sprintf("/%d", st.Epochs)
-	}
-	s += fmt.Sprintf(" · %s %.3f · %s %.1f%%", st.T("valLoss"), st.ValLoss.Y[n-1], st.T("valAcc"), 100*st.ValAcc.Y[st.ValAcc.Len()-1])
-	if st.Done {
-		s += " · " + st.T("done")
-	}
-	return s
-}
-
-// xLabel is the key of the x axis's name: "epoch", or "iteration" for the automatic probe.
-func xLabel(st *chart.State) string {
-	if st.XLabel == "" {
-		return "epoch"
-	}
-	return st.XLabel
 }
 
 // curve is one line of a panel.
@@ -290,17 +240,17 @@ func (g *game) accPanel(dst *ebiten.Image, r rect, fp float64) {
 func (g *game) curvePanel(dst *ebiten.Image, r rect, fp float64, title string, cs []curve, logY, unit bool) {
 	small := fp * 0.85
 	p := g.pal
-	g.label(dst, title, r.x, r.y, fp, p.Text, 0, 0)
+	g.label(dst, title, r.X, r.Y, fp, p.Text, 0, 0)
 	// Legend on the title line, right-aligned.
-	lx := r.x + r.w
+	lx := r.X + r.W
 	for i := len(cs) - 1; i >= 0; i-- {
 		c := cs[i]
 		if c.name == "" {
 			continue
 		}
-		g.label(dst, c.name, lx, r.y+fp*0.6, small, p.Muted, 1, 0.5)
+		g.label(dst, c.name, lx, r.Y+fp*0.6, small, p.Muted, 1, 0.5)
 		lx -= g.textWidth(c.name, small) + small*0.4
-		hline(dst, lx-small*1.4, lx, r.y+fp*0.6, 2*g.scale, c.c)
+		hline(dst, lx-small*1.4, lx, r.Y+fp*0.6, 2*g.scale, c.c)
 		lx -= small * 2.2
 	}
 
@@ -308,63 +258,42 @@ func (g *game) curvePanel(dst *ebiten.Image, r rect, fp float64, title string, c
 	for _, c := range cs {
 		all = append(all, yvals(c))
 	}
-	var ticks []float64
-	var lo, hi float64
-	switch {
-	case unit:
-		ticks, lo, hi = []float64{0, 0.25, 0.5, 0.75, 1}, 0, 1
-	case logY:
-		l, h, _ := chart.Range(true, all...)
-		ticks, lo, hi = chart.LogTicks(l, h)
-	default:
-		l, h, ok := chart.Range(false, all...)
-		if !ok {
-			l, h = 0, 1
-		}
-		ticks, lo, hi = chart.NiceTicks(math.Min(0, l), h, 5)
-	}
+	ticks, lo, hi := chart.YAxis(unit, logY, all...)
 	maxLabel := 0.0
 	for _, t := range ticks {
-		maxLabel = math.Max(maxLabel, g.textWidth(tickLabel(t, unit), small))
+		maxLabel = math.Max(maxLabel, g.textWidth(chart.TickLabel(t, unit), small))
 	}
-	plot := rect{r.x + maxLabel + small*0.6, r.y + fp*1.6, 0, 0}
-	plot.w = r.x + r.w - plot.x - small*0.5
-	plot.h = r.y + r.h - plot.y - small*2.6
-	if plot.w < 20 || plot.h < 20 {
+	plot := rect{X: r.X + maxLabel + small*0.6, Y: r.Y + fp*1.6}
+	plot.W = r.X + r.W - plot.X - small*0.5
+	plot.H = r.Y + r.H - plot.Y - small*2.6
+	if plot.W < 20 || plot.H < 20 {
 		return
 	}
 	xmax := g.st.XMax()
-	xticks, _, xhi := chart.NiceTicks(0, xmax, int(math.Max(2, math.Min(8, plot.w/(small*5)))))
+	xticks, _, xhi := chart.NiceTicks(0, xmax, int(math.Max(2, math.Min(8, plot.W/(small*5)))))
 	if xhi > xmax {
 		xmax = xhi
 	}
-	tx := func(x float64) float64 { return plot.x + x/xmax*plot.w }
-	ty := func(y float64) float64 {
-		if logY {
-			y = math.Max(y, lo)
-			return plot.y + plot.h - (math.Log(y)-math.Log(lo))/(math.Log(hi)-math.Log(lo))*plot.h
-		}
-		return plot.y + plot.h - (y-lo)/(hi-lo)*plot.h
-	}
+	tx, ty := chart.XMap(plot, xmax), chart.YMap(plot, lo, hi, logY)
 	lw := g.scale
 	for _, t := range ticks {
 		y := ty(t)
-		hline(dst, plot.x, plot.x+plot.w, y, lw, p.Grid)
-		g.label(dst, tickLabel(t, unit), plot.x-small*0.4, y, small, p.Muted, 1, 0.5)
+		hline(dst, plot.X, plot.X+plot.W, y, lw, p.Grid)
+		g.label(dst, chart.TickLabel(t, unit), plot.X-small*0.4, y, small, p.Muted, 1, 0.5)
 	}
 	for _, t := range xticks {
 		if t > xmax+1e-9 {
 			continue
 		}
 		x := tx(t)
-		vline(dst, x, plot.y+plot.h, plot.y+plot.h+small*0.3, lw, p.Axis)
-		g.label(dst, chart.FormatTick(t), x, plot.y+plot.h+small*0.4, small, p.Muted, 0.5, 0)
+		vline(dst, x, plot.Y+plot.H, plot.Y+plot.H+small*0.3, lw, p.Axis)
+		g.label(dst, chart.FormatTick(t), x, plot.Y+plot.H+small*0.4, small, p.Muted, 0.5, 0)
 	}
-	g.label(dst, g.st.T(xLabel(g.st)), plot.x+plot.w, plot.y+plot.h+small*1.5, small, p.Muted, 1, 0)
-	vline(dst, plot.x, plot.y, plot.y+plot.h, lw, p.Axis)
-	hline(dst, plot.x, plot.x+plot.w, plot.y+plot.h, lw, p.Axis)
+	g.label(dst, g.st.T(g.st.XName()), plot.X+plot.W, plot.Y+plot.H+small*1.5, small, p.Muted, 1, 0)
+	vline(dst, plot.X, plot.Y, plot.Y+plot.H, lw, p.Axis)
+	hline(dst, plot.X, plot.X+plot.W, plot.Y+plot.H, lw, p.Axis)
 
-	clip := dst.SubImage(plot.image()).(*ebiten.Image)
+	clip := dst.SubImage(imageRect(plot)).(*ebiten.Image)
 	empty := true
 	for _, c := range cs {
 		ys := yvals(c)
@@ -375,7 +304,7 @@ func (g *game) curvePanel(dst *ebiten.Image, r rect, fp float64, title string, c
 		g.polyline(clip, c.s.X, ys, tx, ty, c.width*g.scale, c.c)
 	}
 	if empty {
-		g.label(dst, g.st.T("noData"), plot.x+plot.w/2, plot.y+plot.h/2, small, p.Muted, 0.5, 0.5)
+		g.label(dst, g.st.T("noData"), plot.X+plot.W/2, plot.Y+plot.H/2, small, p.Muted, 0.5, 0.5)
 	}
 }
 
@@ -384,13 +313,6 @@ func yvals(c curve) []float64 {
 		return c.ys
 	}
 	return c.s.Y
-}
-
-func tickLabel(t float64, percent bool) string {
-	if percent {
-		return strconv.Itoa(int(math.Round(t*100))) + "%"
-	}
-	return chart.FormatTick(t)
 }
 
 // fillRect and the line helpers draw axis-aligned shapes as one scaled pixel: no path
@@ -464,16 +386,16 @@ func (g *game) confusionPanel(dst *ebiten.Image, r rect, fp float64) {
 	if st.HasReport {
 		title += fmt.Sprintf(" · %s %.1f%%", st.T("valAcc"), 100*st.FinalAcc)
 	}
-	g.label(dst, g.fit(title, fp, r.w), r.x, r.y, fp, p.Text, 0, 0)
+	g.label(dst, g.fit(title, fp, r.W), r.X, r.Y, fp, p.Text, 0, 0)
 	n := len(st.Confusion)
 	if n == 0 {
-		g.label(dst, st.T("afterTraining"), r.x+r.w/2, r.y+r.h/2, small, p.Muted, 0.5, 0.5)
+		g.label(dst, st.T("afterTraining"), r.X+r.W/2, r.Y+r.H/2, small, p.Muted, 0.5, 0.5)
 		return
 	}
 	labelW := 0.0
 	showLabels := true
-	top := r.y + fp*1.6
-	side := math.Min(r.w, r.h-(top-r.y))
+	top := r.Y + fp*1.6
+	side := math.Min(r.W, r.H-(top-r.Y))
 	for _, l := range st.Labels {
 		labelW = math.Max(labelW, g.textWidth(l, small))
 	}
@@ -487,18 +409,11 @@ func (g *game) confusionPanel(dst *ebiten.Image, r rect, fp float64) {
 	if cell < 1 {
 		return
 	}
-	ox, oy := r.x+labelW+small*1.2, top
+	ox, oy := r.X+labelW+small*1.2, top
 	for i, row := range st.Confusion {
-		total := 0
-		for _, v := range row {
-			total += v
-		}
+		shares := chart.RowShares(row)
 		for j, v := range row {
-			f := 0.0
-			if total > 0 {
-				f = float64(v) / float64(total)
-			}
-			c := p.Heat(f, i == j)
+			c := p.Heat(shares[j], i == j)
 			x, y := ox+float64(j)*cell, oy+float64(i)*cell
 			fillRect(dst, x, y, cell, cell, c)
 			if cell >= small*1.8 && v > 0 {
@@ -514,7 +429,7 @@ func (g *game) confusionPanel(dst *ebiten.Image, r rect, fp float64) {
 	op := &text.DrawOptions{}
 	op.PrimaryAlign, op.SecondaryAlign = text.AlignCenter, text.AlignEnd
 	op.GeoM.Rotate(-math.Pi / 2)
-	op.GeoM.Translate(r.x+small*0.1, oy+cell*float64(n)/2)
+	op.GeoM.Translate(r.X+small*0.1, oy+cell*float64(n)/2)
 	op.GeoM.Translate(small*1.1, 0)
 	op.ColorScale.ScaleWithColor(p.Muted)
 	g.noteMissing(st.T("true"))
@@ -525,17 +440,17 @@ func (g *game) confusionPanel(dst *ebiten.Image, r rect, fp float64) {
 func (g *game) perClassPanel(dst *ebiten.Image, r rect, fp float64) {
 	st, p := g.st, g.pal
 	small := fp * 0.85
-	g.label(dst, st.T("perClass"), r.x, r.y, fp, p.Text, 0, 0)
+	g.label(dst, st.T("perClass"), r.X, r.Y, fp, p.Text, 0, 0)
 	n := len(st.PerClass)
 	if n == 0 {
-		g.label(dst, st.T("afterTraining"), r.x+r.w/2, r.y+r.h/2, small, p.Muted, 0.5, 0.5)
+		g.label(dst, st.T("afterTraining"), r.X+r.W/2, r.Y+r.H/2, small, p.Muted, 0.5, 0.5)
 		return
 	}
-	top := r.y + fp*1.6
-	rowH := (r.y + r.h - top) / float64(n)
-	labelW := math.Min(r.w*0.35, small*9)
+	top := r.Y + fp*1.6
+	rowH := (r.Y + r.H - top) / float64(n)
+	labelW := math.Min(r.W*0.35, small*9)
 	pctW := g.textWidth("100%", small) + small*0.5
-	barX, barW := r.x+labelW+small*0.4, r.w-labelW-small*0.4-pctW
+	barX, barW := r.X+labelW+small*0.4, r.W-labelW-small*0.4-pctW
 	showText := rowH >= small*1.1
 	for i, m := range st.PerClass {
 		y := top + float64(i)*rowH
@@ -549,7 +464,7 @@ func (g *game) perClassPanel(dst *ebiten.Image, r rect, fp float64) {
 				name = st.Labels[i]
 			}
 			g.label(dst, g.fit(name, small, labelW), barX-small*0.4, y+rowH/2, small, p.Text, 1, 0.5)
-			g.label(dst, fmt.Sprintf("%.0f%%", 100*m.Accuracy), r.x+r.w, y+rowH/2, small, p.Muted, 1, 0.5)
+			g.label(dst, fmt.Sprintf("%.0f%%", 100*m.Accuracy), r.X+r.W, y+rowH/2, small, p.Muted, 1, 0.5)
 		}
 	}
 }

@@ -3,7 +3,7 @@
 // Command plot is the Ebiten page inside the app's <iframe>: it receives training progress from
 // the page by postMessage and draws live loss and accuracy curves, then the confusion matrix and
 // per-class accuracy. Ebiten lives in an iframe because it always takes over the whole document
-// (see DESIGN.md). Labels use text/v2 with the Go fonts; ebitenutil would pull in net/http.
+// (its own full-page canvas, styles and focus). Labels use text/v2 with the Go fonts; ebitenutil would pull in net/http.
 //
 // The page sets the language, the theme and the plot's translated texts with an options message.
 // Japanese (or any class name the Go font cannot draw) makes the frame fetch a Japanese fallback
@@ -18,6 +18,8 @@ import (
 	"syscall/js"
 	"time"
 
+	"finetuner/head/progress"
+	"finetuner/wasm/jsval"
 	"finetuner/wasm/plot/chart"
 
 	"github.com/hajimehoshi/ebiten/v2"
@@ -92,7 +94,7 @@ func (g *game) listen() {
 			return nil
 		}
 		d := ev.Get("data")
-		if d.Type() != js.TypeString {
+		if d.Type() != js.TypeString && !isView(d) {
 			return nil
 		}
 		// A page that started listening after this frame said it was ready asks again.
@@ -118,7 +120,8 @@ func (g *game) listen() {
 	g.post(`{"type":"plot-ready"}`)
 }
 
-// receive applies one JSON message from the page and schedules a frame.
+// receive applies one message from the page and schedules a frame: a batch of progress events
+// as the trainer encoded them (a Float64Array), or JSON text.
 func (g *game) receive(d js.Value) {
 	m, err := decode(d)
 	if err == nil {
@@ -136,8 +139,22 @@ func (g *game) receive(d js.Value) {
 // ping is the page asking whether the plot is up; the answer is plot-ready.
 var ping = js.ValueOf(`{"type":"ping"}`)
 
-// decode parses one message with the browser's JSON.parse (see chart.MessageFromJS).
+// isView tells a typed array from JSON text. It asks ArrayBuffer.isView rather than instanceof:
+// the arrays attach hands over were made in the page's realm, whose Float64Array is not ours.
+func isView(v js.Value) bool { return js.Global().Get("ArrayBuffer").Call("isView", v).Bool() }
+
+// decode reads one message: progress events with progress.DecodeBytes, JSON text with the
+// browser's JSON.parse (see chart.MessageFromJS).
 func decode(text js.Value) (m chart.Message, err error) {
+	if isView(text) {
+		b, err := jsval.ViewBytes(text, "events")
+		if err != nil {
+			return m, err
+		}
+		m.Type = "events"
+		m.Events, err = progress.DecodeBytes(b)
+		return m, err
+	}
 	v, err := parseJSON(text)
 	if err != nil {
 		return m, err
@@ -172,7 +189,7 @@ func (g *game) Update() error {
 	x, y := ebiten.CursorPosition()
 	hover := -1
 	for i, b := range g.btns {
-		if b.r.contains(float64(x), float64(y)) {
+		if b.r.Contains(float64(x), float64(y)) {
 			hover = i
 		}
 	}

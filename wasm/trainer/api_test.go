@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"finetuner/head"
+	"finetuner/head/progress"
 	"finetuner/kernels"
 	"finetuner/wasm/jsval"
 )
@@ -66,9 +67,13 @@ type recorder struct {
 func newRecorder(t *testing.T) *recorder {
 	r := &recorder{}
 	r.fn = js.FuncOf(func(_ js.Value, a []js.Value) any {
-		var evs []head.Event
-		if err := json.Unmarshal([]byte(a[0].String()), &evs); err != nil {
-			t.Errorf("progress is not a JSON array of events: %v", err)
+		b, err := jsval.ViewBytes(a[0], "progress")
+		if err != nil {
+			t.Error(err)
+		}
+		evs, err := progress.DecodeBytes(b)
+		if err != nil {
+			t.Errorf("progress is not a batch of encoded events: %v", err)
 		}
 		r.mu.Lock()
 		r.events = append(r.events, evs...)
@@ -90,14 +95,27 @@ func (r *recorder) count(kind string) int {
 	return n
 }
 
-// train calls the API's train; extra arguments (the group ids) follow the usual seven.
-func train(api js.Value, x []float32, y []int32, n, d int, labels []string, cfg string, rec *recorder, extra ...any) js.Value {
+// train calls the API's train with request, a head.Request in JSON; group, if given, is the
+// rows' group ids.
+func train(api js.Value, x []float32, y []int32, n, d int, labels []string, request string, rec *recorder, group ...js.Value) js.Value {
 	ls := make([]any, len(labels))
 	for i, l := range labels {
 		ls[i] = l
 	}
-	args := append([]any{jsval.Float32Array(x), int32s(y), n, d, js.ValueOf(ls), cfg, rec.fn}, extra...)
-	return api.Call("train", args...)
+	data := map[string]any{"x": jsval.Float32Array(x), "y": int32s(y), "n": n, "d": d, "labels": ls}
+	if len(group) > 0 {
+		data["group"] = group[0]
+	}
+	return api.Call("train", js.ValueOf(data), js.Global().Get("JSON").Call("parse", request), rec.fn)
+}
+
+// image is the {rgba, width, height} argument of extract and predict, with augment when given.
+func image(rgba js.Value, w, h int, augment ...string) js.Value {
+	o := map[string]any{"rgba": rgba, "width": w, "height": h}
+	if len(augment) > 0 {
+		o["augment"] = augment[0]
+	}
+	return js.ValueOf(o)
 }
 
 func int32s(v []int32) js.Value {
@@ -114,7 +132,7 @@ func TestTrainPredictExportImport(t *testing.T) {
 	x, y := blobs(n, d, 3)
 	rec := newRecorder(t)
 	res, err := await(train(api, x, y, n, d, []string{"a", "b", "c"},
-		`{"head":"linear","epochs":20,"batch":8,"lr":0.05,"val":0.2,"seed":3}`, rec))
+		`{"epochs":20,"batchSize":8,"lr":0.05,"valFraction":0.2,"seed":3}`, rec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,13 +163,13 @@ func TestTrainPredictExportImport(t *testing.T) {
 
 	// No backbone: extraction and prediction say so.
 	img := uint8Array.New(4 * 4 * 4)
-	if _, err := await(api.Call("extract", img, 4, 4)); err == nil || !strings.Contains(err.Error(), "no backbone") {
+	if _, err := await(api.Call("extract", image(img, 4, 4))); err == nil || !strings.Contains(err.Error(), "no backbone") {
 		t.Errorf("extract without a backbone: %v", err)
 	}
-	if _, err := await(api.Call("extract", img, 5, 4)); err == nil || !strings.Contains(err.Error(), "want 5×4×4") {
+	if _, err := await(api.Call("extract", image(img, 5, 4))); err == nil || !strings.Contains(err.Error(), "want 5×4×4") {
 		t.Errorf("extract with a wrong size: %v", err)
 	}
-	if _, err := await(api.Call("predict", img, 4, 4)); err == nil || !strings.Contains(err.Error(), "no backbone") {
+	if _, err := await(api.Call("predict", image(img, 4, 4))); err == nil || !strings.Contains(err.Error(), "no backbone") {
 		t.Errorf("predict without a backbone: %v", err)
 	}
 
@@ -187,15 +205,16 @@ func TestTrainErrors(t *testing.T) {
 	x, y := blobs(12, 4, 2)
 	rec := newRecorder(t)
 	for cfg, want := range map[string]string{
-		`{"head":"cnn","epochs":5,"batch":4,"lr":0.01,"val":0.2}`:     "unknown head type",
-		`{"head":"linear","epochs":-1,"batch":4,"lr":0.01,"val":0.2}`: "epochs",
-		`not json`: "training settings",
+		`{"head":"cnn","epochs":5}`:                                       `unknown field "head"`,
+		`{"epochs":-1,"batchSize":4,"lr":0.01,"valFraction":0.2}`:         "epochs",
+		`{"hidden":[8],"activation":"tanh","epochs":5}`:                   "activation",
+		`{"epochs":5,"batchSize":4,"lr":0.01,"valFraction":1.5,"seed":1}`: "validation fraction",
 	} {
 		if _, err := await(train(api, x, y, 12, 4, []string{"a", "b"}, cfg, rec)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v, want one mentioning %q", cfg, err, want)
 		}
 	}
-	if _, err := await(train(api, x, y, 12, 4, []string{"a", "a"}, `{"epochs":5,"batch":4,"lr":0.01,"val":0.2}`, rec)); err == nil {
+	if _, err := await(train(api, x, y, 12, 4, []string{"a", "a"}, `{"epochs":5,"batchSize":4,"lr":0.01,"valFraction":0.2}`, rec)); err == nil {
 		t.Error("duplicate class names accepted")
 	}
 }
@@ -206,7 +225,7 @@ func TestPauseResumeStop(t *testing.T) {
 	x, y := blobs(n, d, 4)
 	rec := newRecorder(t)
 	p := train(api, x, y, n, d, []string{"a", "b", "c", "d"},
-		`{"head":"mlp","hidden":32,"epochs":100000,"batch":4,"lr":0.001,"val":0.2,"seed":1}`, rec)
+		`{"hidden":[32],"epochs":100000,"batchSize":4,"lr":0.001,"valFraction":0.2,"seed":1}`, rec)
 	waitEvents := func(kind string, n int) {
 		t.Helper()
 		deadline := time.Now().Add(60 * time.Second)
@@ -239,7 +258,7 @@ func TestPauseResumeStop(t *testing.T) {
 		t.Errorf("stop did not stop: %d epochs", e)
 	}
 	// The run is over: another may start.
-	if _, err := await(train(api, x, y, n, d, []string{"a", "b", "c", "d"}, `{"epochs":2,"batch":50,"lr":0.01,"val":0.2}`, newRecorder(t))); err != nil {
+	if _, err := await(train(api, x, y, n, d, []string{"a", "b", "c", "d"}, `{"epochs":2,"batchSize":50,"lr":0.01,"valFraction":0.2}`, newRecorder(t))); err != nil {
 		t.Errorf("a second run after stop: %v", err)
 	}
 }
@@ -274,7 +293,7 @@ func TestTrainGroups(t *testing.T) {
 	}
 	labels := []string{"a", "b", "c"}
 	rec := newRecorder(t)
-	res, err := await(train(api, x, y, 2*n, d, labels, `{"head":"linear","epochs":3,"batch":8,"lr":0.05,"val":0.2,"seed":3}`, rec, int32s(g)))
+	res, err := await(train(api, x, y, 2*n, d, labels, `{"epochs":3,"batchSize":8,"lr":0.05,"valFraction":0.2,"seed":3}`, rec, int32s(g)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +311,31 @@ func TestTrainGroups(t *testing.T) {
 		t.Errorf("5 group ids for 120 rows: %v", err)
 	}
 	img := uint8Array.New(4 * 4 * 4)
-	if _, err := await(api.Call("extract", img, 4, 4, "rotate")); err == nil || !strings.Contains(err.Error(), "want none, flip") {
+	if _, err := await(api.Call("extract", image(img, 4, 4, "rotate"))); err == nil || !strings.Contains(err.Error(), "want none, flip") {
 		t.Errorf("extract with augmentation \"rotate\": %v", err)
+	}
+}
+
+// TestMemoryAndBadCalls: memory reports the Go runtime's memory, and every entry point that takes
+// an object says so when it gets something else.
+func TestMemoryAndBadCalls(t *testing.T) {
+	api := newAPI(&app{})
+	m, err := await(api.Call("memory"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := m.Get("wasmBytes").Float(); b < 1<<20 || b > 1<<32 {
+		t.Errorf("wasmBytes %v", b)
+	}
+	for call, want := range map[string]string{
+		"extract": "extract({rgba, width, height, augment}) takes an object", "predict": "predict({rgba, width, height}) takes an object",
+		"loadBackbone": "loadBackbone({id, files, tap, pool}) takes an object", "train": "train({x, y, n, d, labels, group}, request, onEvents)",
+	} {
+		if _, err := await(api.Call(call, "not an object")); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s(string): %v, want %q", call, err, want)
+		}
+	}
+	if _, err := await(api.Call("loadBackbone", js.ValueOf(map[string]any{"id": "x", "files": map[string]any{}, "tap": "a/b"}))); err == nil || !strings.Contains(err.Error(), "model.json") {
+		t.Errorf("loadBackbone at a tap without model.json: %v", err)
 	}
 }

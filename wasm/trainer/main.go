@@ -1,14 +1,25 @@
 //go:build js && wasm
 
-// Command trainer is the Go side of the app's Web Worker (js/worker.js): backbone feature
-// extraction and head training, exposed to JavaScript as globalThis.finetuner. It has no Ebiten
-// and no DOM. Every entry point returns a Promise; long work runs in a goroutine, and training
-// yields to the worker's event loop between chunks so pause and stop messages get through.
+// Command trainer is the Go side of the trainer's Web Worker (js/trainer-host.js): backbone
+// feature extraction and head training, exposed to JavaScript as globalThis.finetuner. It has no
+// Ebiten and no DOM. Each entry point takes one object of named fields (typed arrays for bulk
+// data) and returns a Promise; long work runs in a goroutine, and training yields to the worker's
+// event loop between chunks so pause and stop messages get through. js/trainer.js is the page's
+// client for exactly these calls:
+//
+//	loadBackbone({id, files: {name: Uint8Array}, tap?, pool?}) → {id, dim, inputSize, tap, ...}
+//	extract({rgba, width, height, augment?})                   → Float32Array
+//	train({x, y, n, d, labels, group?}, request, onEvents)     → {head, info, report}
+//	predict({rgba, width, height})                             → Float32Array
+//	exportHead() → Uint8Array · importHead(Uint8Array) → info · memory() → {wasmBytes}
+//	pause() · resume() · stop()
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"syscall/js"
@@ -41,6 +52,7 @@ func newAPI(a *app) js.Value {
 	for name, fn := range map[string]func(args []js.Value) (any, error){
 		"loadBackbone": a.loadBackbone,
 		"extract":      a.extract,
+		"memory":       memory,
 	} {
 		api.Set(name, entry(name, fn))
 	}
@@ -91,23 +103,39 @@ func jsError(err error) js.Value { return js.Global().Get("Error").New(err.Error
 
 // ---- backbone -------------------------------------------------------------------------------
 
-// loadBackbone(id, files) loads a converted model; files maps file names to Uint8Arrays.
-func (a *app) loadBackbone(args []js.Value) (any, error) {
-	if len(args) != 2 || args[0].Type() != js.TypeString || args[1].Type() != js.TypeObject {
-		return nil, errors.New("loadBackbone(id, files) expects a string and an object")
-	}
-	id := args[0].String()
-	keys := js.Global().Get("Object").Call("keys", args[1])
+// fileBytes copies a JS object {name: Uint8Array or ArrayBuffer} of a model's files into Go.
+func fileBytes(obj js.Value) (map[string][]byte, error) {
+	keys := js.Global().Get("Object").Call("keys", obj)
 	files := map[string][]byte{}
 	for i := 0; i < keys.Length(); i++ {
 		k := keys.Index(i).String()
-		b, err := jsval.Bytes(args[1].Get(k), k)
+		b, err := jsval.Bytes(obj.Get(k), k)
 		if err != nil {
 			return nil, err
 		}
 		files[k] = b
 	}
-	m, err := backbone.LoadFiles(files)
+	return files, nil
+}
+
+// loadBackbone({id, files, tap, pool}) loads a converted model; files maps file names to
+// Uint8Arrays. tap, if given, moves the feature tap to another node of the graph (a mid-level
+// block instead of the last one): same weights, with pool ("mean" by default) turning that node's
+// output into a vector.
+func (a *app) loadBackbone(args []js.Value) (any, error) {
+	o, err := object(args, "loadBackbone({id, files, tap, pool})")
+	if err != nil {
+		return nil, err
+	}
+	if o.Get("id").Type() != js.TypeString || o.Get("files").Type() != js.TypeObject {
+		return nil, errors.New("loadBackbone needs an id (a string) and files (an object of Uint8Arrays)")
+	}
+	id := o.Get("id").String()
+	files, err := fileBytes(o.Get("files"))
+	if err != nil {
+		return nil, err
+	}
+	m, err := loadAt(files, optString(o, "tap"), optString(o, "pool"))
 	if err != nil {
 		return nil, err
 	}
@@ -121,38 +149,88 @@ func (a *app) loadBackbone(args []js.Value) (any, error) {
 	}, nil
 }
 
-func (a *app) image(args []js.Value, what string) (rgba []byte, w, h int, err error) {
-	if w, err = jsval.Int(args[1], "width", 1, 1<<14); err != nil {
+// loadAt loads a model from its files, with model.json's description but the tap moved to tap
+// when one is given.
+func loadAt(files map[string][]byte, tap, pool string) (*backbone.Model, error) {
+	if tap == "" {
+		return backbone.LoadFiles(files)
+	}
+	var mj struct {
+		Finetuner *backbone.Info `json:"finetuner"`
+	}
+	if err := json.Unmarshal(files["model.json"], &mj); err != nil {
+		return nil, fmt.Errorf("backbone: model.json is not valid JSON: %v", err)
+	}
+	if mj.Finetuner == nil {
+		return nil, errors.New(`backbone: model.json has no "finetuner" block to move the tap of`)
+	}
+	info := *mj.Finetuner
+	info.Tap, info.Pool, info.Dim = tap, pool, 0
+	return backbone.LoadGraphModel(files["model.json"], func(p string) ([]byte, error) {
+		b, ok := files[p]
+		if !ok {
+			return nil, fmt.Errorf("weight file %q is missing", p)
+		}
+		return b, nil
+	}, &info)
+}
+
+// memory() → {wasmBytes}: the memory the Go runtime has taken from the WebAssembly instance (its
+// linear memory beyond the binary's own data), for the kiosk's soak gauge. It never shrinks.
+func memory([]js.Value) (any, error) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return map[string]any{"wasmBytes": float64(ms.Sys)}, nil
+}
+
+// object returns the single object argument of an entry point.
+func object(args []js.Value, call string) (js.Value, error) {
+	if len(args) < 1 || args[0].Type() != js.TypeObject {
+		return js.Value{}, fmt.Errorf("%s takes an object", call)
+	}
+	return args[0], nil
+}
+
+// optString reads an optional string field: "" when absent.
+func optString(o js.Value, k string) string {
+	if v := o.Get(k); v.Type() == js.TypeString {
+		return v.String()
+	}
+	return ""
+}
+
+// image reads the argument of call, an object {rgba, width, height, ...} of RGBA pixels, row by
+// row, and returns it with the pixels.
+func (a *app) image(args []js.Value, call string) (o js.Value, rgba []byte, w, h int, err error) {
+	if o, err = object(args, call); err != nil {
 		return
 	}
-	if h, err = jsval.Int(args[2], "height", 1, 1<<14); err != nil {
+	if w, err = jsval.Int(o.Get("width"), "width", 1, 1<<14); err != nil {
 		return
 	}
-	if rgba, err = jsval.Bytes(args[0], what); err != nil {
+	if h, err = jsval.Int(o.Get("height"), "height", 1, 1<<14); err != nil {
+		return
+	}
+	if rgba, err = jsval.Bytes(o.Get("rgba"), "rgba"); err != nil {
 		return
 	}
 	if len(rgba) != w*h*4 {
-		err = fmt.Errorf("%s has %d bytes, want %d×%d×4 = %d", what, len(rgba), w, h, w*h*4)
+		err = fmt.Errorf("rgba has %d bytes, want %d×%d×4 = %d", len(rgba), w, h, w*h*4)
 	}
 	return
 }
 
-// extract(rgba, width, height[, augment]) → Float32Array: the image's feature vector, or with
+// extract({rgba, width, height, augment}) → Float32Array: the image's feature vector, or with
 // augment ("flip", "crops" or "flip,crops") one vector per view of backbone.Augmentations, the
 // plain view first, concatenated.
 func (a *app) extract(args []js.Value) (any, error) {
-	if len(args) != 3 && len(args) != 4 {
-		return nil, errors.New("extract(rgba, width, height[, augment]) takes 3 or 4 arguments")
-	}
-	rgba, w, h, err := a.image(args, "image")
+	o, rgba, w, h, err := a.image(args, "extract({rgba, width, height, augment})")
 	if err != nil {
 		return nil, err
 	}
-	views := []backbone.View{{}}
-	if len(args) == 4 && !args[3].IsUndefined() {
-		if views, err = augmentViews(args[3].String()); err != nil {
-			return nil, err
-		}
+	views, err := augmentViews(optString(o, "augment"))
+	if err != nil {
+		return nil, err
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -174,6 +252,7 @@ func augmentViews(s string) ([]backbone.View, error) {
 	var flip, crops bool
 	switch s {
 	case "", "none":
+		return []backbone.View{{}}, nil
 	case "flip":
 		flip = true
 	case "crops":

@@ -6,13 +6,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"finetuner/wasm/jsval"
 	"fmt"
 	"math"
 	"syscall/js"
 	"time"
 
 	"finetuner/head"
+	"finetuner/head/progress"
+	"finetuner/wasm/jshead"
+	"finetuner/wasm/jsval"
 )
 
 // headState is the trained or imported head and the control of a run in progress.
@@ -23,10 +25,11 @@ type headState struct {
 
 func (a *app) registerHead(api js.Value) {
 	for name, fn := range map[string]func(args []js.Value) (any, error){
-		"train":      a.train,
-		"predict":    a.predict,
-		"exportHead": a.exportHead,
-		"importHead": a.importHead,
+		"train":       a.train,
+		"predict":     a.predict,
+		"exportHead":  a.exportHead,
+		"exportModel": a.exportModel,
+		"importHead":  a.importHead,
 	} {
 		api.Set(name, entry(name, fn))
 	}
@@ -41,37 +44,6 @@ func (a *app) registerHead(api js.Value) {
 			return nil
 		}))
 	}
-}
-
-// pageConfig is the page's settings form.
-type pageConfig struct {
-	Auto     bool    `json:"auto"`
-	Head     string  `json:"head"` // "linear" or "mlp"
-	Hidden   int     `json:"hidden"`
-	Epochs   int     `json:"epochs"`
-	Batch    int     `json:"batch"`
-	LR       float64 `json:"lr"`
-	Val      float64 `json:"val"`
-	Seed     uint64  `json:"seed"`
-	Early    bool    `json:"early"` // early stopping on the validation loss
-	Backbone string  `json:"backbone"`
-	Tap      string  `json:"tap"`
-}
-
-func (p pageConfig) headConfig() (head.Config, error) {
-	c := head.Config{Epochs: p.Epochs, BatchSize: p.Batch, LR: p.LR, ValFraction: p.Val, Seed: p.Seed}
-	if p.Early {
-		c.Patience = 10
-	}
-	switch p.Head {
-	case "linear", "":
-	case "mlp":
-		c.Hidden = []int{p.Hidden}
-		c.Activation = "relu"
-	default:
-		return c, fmt.Errorf("unknown head type %q (linear or mlp)", p.Head)
-	}
-	return c, nil
 }
 
 // pageReport is head.Report as the page shows it: the evaluated rows with their true and
@@ -91,49 +63,29 @@ type pageClass struct {
 	Accuracy float64 `json:"accuracy"`
 }
 
-// train(x, y, n, d, labels, configJSON, onEvent[, group]) fits a head on the features and
-// resolves to {head: Uint8Array, info, report}. onEvent receives progress as JSON arrays of
-// head.Event. group (Int32Array, one id per row) marks rows that are views of one image, see
-// head.Dataset.Group.
+// train({x, y, n, d, labels, group}, request, onEvents) fits a head on the features and resolves
+// to {head: Uint8Array, info, report}. x is a Float32Array of n×d features, y an Int32Array of n
+// labels (indices into labels); group (an Int32Array, one id per row) marks rows that are views of
+// one image, see head.Dataset.Group. request is a head.Request. onEvents receives the progress as
+// Float64Arrays of events in progress's encoding.
 func (a *app) train(args []js.Value) (any, error) {
-	if len(args) != 7 && len(args) != 8 {
-		return nil, errors.New("train(x, y, n, d, labels, config, onEvent[, group]) takes 7 or 8 arguments")
+	if len(args) != 3 || args[0].Type() != js.TypeObject || args[1].Type() != js.TypeObject || args[2].Type() != js.TypeFunction {
+		return nil, errors.New("train({x, y, n, d, labels, group}, request, onEvents) takes an object, an object and a function")
 	}
-	x, err := jsval.Float32s(args[0], "features")
+	data, onEvent := args[0], args[2]
+	ds, err := jshead.Dataset(data.Get("x"), data.Get("y"), data.Get("n"), data.Get("d"), data.Get("labels"))
 	if err != nil {
 		return nil, err
 	}
-	y, err := jsval.Int32s(args[1], "labels")
-	if err != nil {
-		return nil, err
-	}
-	n, err := jsval.Int(args[2], "n", 1, 1<<26)
-	if err != nil {
-		return nil, err
-	}
-	d, err := jsval.Int(args[3], "d", 1, 1<<16)
-	if err != nil {
-		return nil, err
-	}
-	labels := make([]string, args[4].Length())
-	for i := range labels {
-		labels[i] = args[4].Index(i).String()
-	}
-	var pc pageConfig
-	if err := json.Unmarshal([]byte(args[5].String()), &pc); err != nil {
-		return nil, fmt.Errorf("training settings: %v", err)
-	}
-	onEvent := args[6]
-	cfg, err := pc.headConfig()
+	req, err := head.ParseRequest([]byte(js.Global().Get("JSON").Call("stringify", args[1]).String()))
 	if err != nil {
 		return nil, err
 	}
 	if a.hs.ctl != nil {
 		return nil, errors.New("a training run is already in progress")
 	}
-	ds := &head.Dataset{X: x, N: n, D: d, Y: y, Labels: labels}
-	if len(args) == 8 && !args[7].IsUndefined() && !args[7].IsNull() {
-		if ds.Group, err = jsval.Int32s(args[7], "groups"); err != nil {
+	if g := data.Get("group"); !g.IsUndefined() && !g.IsNull() {
+		if ds.Group, err = jsval.Int32s(g, "group"); err != nil {
 			return nil, err
 		}
 	}
@@ -146,26 +98,19 @@ func (a *app) train(args []js.Value) (any, error) {
 	// for anything but a step) so the page gets every point without one message per step, and a
 	// short sleep every few milliseconds hands the worker's event loop a turn so pause and stop
 	// messages arrive during training.
-	var batch []head.Event
+	var batch []float64
 	lastYield, lastFlush := time.Now(), time.Now()
 	flush := func() {
 		if len(batch) == 0 {
 			return
 		}
-		for i := range batch {
-			finite(&batch[i])
-		}
-		b, err := json.Marshal(batch)
-		if err != nil {
-			// Unreachable after finite; never lose the stream silently.
-			b = []byte(`[{"kind":"error"}]`)
-		}
-		onEvent.Invoke(string(b))
+		onEvent.Invoke(jsval.Float64Array(batch))
 		batch = batch[:0]
 		lastFlush = time.Now()
 	}
-	progress := func(e head.Event) {
-		batch = append(batch, e)
+	emit := func(e head.Event) {
+		finite(&e)
+		batch = progress.Append(batch, e)
 		now := time.Now()
 		if e.Kind != "step" || now.Sub(lastFlush) >= 50*time.Millisecond {
 			flush()
@@ -176,15 +121,15 @@ func (a *app) train(args []js.Value) (any, error) {
 		}
 	}
 	run := head.Train
-	if pc.Auto {
+	if req.Auto {
 		run = head.AutoProbe
 	}
-	m, rep, err := run(context.Background(), ds, cfg, ctl, progress)
+	m, rep, err := run(context.Background(), ds, req.Config, ctl, emit)
 	flush()
 	if err != nil {
 		return nil, err
 	}
-	m.Meta.BackboneID, m.Meta.Tap = pc.Backbone, pc.Tap
+	m.Meta.BackboneID, m.Meta.Tap = req.Backbone, req.Tap
 	m.Meta.Metrics = map[string]float64{"valAcc": rep.ValAcc, "valLoss": rep.ValLoss, "trainAcc": rep.TrainAcc, "trainLoss": rep.TrainLoss}
 	m.Meta.Created = time.Now().UTC().Format(time.RFC3339)
 	file, err := m.MarshalSafetensors()
@@ -193,13 +138,13 @@ func (a *app) train(args []js.Value) (any, error) {
 	}
 	a.hs.model = m
 
-	pr := pageReport{Report: rep, Labels: labels, ValIndex: rep.EvalIndex, ValPred: rep.EvalPred, Stopped: rep.Cancelled}
+	pr := pageReport{Report: rep, Labels: ds.Labels, ValIndex: rep.EvalIndex, ValPred: rep.EvalPred, Stopped: rep.Cancelled}
 	for _, c := range rep.PerClass {
 		pr.PerClass = append(pr.PerClass, pageClass{c, c.Recall})
 	}
 	pr.ValTrue = make([]int32, len(rep.EvalIndex))
 	for i, r := range rep.EvalIndex {
-		pr.ValTrue[i] = y[r]
+		pr.ValTrue[i] = ds.Y[r]
 	}
 	rj, err := json.Marshal(pr)
 	if err != nil {
@@ -212,9 +157,9 @@ func (a *app) train(args []js.Value) (any, error) {
 	}, nil
 }
 
-// finite replaces NaN and ±Inf in an event by 0: JSON has no such numbers, and one of them (a
-// samples/s over a zero-length interval of a coarse worker clock, a diverged loss) must not make
-// the whole batch of events unencodable. A diverged loss still shows: the curves skip the point.
+// finite replaces NaN and ±Inf in an event by 0: a samples/s over a zero-length interval of a
+// coarse worker clock, or a diverged loss, shows as 0 rather than "Infinity" in the page's status
+// line, and the curves skip the point.
 func finite(e *head.Event) {
 	for _, p := range []*float64{&e.TrainLoss, &e.TrainAcc, &e.ValLoss, &e.ValAcc, &e.LR, &e.Lambda, &e.SamplesPerSec, &e.ElapsedMs} {
 		if math.IsNaN(*p) || math.IsInf(*p, 0) {
@@ -231,12 +176,9 @@ func headInfo(m *head.Model) map[string]any {
 	return map[string]any{"labels": labels, "backbone": m.Meta.BackboneID, "tap": m.Meta.Tap, "dim": m.D, "kind": m.Arch.Kind()}
 }
 
-// predict(rgba, width, height) → Float32Array of class probabilities.
+// predict({rgba, width, height}) → Float32Array of class probabilities.
 func (a *app) predict(args []js.Value) (any, error) {
-	if len(args) != 3 {
-		return nil, errors.New("predict(rgba, width, height) takes 3 arguments")
-	}
-	rgba, w, h, err := a.image(args, "image")
+	_, rgba, w, h, err := a.image(args, "predict({rgba, width, height})")
 	if err != nil {
 		return nil, err
 	}

@@ -1,30 +1,19 @@
 // Package chart is the plot page's model, free of Ebiten and syscall/js so it is tested natively:
-// the training history built from progress messages, smoothing, and axis ticks on linear and log
-// scales. wasm/plot draws what this package computes.
+// the training history built from progress messages, smoothing, axis ticks on linear and log
+// scales, and the layout of a frame (layout.go: views, panels, status line, axes and the mapping
+// from data to pixels). wasm/plot paints what this package computes.
 package chart
 
 import (
 	"fmt"
 	"math"
 	"strings"
+
+	"finetuner/head/progress"
 )
 
-// Event is one training progress event, as the trainer worker emits it (head.Event's JSON form).
-type Event struct {
-	Kind          string  `json:"kind"` // "step", "epoch", "trial" (automatic probe) or "done"
-	Epoch         int     `json:"epoch"`
-	Epochs        int     `json:"epochs"`
-	Step          int     `json:"step"`
-	Steps         int     `json:"steps"`
-	Lambda        float64 `json:"lambda"`
-	HasVal        bool    `json:"hasVal"`
-	TrainLoss     float64 `json:"trainLoss"`
-	TrainAcc      float64 `json:"trainAcc"`
-	ValLoss       float64 `json:"valLoss"`
-	ValAcc        float64 `json:"valAcc"`
-	LR            float64 `json:"lr"`
-	SamplesPerSec float64 `json:"samplesPerSec"`
-}
+// Event is one training progress event, as the trainer emits it.
+type Event = progress.Event
 
 // ClassMetric is one class's line of the evaluation report.
 type ClassMetric struct {
@@ -37,8 +26,8 @@ type ClassMetric struct {
 // Message is what the page posts to the plot frame, as JSON.
 //
 //	{"type":"reset","labels":[...],"epochs":50}
-//	{"type":"event","event":{...}}             one progress event
-//	{"type":"events","events":[{...},...]}     a replayed history
+//	{"type":"events","events":[{...},...]}     progress events (the frame gets them encoded, see
+//	                                           progress; tests and saved projects spell them in JSON)
 //	{"type":"report","labels":[...],"confusion":[[...]],"perClass":[...],"valAcc":0.9}
 //	{"type":"options","logScale":true,"smooth":0.6,"view":"eval"}
 //	{"type":"options","lang":"ja","theme":"dark","strings":{"lossTitle":"損失",...}}
@@ -49,7 +38,6 @@ type Message struct {
 	Type      string            `json:"type"`
 	Labels    []string          `json:"labels"`
 	Epochs    int               `json:"epochs"`
-	Event     *Event            `json:"event"`
 	Events    []Event           `json:"events"`
 	Confusion [][]int           `json:"confusion"`
 	PerClass  []ClassMetric     `json:"perClass"`
@@ -117,11 +105,6 @@ func (s *State) ApplyMessage(m Message) error {
 		*s = State{Labels: m.Labels, Epochs: m.Epochs, XLabel: "epoch",
 			LogScale: s.LogScale, Smooth: s.Smooth, View: s.View,
 			Lang: s.Lang, Theme: s.Theme, Text: s.Text, Version: s.Version}
-	case "event":
-		if m.Event == nil {
-			return fmt.Errorf("plot: event message without event")
-		}
-		s.add(*m.Event)
 	case "events":
 		for _, e := range m.Events {
 			s.add(e)

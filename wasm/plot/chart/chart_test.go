@@ -9,11 +9,11 @@ func TestApplyHistory(t *testing.T) {
 	s := NewState()
 	msgs := []string{
 		`{"type":"reset","labels":["a","b"],"epochs":3}`,
-		`{"type":"event","event":{"kind":"step","epoch":1,"epochs":3,"step":1,"steps":12,"trainLoss":1.2}}`,
-		`{"type":"event","event":{"kind":"step","epoch":1,"epochs":3,"step":2,"steps":12,"trainLoss":1.0}}`,
+		`{"type":"events","events":[{"kind":"step","epoch":1,"epochs":3,"step":1,"steps":12,"trainLoss":1.2}]}`,
+		`{"type":"events","events":[{"kind":"step","epoch":1,"epochs":3,"step":2,"steps":12,"trainLoss":1.0}]}`,
 		`{"type":"events","events":[{"kind":"epoch","epoch":1,"trainLoss":1.1,"hasVal":true,"valLoss":1.3,"valAcc":0.5},
 		  {"kind":"epoch","epoch":2,"trainLoss":0.7,"hasVal":true,"valLoss":0.9,"valAcc":0.75}]}`,
-		`{"type":"event","event":{"kind":"done"}}`,
+		`{"type":"events","events":[{"kind":"done"}]}`,
 		`{"type":"report","labels":["a","b"],"confusion":[[3,1],[0,4]],"perClass":[{"accuracy":0.75},{"accuracy":1}],"valAcc":0.875}`,
 	}
 	for _, m := range msgs {

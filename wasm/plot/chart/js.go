@@ -9,7 +9,7 @@ import (
 )
 
 // MessageFromJS reads a message that the browser's JSON.parse made from the page's JSON text
-// into a Message, with the field names and types encoding/json would use for Message's tags
+// (reset, report, options; progress events come encoded, see progress.DecodeBytes) into a Message, with the field names and types encoding/json would use for Message's tags
 // (keys are matched exactly) and an error naming the field when a value has the wrong type.
 func MessageFromJS(v js.Value) (m Message, err error) {
 	if v.Type() != js.TypeObject || isArray(v) {
@@ -27,19 +27,6 @@ func MessageFromJS(v js.Value) (m Message, err error) {
 	m.Type = jsString(v, "type")
 	m.Labels = jsStrings(v, "labels")
 	m.Epochs = jsInt(v, "epochs")
-	if e := v.Get("event"); e.Type() == js.TypeObject {
-		ev := jsEvent(e, "event")
-		m.Event = &ev
-	} else if !absent(e) {
-		fail("event", "an object")
-	}
-	if a := jsArray(v, "events"); a.Truthy() {
-		n := a.Length()
-		m.Events = make([]Event, n)
-		for i := 0; i < n; i++ {
-			m.Events[i] = jsEvent(a.Index(i), fmt.Sprintf("events[%d]", i))
-		}
-	}
 	if a := jsArray(v, "confusion"); a.Truthy() {
 		m.Confusion = make([][]int, a.Length())
 		for i := range m.Confusion {
@@ -184,23 +171,3 @@ func jsFloat(v js.Value, k string) float64 {
 }
 
 func jsInt(v js.Value, k string) int { return toInt(v.Get(k), k) }
-
-func jsEvent(e js.Value, at string) Event {
-	if absent(e) {
-		return Event{}
-	}
-	if e.Type() != js.TypeObject || isArray(e) {
-		fail(at, "an object")
-	}
-	ev := Event{Kind: jsString(e, "kind"), Epoch: jsInt(e, "epoch"), Epochs: jsInt(e, "epochs"),
-		Step: jsInt(e, "step"), Steps: jsInt(e, "steps"), Lambda: jsFloat(e, "lambda"),
-		TrainLoss: jsFloat(e, "trainLoss"), TrainAcc: jsFloat(e, "trainAcc"), ValLoss: jsFloat(e, "valLoss"),
-		ValAcc: jsFloat(e, "valAcc"), LR: jsFloat(e, "lr"), SamplesPerSec: jsFloat(e, "samplesPerSec")}
-	if h := e.Get("hasVal"); !absent(h) {
-		if h.Type() != js.TypeBoolean {
-			fail(at+".hasVal", "true or false")
-		}
-		ev.HasVal = h.Bool()
-	}
-	return ev
-}

@@ -3,21 +3,24 @@
 package chart
 
 import (
+	"encoding/binary"
+	"math"
 	"reflect"
 	"strings"
 	"syscall/js"
 	"testing"
+
+	"finetuner/head/progress"
 )
 
 // TestMessageFromJS decodes messages both ways, the plot's (JSON.parse, then MessageFromJS) and
 // the tests' (encoding/json with Message's tags): the results must be equal, and where
-// encoding/json refuses a message for a wrongly typed field, so must MessageFromJS.
+// encoding/json refuses a message for a wrongly typed field, so must MessageFromJS. Progress
+// events never come as JSON (see TestDecodeEncodedEvents).
 func TestMessageFromJS(t *testing.T) {
 	parse := js.Global().Get("JSON").Get("parse")
 	for _, text := range []string{
 		`{"type":"reset","labels":["birds","fruit"],"epochs":50}`,
-		`{"type":"event","event":{"kind":"epoch","epoch":3,"epochs":50,"hasVal":true,"trainLoss":0.5,"trainAcc":0.75,"valLoss":0.61,"valAcc":0.7,"lr":0.001,"samplesPerSec":1234.5}}`,
-		`{"type":"events","events":[{"kind":"step","step":1,"steps":20,"trainLoss":2.3},{"kind":"trial","epoch":7,"lambda":1e-3,"hasVal":false},null]}`,
 		`{"type":"report","labels":["a","b"],"confusion":[[3,1],[0,4]],"perClass":[{"precision":1,"recall":0.75,"accuracy":0.75,"support":4},{}],"valAcc":0.875}`,
 		`{"type":"options","logScale":true,"smooth":0.6,"view":"eval"}`,
 		`{"type":"options","lang":"ja","theme":"dark","strings":{"lossTitle":"損失","accTitle":"精度"}}`,
@@ -43,9 +46,6 @@ func TestMessageFromJS(t *testing.T) {
 		{`{"type":"reset","labels":["a",2]}`, "labels[1]"},
 		{`{"type":"reset","epochs":"50"}`, "epochs"},
 		{`{"type":"reset","epochs":2.5}`, "epochs"},
-		{`{"type":"event","event":[1]}`, "event"},
-		{`{"type":"events","events":{"kind":"step"}}`, "events"},
-		{`{"type":"events","events":[{"hasVal":1}]}`, "hasVal"},
 		{`{"type":"report","confusion":[[1,"x"]]}`, "confusion[0][1]"},
 		{`{"type":"report","perClass":[3]}`, "perClass[0]"},
 		{`{"type":"options","logScale":"yes"}`, "logScale"},
@@ -65,5 +65,26 @@ func TestMessageFromJS(t *testing.T) {
 		if _, err := MessageFromJS(parse.Invoke(text)); err == nil {
 			t.Errorf("%s: accepted as a message", text)
 		}
+	}
+}
+
+// TestDecodeEncodedEvents: a batch of events goes from the trainer's encoding into the state.
+func TestDecodeEncodedEvents(t *testing.T) {
+	enc := progress.Append(nil, progress.Event{Kind: "step", Step: 1, Steps: 4, Epochs: 2, TrainLoss: 2})
+	enc = progress.Append(enc, progress.Event{Kind: "epoch", Epoch: 1, Epochs: 2, TrainLoss: 1.5, HasVal: true, ValAcc: 0.5})
+	b := make([]byte, 8*len(enc))
+	for i, f := range enc {
+		binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(f))
+	}
+	evs, err := progress.DecodeBytes(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewState()
+	if err := s.ApplyMessage(Message{Type: "events", Events: evs}); err != nil {
+		t.Fatal(err)
+	}
+	if s.StepLoss.Len() != 1 || s.ValAcc.Len() != 1 || s.ValAcc.Y[0] != 0.5 {
+		t.Errorf("state after the batch: steps %+v val acc %+v", s.StepLoss, s.ValAcc)
 	}
 }

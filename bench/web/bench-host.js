@@ -1,4 +1,4 @@
-// worker.js runs every timed piece of the benchmark in one Web Worker: TensorFlow.js 4.22.0 (wasm
+// bench-host.js hosts every timed piece of the benchmark in one Web Worker: TensorFlow.js 4.22.0 (wasm
 // backend, SIMD, one thread; and the cpu backend) and our Go code (build/bench.wasm, the head and
 // backbone packages the app's trainer uses), on the same data, interleaved. It is a classic worker
 // because tfjs and Go's wasm_exec.js ship as plain scripts. Every file comes from this origin:
@@ -6,11 +6,11 @@
 //
 // Messages in: {id, cmd, args}. Out: {id, result} or {id, error}, and {log} lines for the driver.
 'use strict';
-// worker.js?mode=app loads only the app's own trainer wasm (public/build/trainer.wasm, served as
+// bench-host.js?mode=app loads only the app's own trainer wasm (public/build/trainer.wasm, served as
 // app/trainer.wasm) for the scale runs: the exact code and API (finetuner.train) the app's worker uses.
 const MODE = new URLSearchParams(self.location.search).get('mode') || 'bench';
-if (MODE === 'app') importScripts('build/wasm_exec.js');
-else importScripts('vendor/tf.min.js', 'vendor/tf-backend-wasm.min.js', 'build/wasm_exec.js');
+if (MODE === 'app') importScripts('build/wasm_exec.js', 'bench-data.js');
+else importScripts('vendor/tf.min.js', 'vendor/tf-backend-wasm.min.js', 'build/wasm_exec.js', 'bench-data.js');
 
 const base = new URL('./', self.location.href).href;
 let goMemory = null; // the Go instance's WebAssembly.Memory
@@ -67,41 +67,6 @@ function gocall(name, ...args) {
   return r;
 }
 
-// ---- data ---------------------------------------------------------------------------------------
-
-// xorshift32, seeded: the same data for every engine and every run.
-function rng(seed) {
-  let s = (seed >>> 0) || 0x9e3779b9;
-  return () => {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    return s / 4294967296;
-  };
-}
-
-// blobs returns N rows of D features in C Gaussian classes: class means drawn N(0, sep²) per
-// feature, unit noise, labels i mod C. A learnable but not trivial problem, so that the final
-// loss and accuracy say whether two engines did the same work. fast draws uniform noise instead of
-// Gaussian (for the scale runs, where generating hundreds of millions of values must be quick).
-function blobs(N, D, C, seed, sep, fast = false) {
-  const r = rng(seed);
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-  const means = new Float32Array(C * D);
-  for (let i = 0; i < means.length; i++) means[i] = gauss() * sep;
-  const x = new Float32Array(N * D);
-  const y = new Int32Array(N);
-  const noise = fast ? () => 3.4641016 * (r() - 0.5) : gauss; // uniform with unit variance
-  for (let i = 0; i < N; i++) {
-    const c = i % C;
-    y[i] = c;
-    const row = i * D, m = c * D;
-    for (let k = 0; k < D; k++) x[row + k] = means[m + k] + noise();
-  }
-  const labels = Array.from({ length: C }, (_, c) => `class${c}`);
-  return { x, y, n: N, d: D, C, labels };
-}
-
 // cpuNow asks the driver for the CPU ms the browser's renderer processes have used so far (see
 // bench/run/cpu.go); NaN when the page is served by something else.
 async function cpuNow() {
@@ -115,8 +80,6 @@ async function cpuNow() {
   }
 }
 
-const median = (a) => { const s = [...a].sort((p, q) => p - q); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-const diffs = (t) => t.map((v, i) => v - (i ? t[i - 1] : 0));
 
 // ---- head training: ours vs tfjs ----------------------------------------------------------------
 
@@ -266,7 +229,7 @@ async function ttq({ x, y, n, d, labels, reps, epochs, batch, lr, valFraction, s
     const t0 = performance.now();
     const r = JSON.parse(gocall('autoProbe', x, y, n, d, labels, JSON.stringify({ valFraction, seed })));
     const ms = performance.now() - t0;
-    // Each trial hands over the best head so far (head.Event.Head): the curve is that head's
+    // Each trial hands over the best head so far (head.Control.OnHead): the curve is that head's
     // validation accuracy against the time since the call.
     const trials = r.events.filter((e) => e.kind === 'trial');
     const curve = trials.map((e) => ({ epoch: e.epoch, valAcc: e.bestValAcc, ms: e.sinceCallMs }));
@@ -408,15 +371,18 @@ async function backbones({ ids, photo, reps, batches }) {
 
 // ---- scale: one training run of N samples, with the memory it took ------------------------------
 
-function scale({ n, d, classes, epochs, valFraction }) {
+// scaleData makes the n×d features of a scale run and says how long that took.
+function scaleData(n, d, classes) {
   const t0 = performance.now();
-  let data;
   try {
-    data = blobs(n, d, classes, 11, 0.05, true);
+    return { data: blobs(n, d, classes, 11, 0.05, true), genMs: performance.now() - t0 };
   } catch (err) {
     throw new Error(`JS could not hold ${n}×${d} features (${(n * d * 4 / 1e9).toFixed(2)} GB): ${err.message}`);
   }
-  const genMs = performance.now() - t0;
+}
+
+function scale({ n, d, classes, epochs, valFraction }) {
+  const { data, genMs } = scaleData(n, d, classes);
   const w = { batch: 32, lr: 1e-3, seed: 1 };
   const t1 = performance.now();
   const r = JSON.parse(gocall('trainHead', data.x, data.y, n, d, data.labels, JSON.stringify(oursConfig(w, epochs, { valFraction, noStandardize: false }))));
@@ -427,23 +393,17 @@ function scale({ n, d, classes, epochs, valFraction }) {
   };
 }
 
-// scaleApp is scale through the app's trainer API: finetuner.train(x, y, n, d, labels, config,
-// onEvent) with the page's settings form (linear head, 20% validation, no early stopping).
+// scaleApp is scale through the app's trainer API: finetuner.train({x, y, n, d, labels}, request,
+// onEvents), request a head.Request as the page's settings make it (linear head, 20% validation,
+// no early stopping).
 async function scaleApp({ n, d, classes, epochs, valFraction }) {
-  const t0 = performance.now();
-  let data;
-  try {
-    data = blobs(n, d, classes, 11, 0.05, true);
-  } catch (err) {
-    throw new Error(`JS could not hold ${n}×${d} features (${(n * d * 4 / 1e9).toFixed(2)} GB): ${err.message}`);
-  }
-  const genMs = performance.now() - t0;
-  const cfg = { auto: false, head: 'linear', hidden: 0, epochs, batch: 32, lr: 1e-3, val: valFraction, seed: 1, early: false, backbone: 'bench', tap: '' };
+  const { data, genMs } = scaleData(n, d, classes);
+  const request = { epochs, batchSize: 32, lr: 1e-3, valFraction, seed: 1, backbone: 'bench' };
   let events = 0;
   const t1 = performance.now();
   let r;
   try {
-    r = await self.finetuner.train(data.x, data.y, n, d, data.labels, JSON.stringify(cfg), () => { events++; });
+    r = await self.finetuner.train({ x: data.x, y: data.y, n, d, labels: data.labels }, request, () => { events++; });
   } catch (err) {
     if (goRun.exited) throw new Error(`the app's Go runtime died in train: ${fatal || err.message} (wasm memory ${(goMemory.buffer.byteLength / 1e6).toFixed(0)} MB)`);
     throw err;
