@@ -11,6 +11,8 @@ export ROOT
 GOROOT_WASM="$(go env GOROOT)/lib/wasm"
 export PATH="$GOROOT_WASM:$PATH"
 FUZZTIME=${FUZZTIME:-20s}
+# shellcheck source=scripts/lib-simd.sh
+source scripts/lib-simd.sh
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -31,7 +33,7 @@ usage: ./build.sh COMMAND
   test      all tests: Go native + Go wasm (Node) + fuzz + browser/worker/golden tests
   web       build the site into public/ (wasm, wasm_exec.js, models, demo set, compressed assets)
   cli       build the native CLI ./finetune (extract, train, eval, predict)
-  gobench   Go kernel/trainer benchmarks, native and wasm (BENCH=regexp)
+  gobench   Go kernel/trainer benchmarks, native, wasm and wasm SIMD128 (BENCH=regexp)
 USAGE
   for f in scripts/*.sh; do
     case "$(basename "$f")" in test-*|lib*) continue;; esac
@@ -54,6 +56,16 @@ go_test_wasm() {
   log "go test (GOOS=js GOARCH=wasm, Node $(node --version))"
   GOOS=js GOARCH=wasm go vet ./...
   GOOS=js GOARCH=wasm go test -count=1 ./...
+  go_test_simd
+}
+
+# go_test_simd tests the SIMD128 build (Go 1.27, GOEXPERIMENT=simd) under Node: the kernels against
+# their scalar references, and the packages that run on them (the backbone's golden features
+# against tfjs, the heads' training and determinism), and builds the trainer with them.
+go_test_simd() {
+  log "go test SIMD128 kernels (GOOS=js GOARCH=wasm, $SIMD_GOTOOLCHAIN, GOEXPERIMENT=simd)"
+  GOOS=js GOARCH=wasm simd_go vet ./kernels ./backbone ./head ./wasm/trainer ./bench/wasm
+  GOOS=js GOARCH=wasm simd_go test -count=1 ./kernels ./backbone ./head ./wasm/trainer
 }
 
 # go_fuzz runs every Fuzz* target for $FUZZTIME each: loaders must never panic on any input.
@@ -100,6 +112,8 @@ cmd_gobench() {
   go test -run '^$' -bench "$re" -benchmem -count "${COUNT:-3}" ./kernels ./head
   log "go bench wasm ($re)"
   GOOS=js GOARCH=wasm go test -run '^$' -bench "$re" -benchmem -count "${COUNT:-3}" ./kernels ./head
+  log "go bench wasm, SIMD128 kernels ($re; BenchmarkGemm vs BenchmarkGemmScalar compares the two)"
+  GOOS=js GOARCH=wasm simd_go test -run '^$' -bench "$re" -benchmem -count "${COUNT:-3}" ./kernels ./head
 }
 
 main() {

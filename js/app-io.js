@@ -23,7 +23,8 @@ export async function selectBackbone(id) {
   chip('chip-worker', `trainer: loading ${b.name || id}`);
   try {
     await session.loadBackbone(id);
-    chip('chip-worker', `trainer: ${b.name || id} ready`, 'ok');
+    const { kernels } = await session.trainer.ready;
+    chip('chip-worker', `trainer: ${b.name || id} ready · ${kernels === 'simd128' ? 'SIMD128' : 'scalar'}`, 'ok');
   } catch (err) {
     chip('chip-worker', 'trainer: backbone failed', 'bad');
     throw new Error(`Loading backbone ${id} failed: ${err.message}`);

@@ -1,8 +1,9 @@
-// The trainer's host: the Web Worker that runs the Go trainer wasm (public/build/trainer.wasm,
-// which registers globalThis.finetuner) off the page's thread. It fetches a backbone's files for
-// loadBackbone and otherwise passes each call of the page's client (js/trainer.js) to Go as it
-// came: {id, op, args} in, {id, ok, result} out, progress batches as {type: 'events', events}.
-// Long work runs in Go goroutines that yield, so pause and stop get through while a head trains.
+// The trainer's host: the Web Worker that runs the Go trainer wasm (public/build/trainer-simd.wasm,
+// or trainer.wasm where WebAssembly SIMD is missing; either registers globalThis.finetuner) off the
+// page's thread. It fetches a backbone's files for loadBackbone and otherwise passes each call of
+// the page's client (js/trainer.js) to Go as it came: {id, op, args} in, {id, ok, result} out,
+// progress batches as {type: 'events', events}. Long work runs in Go goroutines that yield, so
+// pause and stop get through while a head trains.
 'use strict';
 importScripts('../public/build/wasm_exec.js');
 
@@ -10,18 +11,27 @@ const base = new URL('../public/', self.location.href);
 const OPS = new Set(['loadBackbone', 'extract', 'train', 'pause', 'resume', 'stop', 'predict', 'exportHead', 'exportModel', 'importHead', 'memory']);
 let ft = null;
 
+// simd128 says whether this browser runs WebAssembly SIMD: the smallest module with a v128 (one
+// function returning v128.const 0) validates only where it does. There the trainer built with the
+// SIMD128 kernels runs, elsewhere the scalar one; a worker named "kernels=scalar" (the page's
+// ?kernels=scalar, js/trainer.js) runs the scalar one anyway.
+const simd128 = () => typeof WebAssembly === 'object' && WebAssembly.validate(new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
+  10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11]));
+const trainerFile = self.name !== 'kernels=scalar' && simd128() ? 'trainer-simd.wasm' : 'trainer.wasm';
+
 const boot = (async () => {
   if (typeof WebAssembly !== 'object') throw new Error('this browser has no WebAssembly');
   const go = new Go();
-  const res = await fetch(new URL('build/trainer.wasm', base));
-  if (!res.ok) throw new Error(`trainer.wasm: HTTP ${res.status} (run ./build.sh web)`);
+  const res = await fetch(new URL(`build/${trainerFile}`, base));
+  if (!res.ok) throw new Error(`${trainerFile}: HTTP ${res.status} (run ./build.sh web)`);
   const { instance } = await WebAssembly.instantiateStreaming(res, go.importObject);
   go.run(instance).then(() => postMessage({ type: 'fatal', error: 'the trainer wasm exited' }));
-  if (!self.finetuner) throw new Error('trainer.wasm did not register its API');
+  if (!self.finetuner) throw new Error(`${trainerFile} did not register its API`);
   ft = self.finetuner;
   return ft;
 })();
-boot.then(() => postMessage({ type: 'ready', info: { version: ft.version } }),
+boot.then(() => postMessage({ type: 'ready', info: { version: ft.version, kernels: ft.kernels } }),
   (err) => postMessage({ type: 'fatal', error: `trainer failed to start: ${err.message || err}` }));
 
 async function fetchBytes(url) {

@@ -10,7 +10,11 @@ export class Trainer {
     this.onEvents = null;  // training progress: a Float64Array of encoded events (js/events.js)
     this.onFatal = null;
     this.ready = new Promise((resolve, reject) => { this._ready = { resolve, reject }; });
-    this.worker = new Worker(url);
+    // ?kernels=scalar on the page reaches the worker as its name (a query on the worker's URL would
+    // be lost when the service worker answers from its cache): it then runs the scalar trainer even
+    // where WebAssembly SIMD works (the fallback's test, and a comparison by hand).
+    const kernels = new URLSearchParams(self.location.search).get('kernels');
+    this.worker = new Worker(url, kernels ? { name: `kernels=${kernels}` } : {});
     this.worker.onmessage = (e) => this.receive(e.data);
     this.worker.onerror = (e) => {
       e.preventDefault();

@@ -47,7 +47,12 @@ func Relu(out, x []float32) {
 	if len(out) < len(x) {
 		panic("kernels: len(out) < len(x)")
 	}
-	out = out[:len(x)]
+	relu(out[:len(x)], x)
+}
+
+// reluScalar is Relu's loop; relu is it, or its SIMD128 form (act_simd.go), which gives the same
+// bits. len(out) == len(x).
+func reluScalar(out, x []float32) {
 	for i, v := range x {
 		if v < 0 {
 			v = 0
@@ -61,7 +66,11 @@ func Relu6(out, x []float32) {
 	if len(out) < len(x) {
 		panic("kernels: len(out) < len(x)")
 	}
-	out = out[:len(x)]
+	relu6(out[:len(x)], x)
+}
+
+// relu6Scalar is Relu6's loop; relu6 is it, or its SIMD128 form (same bits). len(out) == len(x).
+func relu6Scalar(out, x []float32) {
 	for i, v := range x {
 		if v < 0 {
 			v = 0
@@ -85,7 +94,12 @@ func HardSwishScaled(out, x []float32, k, shift float32) {
 	if len(out) < len(x) {
 		panic("kernels: len(out) < len(x)")
 	}
-	out = out[:len(x)]
+	hardSwish(out[:len(x)], x, k, shift)
+}
+
+// hardSwishScalar is HardSwishScaled's loop; hardSwish is it, or its SIMD128 form (same bits).
+// len(out) == len(x).
+func hardSwishScalar(out, x []float32, k, shift float32) {
 	for i, v := range x {
 		r := v + shift
 		if r < 0 {

@@ -72,12 +72,19 @@ func ConvGemm(out, a, w, b []float32, M, K, N int, act FusedAct) {
 		for r := 0; r < M; r++ {
 			row := out[r*N:][:N]
 			if b != nil {
-				for n, v := range b[:N] {
-					row[n] += v
-				}
+				addBias(row, b[:N])
 			}
 			actApply(row, act)
 		}
+	}
+}
+
+// addBiasScalar does row[n] += b[n]; addBias is it, or its SIMD128 form (same bits).
+// len(row) == len(b).
+func addBiasScalar(row, b []float32) {
+	row = row[:len(b)]
+	for n, v := range b {
+		row[n] += v
 	}
 }
 

@@ -18,6 +18,12 @@ func DepthwiseConv2D(out, x, w, b []float32, H, W, C, KH, KW, stride, padTop, pa
 	if len(x) < H*W*C || len(w) < KH*KW*C || len(out) < OH*OW*C || (b != nil && len(b) < C) {
 		panic("kernels: DepthwiseConv2D slice too short")
 	}
+	depthwise(out, x, w, b, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW, act)
+}
+
+// depthwiseScalar is DepthwiseConv2D's scalar loop; depthwise is it, or its SIMD128 form
+// (depthwise_simd.go), which adds in the same order and gives the same bits. Sizes are checked.
+func depthwiseScalar(out, x, w, b []float32, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW int, act FusedAct) {
 	for oh := 0; oh < OH; oh++ {
 		ih0 := oh*stride - padTop
 		for ow := 0; ow < OW; ow++ {

@@ -1,14 +1,16 @@
 package kernels
 
-// gemmNT is the matrix product both the dense layer and the convolutions run on:
+// gemmNTScalar is the scalar form of gemmNT, the matrix product both the dense layer and the
+// convolutions run on:
 //
 //	a (M,K), w (N,K), out (M,N)
 //	out[m*N+n] = Σ_k a[m*K+k]·w[n*K+k]
 //
 // Both operands are read along k, contiguously. Rows of a go two at a time through gemm2, which
 // has a native and a js/wasm twin because the fastest loop differs between the two compilers
-// (gemm_notjs.go, gemm_js.go). Callers have checked the sizes; K > 0.
-func gemmNT(out, a, w []float32, M, K, N int) {
+// (gemm_notjs.go, gemm_js.go). It is gemmNT wherever the SIMD128 build is off (gemm_scalar.go),
+// and the SIMD gemm's reference in its tests. Callers have checked the sizes; K > 0.
+func gemmNTScalar(out, a, w []float32, M, K, N int) {
 	m := 0
 	for ; m+2 <= M; m += 2 {
 		gemm2(out[m*N:m*N+N], out[(m+1)*N:(m+1)*N+N], a[m*K:m*K+K], a[(m+1)*K:(m+1)*K+K], w[:N*K], K, N)

@@ -7,9 +7,9 @@ import "unsafe"
 //	x (N,D), w (C,D), b (C) or nil, out (N,C)
 //	out[n*C+c] = b[c] + Σ_k x[n*D+k]·w[c*D+k]
 //
-// It runs on gemmNT (gemm.go): register-blocked, 2 rows × 3 outputs per block; under wasm, where
-// there is no SIMD and the compiler has 16 float32 registers, with k unrolled by 2 and rows walked
-// with pointers (dot2x3).
+// It runs on gemmNT: in the scalar build (gemm.go) register-blocked, 2 rows × 3 outputs per block;
+// under wasm, where the compiler has 16 float32 registers, with k unrolled by 2 and rows walked
+// with pointers (dot2x3). The SIMD128 build runs gemm_simd.go's f32x4 kernels.
 func LinearForward(out, x, w, b []float32, N, D, C int) {
 	checkLinear(x, w, N, D, C)
 	if len(out) < N*C {
@@ -145,8 +145,8 @@ func set(p unsafe.Pointer, i uintptr, v float32) { *(*float32)(unsafe.Add(p, i*4
 // element follows: a pointer past the end of its allocation is invalid in Go (the collector may
 // find it at a preemption point).
 
-// axpy4x2 does y0 += a0·x0+a1·x1+a2·x2+a3·x3 and y1 += b0·x0+b1·x1+b2·x2+b3·x3 over D > 0 elements.
-func axpy4x2(ry0, ry1, rx0, rx1, rx2, rx3 []float32, a0, a1, a2, a3, b0, b1, b2, b3 float32) {
+// axpy4x2Scalar does y0 += a0·x0+a1·x1+a2·x2+a3·x3 and y1 += b0·x0+b1·x1+b2·x2+b3·x3 over D > 0 elements.
+func axpy4x2Scalar(ry0, ry1, rx0, rx1, rx2, rx3 []float32, a0, a1, a2, a3, b0, b1, b2, b3 float32) {
 	D := len(ry0)
 	_, _, _, _, _ = ry1[D-1], rx0[D-1], rx1[D-1], rx2[D-1], rx3[D-1]
 	y0, y1 := unsafe.Pointer(&ry0[0]), unsafe.Pointer(&ry1[0])
@@ -163,8 +163,8 @@ func axpy4x2(ry0, ry1, rx0, rx1, rx2, rx3 []float32, a0, a1, a2, a3, b0, b1, b2,
 	}
 }
 
-// axpy4x1 does y += a0·x0+a1·x1+a2·x2+a3·x3 over D > 0 elements.
-func axpy4x1(ry, rx0, rx1, rx2, rx3 []float32, a0, a1, a2, a3 float32) {
+// axpy4x1Scalar does y += a0·x0+a1·x1+a2·x2+a3·x3 over D > 0 elements.
+func axpy4x1Scalar(ry, rx0, rx1, rx2, rx3 []float32, a0, a1, a2, a3 float32) {
 	D := len(ry)
 	_, _, _, _ = rx0[D-1], rx1[D-1], rx2[D-1], rx3[D-1]
 	y := unsafe.Pointer(&ry[0])
@@ -179,8 +179,9 @@ func axpy4x1(ry, rx0, rx1, rx2, rx3 []float32, a0, a1, a2, a3 float32) {
 	}
 }
 
-// axpy1 does y += a·x over D > 0 elements.
-func axpy1(ry, rx []float32, a float32) {
+// axpy1Scalar does y += a·x over D > 0 elements. The axpy kernels are axpy4x2, axpy4x1 and axpy1:
+// these loops, or their SIMD128 forms (simd_wasm.go), which add in the same order (same bits).
+func axpy1Scalar(ry, rx []float32, a float32) {
 	D := len(ry)
 	_ = rx[D-1]
 	y, x := unsafe.Pointer(&ry[0]), unsafe.Pointer(&rx[0])

@@ -4,8 +4,8 @@
 # Builds public/models if missing (scripts/models.sh), installs Debian's tuxpaint-stamps-default
 # (photo cut-outs) if absent, preprocesses about a dozen photos with our Go code (tools/golden), computes
 # reference features with tfjs-wasm 4.22.0 from the ORIGINAL package files (tools/tfjs-ref), and
-# runs backbone's TestGolden natively and as GOOS=js GOARCH=wasm under Node. Prints max abs and
-# relative differences; fails above 1e-3 relative.
+# runs backbone's TestGolden natively and as GOOS=js GOARCH=wasm under Node (scalar and SIMD128
+# kernels). Prints max abs and relative differences; fails above 1e-3 relative.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -41,6 +41,9 @@ echo "== golden, native" >&2
 go test -count=1 -run '^TestGolden$' -v ./backbone | grep -E 'golden_test|^(ok|FAIL|---)'
 echo "== golden, GOOS=js GOARCH=wasm (Node $(node --version))" >&2
 GOOS=js GOARCH=wasm go test -count=1 -run '^TestGolden$' -v ./backbone | grep -E 'golden_test|^(ok|FAIL|---)'
+source scripts/lib-simd.sh
+echo "== golden, GOOS=js GOARCH=wasm with the SIMD128 kernels ($SIMD_GOTOOLCHAIN, GOEXPERIMENT=simd)" >&2
+GOOS=js GOARCH=wasm simd_go test -count=1 -run '^TestGolden$' -v ./backbone | grep -E 'golden_test|^(ok|FAIL|---)'
 
 echo "== extract CLI on generated images with broken files mixed in" >&2
 go test -count=1 -run '^TestExtract' ./cmd/finetune

@@ -9,5 +9,5 @@ cd "$(dirname "$0")/.."
 type npm_ci >/dev/null 2>&1 && npm_ci || [ -d node_modules/@tensorflow/tfjs-backend-wasm ] || npm ci --no-audit --no-fund --loglevel=error
 bash scripts/models.sh >/dev/null # no-op when public/models is up to date
 start=$(date +%s)
-timeout 240 go run ./bench/run -smoke -parts heads,ttq,backbone,scale -out bench/out/smoke -timeout 200s >/dev/null
+timeout 240 go run ./bench/run -smoke -parts heads,ttq,gemm,backbone,scale -out bench/out/smoke -timeout 200s >/dev/null
 echo "test-bench: harness smoke run passed in $(( $(date +%s) - start )) s (bench/out/smoke/report.md)" >&2

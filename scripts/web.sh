@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # build the site into public/: wasm, wasm_exec.js, models, demo set, asset list, .br/.gz twins
 #
-# Output (all generated, gitignored): public/build/{trainer,plot}.wasm, public/build/wasm_exec.js,
+# Output (all generated, gitignored): public/build/{trainer,trainer-simd,plot}.wasm, public/build/wasm_exec.js,
 # public/build/fonts/ (the plot's Japanese font and its licence), public/build/assets.json (the
 # service worker's file list and version), public/models/ (by scripts/models.sh), public/demo/
 # (from Debian's tuxpaint-stamps-default), and a .br and .gz beside every compressible file for
@@ -20,6 +20,12 @@ for w in trainer plot; do
   GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o "$OUT/.$w.wasm.$$" "./wasm/$w"
   mv -f "$OUT/.$w.wasm.$$" "$OUT/$w.wasm"
 done
+# The trainer again with the SIMD128 kernels; js/trainer-host.js loads it where WebAssembly SIMD
+# validates, trainer.wasm (scalar) elsewhere.
+source scripts/lib-simd.sh
+log "go build wasm/trainer with SIMD128 kernels ($SIMD_GOTOOLCHAIN, GOEXPERIMENT=simd)"
+GOOS=js GOARCH=wasm simd_go build -trimpath -ldflags='-s -w' -o "$OUT/.trainer-simd.wasm.$$" ./wasm/trainer
+mv -f "$OUT/.trainer-simd.wasm.$$" "$OUT/trainer-simd.wasm"
 cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" "$OUT/.wasm_exec.js.$$"
 mv -f "$OUT/.wasm_exec.js.$$" "$OUT/wasm_exec.js"
 
@@ -118,7 +124,7 @@ mapfile -t files < <(
     [ -d public/docs ] && find public/docs -type f
     [ -d "$OUT/features" ] && find "$OUT/features" -type f -not -name '*.br' -not -name '*.gz' -not -name '.source'
     find "$OUT/fonts" -type f -not -name '*.br' -not -name '*.gz' -not -name '.*'
-    echo "$OUT/trainer.wasm"; echo "$OUT/plot.wasm"; echo "$OUT/wasm_exec.js"
+    echo "$OUT/trainer.wasm"; echo "$OUT/trainer-simd.wasm"; echo "$OUT/plot.wasm"; echo "$OUT/wasm_exec.js"
     [ -d public/models ] && find public/models -type f -not -name '*.br' -not -name '*.gz'
     find public/demo -type f
   } | grep -v '^public/sw.js$' | LC_ALL=C sort -u)
@@ -159,8 +165,8 @@ for f in "${files[@]}" "$OUT/assets.json"; do
     gzip -9 -c "$f" >"$z.gz.$$" && touch -r "$f" "$z.gz.$$" && mv -f "$z.gz.$$" "$z.gz"
   fi
 done
-for w in trainer plot; do
-  printf '%-12s %6.2f MB  br %5.2f MB\n' "$w.wasm" "$(echo "$(stat -c %s "$OUT/$w.wasm")/1000000" | bc -l)" "$(echo "$(stat -c %s "$OUT/$w.wasm.br")/1000000" | bc -l)" >&2
+for w in trainer trainer-simd plot; do
+  printf '%-17s %6.2f MB  br %5.2f MB\n' "$w.wasm" "$(echo "$(stat -c %s "$OUT/$w.wasm")/1000000" | bc -l)" "$(echo "$(stat -c %s "$OUT/$w.wasm.br")/1000000" | bc -l)" >&2
 done
-printf '%-12s %6.2f MB  br %5.2f MB\n' "plot-cjk.ttf" "$(echo "$(stat -c %s "$OUT/fonts/plot-cjk.ttf")/1000000" | bc -l)" "$(echo "$(stat -c %s "$OUT/fonts/plot-cjk.ttf.br")/1000000" | bc -l)" >&2
+printf '%-17s %6.2f MB  br %5.2f MB\n' "plot-cjk.ttf" "$(echo "$(stat -c %s "$OUT/fonts/plot-cjk.ttf")/1000000" | bc -l)" "$(echo "$(stat -c %s "$OUT/fonts/plot-cjk.ttf.br")/1000000" | bc -l)" >&2
 log "site built: $(echo "${#files[@]}") files, version $version"

@@ -47,7 +47,8 @@ var (
 	smoke    = flag.Bool("smoke", false, "tiny sizes and one repetition: a quick end-to-end check of the harness")
 	outDir   = flag.String("out", "bench/out", "output folder (site, results.json, report.md, plot)")
 	reps     = flag.Int("reps", 3, "timed repetitions of each engine per workload (interleaved)")
-	parts    = flag.String("parts", "heads,ttq,backbone,weight,scale", "parts to run, comma-separated")
+	parts    = flag.String("parts", "heads,ttq,gemm,backbone,weight,scale", "parts to run, comma-separated")
+	kernelsF = flag.String("kernels", "simd128", "our Go kernels: simd128 (Go 1.27, GOEXPERIMENT=simd; the app's default where WebAssembly SIMD works) or scalar")
 	browser  = flag.String("chromium", "", "Chromium executable (default: $CHROMIUM, /usr/bin/chromium)")
 	scaleCap = flag.Int("scale-cap", 3200000, "largest N the scale search tries")
 	only     = flag.String("workloads", "W1,W2,W3,W4", "head-training workloads to run, comma-separated")
@@ -68,12 +69,15 @@ func main() {
 	want := map[string]bool{}
 	for _, p := range strings.Split(*parts, ",") {
 		switch p = strings.TrimSpace(p); p {
-		case "heads", "ttq", "backbone", "weight", "scale":
+		case "heads", "ttq", "gemm", "backbone", "weight", "scale":
 			want[p] = true
 		case "":
 		default:
-			log.Fatalf("unknown part %q (heads, ttq, backbone, weight, scale)", p)
+			log.Fatalf("unknown part %q (heads, ttq, gemm, backbone, weight, scale)", p)
 		}
+	}
+	if *kernelsF != "simd128" && *kernelsF != "scalar" {
+		log.Fatalf("-kernels %q: simd128 or scalar", *kernelsF)
 	}
 	if *from != "" {
 		if err := rerender(*from); err != nil {
@@ -116,7 +120,7 @@ func run(ctx context.Context, want map[string]bool) error {
 	}
 
 	var res Results
-	if want["heads"] || want["ttq"] || want["backbone"] || want["scale"] {
+	if want["heads"] || want["ttq"] || want["gemm"] || want["backbone"] || want["scale"] {
 		raw, tfwasm, err := runPage(ctx, exe, root, site, plan)
 		if err != nil {
 			return err
@@ -248,7 +252,8 @@ type Plan struct {
 		Engines   []string   `json:"engines"`
 		Reps      int        `json:"reps"`
 	} `json:"heads,omitempty"`
-	TTQ       *TTQPlan `json:"ttq,omitempty"`
+	TTQ       *TTQPlan  `json:"ttq,omitempty"`
+	Gemm      *GemmPlan `json:"gemm,omitempty"`
 	Backbones *struct {
 		IDs     []string `json:"ids"`
 		Photo   string   `json:"photo"`
@@ -334,10 +339,13 @@ func stage(root, site string, want map[string]bool) (*Plan, error) {
 	if err := copyFile(filepath.Join(site, "build", "wasm_exec.js"), filepath.Join(strings.TrimSpace(string(goroot)), "lib", "wasm", "wasm_exec.js")); err != nil {
 		return nil, err
 	}
-	log.Printf("go build ./bench/wasm (GOOS=js GOARCH=wasm)")
+	log.Printf("go build ./bench/wasm (GOOS=js GOARCH=wasm, %s kernels)", *kernelsF)
 	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(site, "build", "bench.wasm"), "./bench/wasm")
 	build.Dir = root
 	build.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if *kernelsF == "simd128" {
+		build.Env = append(build.Env, simdEnv()...)
+	}
 	if b, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("go build ./bench/wasm: %v\n%s", err, b)
 	}
@@ -361,6 +369,12 @@ func stage(root, site string, want map[string]bool) (*Plan, error) {
 		p.TTQ = &TTQPlan{sets, *reps, 50, 16, 1e-3, 0.2, 1, 0.005}
 		if *smoke {
 			p.TTQ.Epochs = 5
+		}
+	}
+	if want["gemm"] {
+		p.Gemm = &GemmPlan{Shapes: gemmShapes, MinMs: 300}
+		if *smoke {
+			p.Gemm.MinMs = 20
 		}
 	}
 	if want["backbone"] {
@@ -391,7 +405,11 @@ func stage(root, site string, want map[string]bool) (*Plan, error) {
 			// CI runs this before the site is built: the bench entry runs the same head.Train.
 			s.Engine, s.Sizes = "bench", []int{1000}
 		} else {
-			if _, err := os.Stat(filepath.Join(root, "public", "build", "trainer.wasm")); err != nil {
+			s.Trainer = "trainer.wasm"
+			if *kernelsF == "simd128" {
+				s.Trainer = "trainer-simd.wasm"
+			}
+			if _, err := os.Stat(filepath.Join(root, "public", "build", s.Trainer)); err != nil {
 				return nil, fmt.Errorf("the scale part runs the app's trainer: %v (run ./build.sh web first)", err)
 			}
 			s.Search = &ScaleSearch{Start: 100000, Cap: *scaleCap}
@@ -406,6 +424,7 @@ func stage(root, site string, want map[string]bool) (*Plan, error) {
 // bench/wasm), and optionally a search doubling the size from Start until a run fails or Cap.
 type ScalePlan struct {
 	Engine      string       `json:"engine"`
+	Trainer     string       `json:"trainer"` // the app's trainer file: trainer-simd.wasm or trainer.wasm
 	Sizes       []int        `json:"sizes"`
 	D           int          `json:"d"`
 	Classes     int          `json:"classes"`
@@ -773,4 +792,29 @@ func loadavg() string {
 		return "?"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// GemmPlan is the gemm part: our gemm (kernels.ConvGemm without bias or activation) at each
+// (M, K, N), timed for at least MinMs.
+type GemmPlan struct {
+	Shapes [][3]int `json:"shapes"`
+	MinMs  int      `json:"minMs"`
+}
+
+// gemmShapes are centernet's heaviest 1×1 convolutions (M = pixels, K = input channels, N = output
+// channels) and W1's dense layer, for a batch of 32 and for all N=1000 rows at once (the shapes of
+// kernels.BenchmarkGemm).
+var gemmShapes = [][3]int{
+	{12544, 16, 64}, {3136, 24, 72}, {3136, 72, 24}, {784, 32, 96}, {196, 88, 528}, {196, 528, 88},
+	{49, 120, 720}, {32, 1280, 10}, {1000, 1280, 10},
+}
+
+// simdEnv is the environment that builds the SIMD128 kernels: Go 1.27's toolchain (fetched once
+// by the go command from the module proxy) with GOEXPERIMENT=simd, as scripts/lib-simd.sh sets it.
+func simdEnv() []string {
+	tc := os.Getenv("SIMD_GOTOOLCHAIN")
+	if tc == "" {
+		tc = "go1.27.3"
+	}
+	return []string{"GOTOOLCHAIN=" + tc, "GOEXPERIMENT=simd"}
 }

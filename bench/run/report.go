@@ -23,7 +23,7 @@ func report(r *Results) string {
 	p("- Browser: %s, headless (the flags of internal/headless, no --disable-gpu); user agent `%s`\n", m.Chromium, r.Env.UserAgent)
 	p("- TensorFlow.js %s, wasm backend %s: SIMD %v, threads %v (cross-origin isolated: %v), binary fetched: `%s`; every file served from 127.0.0.1, no CDN\n",
 		r.Env.TFJS, r.Env.TFJSWasm, r.Env.WasmSIMD, r.Env.WasmThreads, r.Env.CrossOriginIsolated, r.TFJSWasmBinary)
-	p("- Ours: %s, GOOS=js GOARCH=wasm (no SIMD, one thread), packages head/kernels/backbone through bench/wasm\n\n", r.Env.GoVersion)
+	p("- Ours: %s, GOOS=js GOARCH=wasm, one thread, **%s kernels**, packages head/kernels/backbone through bench/wasm\n\n", r.Env.GoVersion, kernelsName(r.Env.GoKernels))
 
 	if len(r.Heads) > 0 {
 		headsSection(p, r.Heads)
@@ -33,6 +33,9 @@ func report(r *Results) string {
 		for i := range r.TTQ {
 			ttqSection(p, &r.TTQ[i])
 		}
+	}
+	if len(r.Gemm) > 0 {
+		gemmSection(p, r.Gemm)
 	}
 	if len(r.Backbones) > 0 {
 		backboneSection(p, r.Backbones)
@@ -207,6 +210,37 @@ func firstReach(r TTQRun, acc float64) (float64, bool) {
 	return 0, false
 }
 
+// kernelsName says which of our kernel paths ran; results from before the SIMD128 build have none.
+func kernelsName(k string) string {
+	switch k {
+	case "simd128":
+		return "SIMD128"
+	case "":
+		return "scalar (no SIMD)"
+	}
+	return k
+}
+
+func gemmSection(p printf, gs []GemmResult) {
+	p("## Our gemm in Chromium: GFLOP/s\n\n")
+	p("kernels.ConvGemm without bias or activation: the product the 1×1 convolutions and the dense layers run on, at centernet's heaviest 1×1 convolutions (M pixels, K input and N output channels) and W1's dense layer; each checked against the float64 product first (worst error as a fraction of the float32 bound K·2⁻²⁴·Σ|a·w|).\n\n")
+	p("| M | K | N | kernels | GFLOP/s (wall) | GFLOP/s (CPU time) | ms per call | goal | error / bound |\n|---|---|---|---|---|---|---|---|---|\n")
+	for _, g := range gs {
+		// The renderer's CPU time counts its other threads too (and /proc ticks are 10 ms), so
+		// it can exceed the wall time of a short call: the better of the two is the kernel's.
+		met := "≥8: **met**"
+		if max(g.CPU, g.GFLOPs) < 8 {
+			met = "≥8: **missed**"
+		}
+		cpu := "—"
+		if g.CPU > 0 {
+			cpu = fmt.Sprintf("%.2f", g.CPU)
+		}
+		p("| %d | %d | %d | %s | %.2f | %s | %.3f | %s | %.3f |\n", g.M, g.K, g.N, kernelsName(g.Kernels), g.GFLOPs, cpu, g.Ms, met, g.MaxError)
+	}
+	p("\n")
+}
+
 func backboneSection(p printf, bs []BackboneResult) {
 	p("## 3. Backbone: ms per image at 224×224, median (min)\n\n")
 	p("The same converted graph model (public/models/<id>: model.json + weights.bin as shipped) in both runtimes, the same preprocessed input (a real photo, our preprocessing), features checked equal before timing. tfjs: `execute` to the tap (+ spatial mean) and `dataSync`, batch as one tensor; ours: backbone.Forward image after image.\n\n")
@@ -226,7 +260,7 @@ func backboneSection(p printf, bs []BackboneResult) {
 			if o.CPUPerImage > 0 && t.CPUPerImage > 0 {
 				cpu = fmt.Sprintf("%s, %s (%.2f×)", ms(o.CPUPerImage), ms(t.CPUPerImage), o.CPUPerImage/t.CPUPerImage)
 			}
-			p("| %s (%d-d) | %s | %s (%s) | %s (%s) | %.2f× | %s | %s | %.1e |\n", b.ID, b.Dim, k, ms(o.Median), ms(o.Min), ms(t.Median), ms(t.Min), ratio, goal(ratio, 2.5, false), cpu, b.MaxRelDiff)
+			p("| %s (%d-d) | %s | %s (%s) | %s (%s) | %.2f× | %s | %s | %.1e |\n", b.ID, b.Dim, k, ms(o.Median), ms(o.Min), ms(t.Median), ms(t.Min), ratio, goal(ratio, 1.5, false), cpu, b.MaxRelDiff)
 		}
 	}
 	p("\n")

@@ -21,9 +21,11 @@ type Results struct {
 		HardwareConcurrency int    `json:"hardwareConcurrency"`
 		UserAgent           string `json:"userAgent"`
 		GoVersion           string `json:"goVersion"`
+		GoKernels           string `json:"goKernels"` // "simd128" or "scalar"
 	} `json:"env"`
 	Heads     []HeadResult     `json:"heads,omitempty"`
 	TTQ       []TTQResult      `json:"ttq,omitempty"`
+	Gemm      []GemmResult     `json:"gemm,omitempty"`
 	Backbones []BackboneResult `json:"backbones,omitempty"`
 	Scale     *ScaleResult     `json:"scale,omitempty"`
 	Weight    *Weight          `json:"weight,omitempty"`
@@ -213,4 +215,15 @@ func median(v []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// GemmResult is one shape of the gemm part (bench/wasm's gemm reply).
+type GemmResult struct {
+	M, K, N  int
+	Kernels  string  `json:"kernels"`
+	Reps     int     `json:"reps"`
+	Ms       float64 `json:"ms"`
+	GFLOPs   float64 `json:"gflops"`    // by wall time
+	CPU      float64 `json:"cpuGflops"` // by the renderer's CPU time (NaN becomes 0: unknown)
+	MaxError float64 `json:"maxError"`
 }

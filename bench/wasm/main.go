@@ -23,6 +23,7 @@ import (
 
 	"finetuner/backbone"
 	"finetuner/head"
+	"finetuner/kernels"
 )
 
 var (
@@ -42,10 +43,12 @@ func main() {
 		"backboneForward": backboneForward,
 		"memStats":        memStats,
 		"gc":              gc,
+		"gemm":            gemm,
 	} {
 		api.Set(name, wrap(name, fn))
 	}
 	api.Set("goVersion", runtime.Version())
+	api.Set("kernels", kernels.SIMD)
 	js.Global().Set("finetunerBench", api)
 	select {}
 }

@@ -6,9 +6,11 @@
 //
 // Messages in: {id, cmd, args}. Out: {id, result} or {id, error}, and {log} lines for the driver.
 'use strict';
-// bench-host.js?mode=app loads only the app's own trainer wasm (public/build/trainer.wasm, served as
-// app/trainer.wasm) for the scale runs: the exact code and API (finetuner.train) the app's worker uses.
+// bench-host.js?mode=app&trainer=trainer-simd.wasm loads only the app's own trainer wasm
+// (public/build/trainer-simd.wasm or trainer.wasm, served under app/) for the scale runs: the exact
+// code and API (finetuner.train) the app's worker uses.
 const MODE = new URLSearchParams(self.location.search).get('mode') || 'bench';
+const APP_TRAINER = new URLSearchParams(self.location.search).get('trainer') || 'trainer.wasm';
 if (MODE === 'app') importScripts('build/wasm_exec.js', 'bench-data.js');
 else importScripts('vendor/tf.min.js', 'vendor/tf-backend-wasm.min.js', 'build/wasm_exec.js', 'bench-data.js');
 
@@ -31,10 +33,10 @@ const log = (s) => postMessage({ log: String(s) });
 const ready = MODE === 'app' ? (async () => {
   const go = new Go();
   goRun = go;
-  const { instance } = await WebAssembly.instantiateStreaming(fetch(base + 'app/trainer.wasm'), go.importObject);
-  go.run(instance).then(() => log('trainer.wasm: the Go program exited'));
+  const { instance } = await WebAssembly.instantiateStreaming(fetch(base + 'app/' + APP_TRAINER), go.importObject);
+  go.run(instance).then(() => log(`${APP_TRAINER}: the Go program exited`));
   goMemory = instance.exports.mem;
-  if (!self.finetuner || typeof self.finetuner.train !== 'function') throw new Error('app/trainer.wasm did not register finetuner.train');
+  if (!self.finetuner || typeof self.finetuner.train !== 'function') throw new Error(`app/${APP_TRAINER} did not register finetuner.train`);
 })() : (async () => {
   tf.wasm.setWasmPaths({
     'tfjs-backend-wasm.wasm': base + 'vendor/tfjs-backend-wasm.wasm',
@@ -369,6 +371,23 @@ async function backbones({ ids, photo, reps, batches }) {
   return out;
 }
 
+// ---- gemm: the Go kernels' matrix product at the backbone's and the heads' shapes -----------------
+
+// gemm times our gemm (bench/wasm's gemm: checked against float64 first) at each shape, in wall
+// time and in the renderer's CPU time (which a busy machine disturbs less).
+async function gemm({ shapes, minMs }) {
+  const out = [];
+  for (const [M, K, N] of shapes) {
+    const c = await cpuNow();
+    const r = JSON.parse(gocall('gemm', M, K, N, minMs));
+    const cpuMs = ((await cpuNow()) - c) / r.reps;
+    r.cpuGflops = cpuMs > 0 ? 2 * M * K * N / (cpuMs * 1e6) : NaN;
+    log(`  gemm M=${M} K=${K} N=${N} (${r.kernels}): ${r.gflops.toFixed(2)} GFLOP/s wall, ${r.cpuGflops.toFixed(2)} CPU, error ${r.maxError.toFixed(3)} of the float32 bound`);
+    out.push(r);
+  }
+  return out;
+}
+
 // ---- scale: one training run of N samples, with the memory it took ------------------------------
 
 // scaleData makes the n×d features of a scale run and says how long that took.
@@ -426,11 +445,11 @@ async function env() {
     wasmSIMD: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'),
     wasmThreads: await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'),
     crossOriginIsolated: self.crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency,
-    userAgent: navigator.userAgent, goVersion: self.finetunerBench.goVersion,
+    userAgent: navigator.userAgent, goVersion: self.finetunerBench.goVersion, goKernels: self.finetunerBench.kernels,
   };
 }
 
-const COMMANDS = { env, heads, ttq, backbones, scale, scaleApp };
+const COMMANDS = { env, heads, ttq, gemm, backbones, scale, scaleApp };
 
 onmessage = async (e) => {
   const { id, cmd, args } = e.data;

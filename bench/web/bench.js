@@ -50,7 +50,7 @@ async function fetchOK(url) {
 // failure (out of memory) cannot spoil the next run. A run that outlives timeoutMs fails.
 async function scaleRun(s, n, timeoutMs) {
   const app = s.engine === 'app';
-  const w = new Worker1(app ? 'bench-host.js?mode=app' : 'bench-host.js');
+  const w = new Worker1(app ? `bench-host.js?mode=app&trainer=${encodeURIComponent(s.trainer || 'trainer.wasm')}` : 'bench-host.js');
   let timer;
   try {
     const timeout = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs); });
@@ -92,7 +92,7 @@ async function runBench(plan) {
   const w = new Worker1();
   const t0 = performance.now();
   const result = { plan, env: await w.call('env') };
-  say(`tfjs ${result.env.tfjs}, wasm SIMD ${result.env.wasmSIMD}, threads ${result.env.wasmThreads}; ${result.env.userAgent}`);
+  say(`tfjs ${result.env.tfjs}, wasm SIMD ${result.env.wasmSIMD}, threads ${result.env.wasmThreads}; ours: ${result.env.goKernels} kernels; ${result.env.userAgent}`);
   if (plan.heads) result.heads = await w.call('heads', plan.heads);
   if (plan.ttq) {
     result.ttq = [];
@@ -105,6 +105,7 @@ async function runBench(plan) {
       result.ttq.push(Object.assign(r, { source: meta.source, epochs: plan.ttq.epochs, batch: plan.ttq.batch }));
     }
   }
+  if (plan.gemm) result.gemm = await w.call('gemm', plan.gemm);
   if (plan.backbones) result.backbones = await w.call('backbones', plan.backbones);
   w.terminate();
   if (plan.scale) result.scale = await scale(plan.scale);

@@ -25,6 +25,7 @@ import (
 	"syscall/js"
 
 	"finetuner/backbone"
+	"finetuner/kernels"
 	"finetuner/wasm/jsval"
 )
 
@@ -49,6 +50,7 @@ func main() {
 func newAPI(a *app) js.Value {
 	api := js.Global().Get("Object").New()
 	api.Set("version", version)
+	api.Set("kernels", kernels.SIMD) // "simd128" or "scalar": the page says which runs
 	for name, fn := range map[string]func(args []js.Value) (any, error){
 		"loadBackbone": a.loadBackbone,
 		"extract":      a.extract,

@@ -1,0 +1,271 @@
+//go:build goexperiment.simd && wasm
+
+package kernels
+
+import (
+	"simd/archsimd"
+	"sync/atomic"
+	"unsafe"
+)
+
+// gemmNT is the matrix product both the dense layer and the convolutions run on:
+//
+//	a (M,K), w (N,K), out (M,N)
+//	out[m*N+n] = Σ_k a[m*K+k]·w[n*K+k]
+//
+// This is the SIMD128 form: rows of a two at a time, outputs four at a time, k four lanes at a
+// time into one f32x4 accumulator per output (8 accumulators and 6 loaded vectors: 14 of the 16
+// vector registers Go's wasm backend allocates, so nothing spills). Each output then adds its
+// lanes as (l0+l1)+(l2+l3) and the last K mod 4 products one by one. Every block shape (2×4, 2×1,
+// 1×4, 1×1) adds in that one order, so a row gives the same bits alone or in a batch, but the
+// order is not the scalar kernel's: results differ from it (and from native) in the last bits.
+// K < 4 has no full vector and runs the scalar kernel; K ≤ smallK runs gemmSmallK. The path
+// depends on K and N only, never on M, so rows stay independent of the batch. Callers have
+// checked the sizes; K > 0.
+func gemmNT(out, a, w []float32, M, K, N int) {
+	if K < 4 {
+		gemmNTScalar(out, a, w, M, K, N)
+		return
+	}
+	if K <= smallK && N >= 4 {
+		gemmSmallK(out, a, w, M, K, N)
+		return
+	}
+	gemmDot(out, a, w, M, K, N)
+}
+
+// gemmDot is gemmNT in dot-product form (the blocks its doc comment describes), for K ≥ 4.
+func gemmDot(out, a, w []float32, M, K, N int) {
+	w = w[:N*K]
+	m := 0
+	for ; m+2 <= M; m += 2 {
+		o0, o1 := out[m*N:m*N+N], out[(m+1)*N:(m+1)*N+N]
+		a0, a1 := a[m*K:m*K+K], a[(m+1)*K:(m+1)*K+K]
+		n := 0
+		for ; n+4 <= N; n += 4 {
+			vdot2x4(o0[n:n+4], o1[n:n+4], a0, a1, w[n*K:n*K+K], w[(n+1)*K:(n+1)*K+K], w[(n+2)*K:(n+2)*K+K], w[(n+3)*K:(n+3)*K+K])
+		}
+		for ; n < N; n++ {
+			o0[n], o1[n] = vdot2x1(a0, a1, w[n*K:n*K+K])
+		}
+	}
+	if m < M {
+		o, a0 := out[m*N:m*N+N], a[m*K:m*K+K]
+		n := 0
+		for ; n+4 <= N; n += 4 {
+			vdot1x4(o[n:n+4], a0, w[n*K:n*K+K], w[(n+1)*K:(n+1)*K+K], w[(n+2)*K:(n+2)*K+K], w[(n+3)*K:(n+3)*K+K])
+		}
+		for ; n < N; n++ {
+			o[n] = vdot1x1(a0, w[n*K:n*K+K])
+		}
+	}
+}
+
+// vsum finishes one dot product: the accumulator's lanes as (l0+l1)+(l2+l3), then the products of
+// the k past the last full vector, in order.
+func vsum(s archsimd.Float32x4, a, w []float32) float32 {
+	r := (s.GetElem(0) + s.GetElem(1)) + (s.GetElem(2) + s.GetElem(3))
+	w = w[:len(a)]
+	for k := len(a) &^ 3; k < len(a); k++ {
+		r += a[k] * w[k]
+	}
+	return r
+}
+
+// The micro-kernels below take rows of equal length K ≥ 4 and walk them with pointers, bottom-tested
+// so that no pointer moves past its row (as the scalar ones in linear.go).
+
+// vdot2x4 sets o0[j] = x0·wj and o1[j] = x1·wj for the four rows w0..w3.
+func vdot2x4(o0, o1, rx0, rx1, rw0, rw1, rw2, rw3 []float32) {
+	K := len(rx0)
+	_, _, _, _, _ = rx1[K-1], rw0[K-1], rw1[K-1], rw2[K-1], rw3[K-1]
+	o0, o1 = o0[:4], o1[:4]
+	x0, x1 := unsafe.Pointer(&rx0[0]), unsafe.Pointer(&rx1[0])
+	w0, w1, w2, w3 := unsafe.Pointer(&rw0[0]), unsafe.Pointer(&rw1[0]), unsafe.Pointer(&rw2[0]), unsafe.Pointer(&rw3[0])
+	var s00, s01, s02, s03, s10, s11, s12, s13 archsimd.Float32x4
+	for k := K / 4; ; {
+		a, b := ld(x0), ld(x1)
+		c0, c1, c2, c3 := ld(w0), ld(w1), ld(w2), ld(w3)
+		s00, s01, s02, s03 = s00.Add(a.Mul(c0)), s01.Add(a.Mul(c1)), s02.Add(a.Mul(c2)), s03.Add(a.Mul(c3))
+		s10, s11, s12, s13 = s10.Add(b.Mul(c0)), s11.Add(b.Mul(c1)), s12.Add(b.Mul(c2)), s13.Add(b.Mul(c3))
+		if k--; k == 0 {
+			break
+		}
+		x0, x1 = unsafe.Add(x0, 16), unsafe.Add(x1, 16)
+		w0, w1, w2, w3 = unsafe.Add(w0, 16), unsafe.Add(w1, 16), unsafe.Add(w2, 16), unsafe.Add(w3, 16)
+	}
+	o0[0], o0[1], o0[2], o0[3] = vsum(s00, rx0, rw0), vsum(s01, rx0, rw1), vsum(s02, rx0, rw2), vsum(s03, rx0, rw3)
+	o1[0], o1[1], o1[2], o1[3] = vsum(s10, rx1, rw0), vsum(s11, rx1, rw1), vsum(s12, rx1, rw2), vsum(s13, rx1, rw3)
+}
+
+// vdot1x4 sets o[j] = x0·wj for the four rows w0..w3.
+func vdot1x4(o, rx0, rw0, rw1, rw2, rw3 []float32) {
+	K := len(rx0)
+	_, _, _, _ = rw0[K-1], rw1[K-1], rw2[K-1], rw3[K-1]
+	o = o[:4]
+	x0 := unsafe.Pointer(&rx0[0])
+	w0, w1, w2, w3 := unsafe.Pointer(&rw0[0]), unsafe.Pointer(&rw1[0]), unsafe.Pointer(&rw2[0]), unsafe.Pointer(&rw3[0])
+	var s0, s1, s2, s3 archsimd.Float32x4
+	for k := K / 4; ; {
+		a := ld(x0)
+		s0, s1, s2, s3 = s0.Add(a.Mul(ld(w0))), s1.Add(a.Mul(ld(w1))), s2.Add(a.Mul(ld(w2))), s3.Add(a.Mul(ld(w3)))
+		if k--; k == 0 {
+			break
+		}
+		x0 = unsafe.Add(x0, 16)
+		w0, w1, w2, w3 = unsafe.Add(w0, 16), unsafe.Add(w1, 16), unsafe.Add(w2, 16), unsafe.Add(w3, 16)
+	}
+	o[0], o[1], o[2], o[3] = vsum(s0, rx0, rw0), vsum(s1, rx0, rw1), vsum(s2, rx0, rw2), vsum(s3, rx0, rw3)
+}
+
+// vdot2x1 returns x0·w0 and x1·w0.
+func vdot2x1(rx0, rx1, rw0 []float32) (float32, float32) {
+	K := len(rx0)
+	_, _ = rx1[K-1], rw0[K-1]
+	x0, x1, w0 := unsafe.Pointer(&rx0[0]), unsafe.Pointer(&rx1[0]), unsafe.Pointer(&rw0[0])
+	var s0, s1 archsimd.Float32x4
+	for k := K / 4; ; {
+		c := ld(w0)
+		s0, s1 = s0.Add(ld(x0).Mul(c)), s1.Add(ld(x1).Mul(c))
+		if k--; k == 0 {
+			break
+		}
+		x0, x1, w0 = unsafe.Add(x0, 16), unsafe.Add(x1, 16), unsafe.Add(w0, 16)
+	}
+	return vsum(s0, rx0, rw0), vsum(s1, rx1, rw0)
+}
+
+// vdot1x1 returns x0·w0.
+func vdot1x1(rx0, rw0 []float32) float32 {
+	K := len(rx0)
+	_ = rw0[K-1]
+	x0, w0 := unsafe.Pointer(&rx0[0]), unsafe.Pointer(&rw0[0])
+	var s archsimd.Float32x4
+	for k := K / 4; ; {
+		s = s.Add(ld(x0).Mul(ld(w0)))
+		if k--; k == 0 {
+			break
+		}
+		x0, w0 = unsafe.Add(x0, 16), unsafe.Add(w0, 16)
+	}
+	return vsum(s, rx0, rw0)
+}
+
+// smallK is the largest K that gemmSmallK takes. Below it the dot-product kernels spend more on
+// adding up their lanes (3 extracts and 3 adds per output) than on the K/4 vector steps;
+// centernet's first 1×1 convolutions (K = 16, 24) and its 3×3 stem (K = 27) are such shapes
+// (measured in Node: the dot products ran 5–7 GFLOP/s there against 12–19 at K ≥ 72; the outer
+// products 1.7×, 1.06× and 2.7× as fast as them at K = 16, 24, 32, and 0.66× at K = 72:
+// BenchmarkGemmDot, BenchmarkGemmOuter).
+const smallK = 32
+
+// packBuf keeps gemmSmallK's buffer for the transposed weights between calls: a call takes it
+// (Swap), grows it if it is too small, and gives it back. A sync.Pool would be emptied by every
+// second GC and make the training loop allocate again; a call that finds it taken (another
+// goroutine is inside gemmSmallK) allocates its own.
+var packBuf atomic.Pointer[[]float32]
+
+// gemmSmallK is gemmNT for small K, in the other form: w is transposed to wT (K,N) once per call
+// (K·N copies against M·K·N multiply-adds), then each block of 4 rows × 8 outputs keeps its eight
+// f32x4 sums in registers while k runs, adding a[m,k]·wT[k, n:n+8] with a[m,k] broadcast. Every
+// output adds its K products one after another, from zero: the naive loop's order, also for the
+// remainder rows and outputs (1×8 and 4×4 blocks, then scalar), so rows stay batch-invariant.
+func gemmSmallK(out, a, w []float32, M, K, N int) {
+	buf := packBuf.Swap(nil)
+	if buf == nil {
+		buf = new([]float32)
+	}
+	if cap(*buf) < K*N {
+		*buf = make([]float32, K*N)
+	}
+	wT := (*buf)[:K*N]
+	for n := 0; n < N; n++ {
+		wn := w[n*K : n*K+K]
+		for k, v := range wn {
+			wT[k*N+n] = v
+		}
+	}
+	m := 0
+	for ; m+4 <= M; m += 4 {
+		o0, o1, o2, o3 := out[m*N:m*N+N], out[(m+1)*N:(m+1)*N+N], out[(m+2)*N:(m+2)*N+N], out[(m+3)*N:(m+3)*N+N]
+		a0, a1, a2, a3 := a[m*K:m*K+K], a[(m+1)*K:(m+1)*K+K], a[(m+2)*K:(m+2)*K+K], a[(m+3)*K:(m+3)*K+K]
+		n := 0
+		for ; n+8 <= N; n += 8 {
+			vouter4x8(o0[n:], o1[n:], o2[n:], o3[n:], a0, a1, a2, a3, wT[n:], N)
+		}
+		for ; n < N; n++ {
+			o0[n], o1[n], o2[n], o3[n] = seqDot(a0, wT[n:], N), seqDot(a1, wT[n:], N), seqDot(a2, wT[n:], N), seqDot(a3, wT[n:], N)
+		}
+	}
+	for ; m < M; m++ {
+		o, a0 := out[m*N:m*N+N], a[m*K:m*K+K]
+		n := 0
+		for ; n+8 <= N; n += 8 {
+			vouter1x8(o[n:], a0, wT[n:], N)
+		}
+		for ; n < N; n++ {
+			o[n] = seqDot(a0, wT[n:], N)
+		}
+	}
+	packBuf.Store(buf)
+}
+
+// seqDot returns Σ_k x[k]·wT[k·N], added one after another from zero.
+func seqDot(x, wT []float32, N int) float32 {
+	var s float32
+	for k, v := range x {
+		s += v * wT[k*N]
+	}
+	return s
+}
+
+// vouter4x8 sets oi[0:8] = Σ_k xi[k]·wT[k·N : k·N+8] for the four rows, with K = len(x0) ≥ 1.
+func vouter4x8(o0, o1, o2, o3, rx0, rx1, rx2, rx3, rwT []float32, N int) {
+	K := len(rx0)
+	_, _, _, _ = rx1[K-1], rx2[K-1], rx3[K-1], rwT[(K-1)*N+7]
+	_, _, _, _ = o0[7], o1[7], o2[7], o3[7]
+	x0, x1, x2, x3 := unsafe.Pointer(&rx0[0]), unsafe.Pointer(&rx1[0]), unsafe.Pointer(&rx2[0]), unsafe.Pointer(&rx3[0])
+	wp := unsafe.Pointer(&rwT[0])
+	var s00, s01, s10, s11, s20, s21, s30, s31 archsimd.Float32x4
+	for k := 0; ; {
+		w0, w1 := ld(wp), ld(unsafe.Add(wp, 16))
+		b := archsimd.BroadcastFloat32x4(at(x0, uintptr(k)))
+		s00, s01 = s00.Add(b.Mul(w0)), s01.Add(b.Mul(w1))
+		b = archsimd.BroadcastFloat32x4(at(x1, uintptr(k)))
+		s10, s11 = s10.Add(b.Mul(w0)), s11.Add(b.Mul(w1))
+		b = archsimd.BroadcastFloat32x4(at(x2, uintptr(k)))
+		s20, s21 = s20.Add(b.Mul(w0)), s21.Add(b.Mul(w1))
+		b = archsimd.BroadcastFloat32x4(at(x3, uintptr(k)))
+		s30, s31 = s30.Add(b.Mul(w0)), s31.Add(b.Mul(w1))
+		if k++; k == K {
+			break
+		}
+		wp = unsafe.Add(wp, N*4)
+	}
+	s00.Store(o0[0:4])
+	s01.Store(o0[4:8])
+	s10.Store(o1[0:4])
+	s11.Store(o1[4:8])
+	s20.Store(o2[0:4])
+	s21.Store(o2[4:8])
+	s30.Store(o3[0:4])
+	s31.Store(o3[4:8])
+}
+
+// vouter1x8 is vouter4x8 for one row.
+func vouter1x8(o0, rx0, rwT []float32, N int) {
+	K := len(rx0)
+	_, _ = rwT[(K-1)*N+7], o0[7]
+	x0, wp := unsafe.Pointer(&rx0[0]), unsafe.Pointer(&rwT[0])
+	var s0, s1 archsimd.Float32x4
+	for k := 0; ; {
+		b := archsimd.BroadcastFloat32x4(at(x0, uintptr(k)))
+		s0, s1 = s0.Add(b.Mul(ld(wp))), s1.Add(b.Mul(ld(unsafe.Add(wp, 16))))
+		if k++; k == K {
+			break
+		}
+		wp = unsafe.Add(wp, N*4)
+	}
+	s0.Store(o0[0:4])
+	s1.Store(o0[4:8])
+}

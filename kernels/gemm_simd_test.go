@@ -1,0 +1,47 @@
+//go:build goexperiment.simd && wasm
+
+package kernels
+
+import (
+	"runtime"
+	"testing"
+)
+
+// TestGemmForms holds both SIMD128 gemm forms to the float64 formula on the shapes where either
+// may run, so the one gemmNT does not pick at a size stays correct too.
+func TestGemmForms(t *testing.T) {
+	rng := NewRNG(13)
+	for _, sz := range gemmSizes {
+		M, K, N := sz[0], sz[1], sz[2]
+		if K < 4 || N < 4 {
+			continue
+		}
+		a, w := randVec(&rng, M*K), randVec(&rng, N*K)
+		want := make([]float32, M*N)
+		gemmRef(want, a, w, M, K, N)
+		for name, f := range map[string]func(out, a, w []float32, M, K, N int){"dot": gemmDot, "outer": gemmSmallK} {
+			out := newGuarded(make([]float32, M*N))
+			f(out.data(), a, w, M, K, N)
+			out.check(t, name)
+			assertClose(t, name, out.data(), want, 1e-5, 1e-4)
+		}
+	}
+}
+
+// BenchmarkGemmDot and BenchmarkGemmOuter time the two SIMD128 forms on the same shapes: where
+// the outer-product form wins (small K) is where gemmNT uses it.
+func BenchmarkGemmDot(b *testing.B)   { benchGemm(b, gemmDot) }
+func BenchmarkGemmOuter(b *testing.B) { benchGemm(b, gemmSmallK) }
+
+// TestGemmAllocatesNothing: once warm, neither form allocates, also across collections (the
+// transposed-weights buffer of the outer-product form survives a GC).
+func TestGemmAllocatesNothing(t *testing.T) {
+	rng := NewRNG(14)
+	for _, sz := range [][3]int{{64, 16, 24}, {32, 480, 10}} {
+		M, K, N := sz[0], sz[1], sz[2]
+		a, w, out := randVec(&rng, M*K), randVec(&rng, N*K), make([]float32, M*N)
+		if n := testing.AllocsPerRun(10, func() { runtime.GC(); gemmNT(out, a, w, M, K, N) }); n != 0 {
+			t.Fatalf("M=%d K=%d N=%d: %v allocations per call", M, K, N, n)
+		}
+	}
+}
