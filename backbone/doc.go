@@ -44,6 +44,17 @@
 // other op on the path to the tap is refused with an error naming the op and its node. Weights may
 // be float32, float16 or affine-quantised uint8/uint16, in any number of shards.
 //
+// # Gradients
+//
+// Model.Section(from, to, trainable) is a stretch of the compiled graph (from the input or any
+// node, to any node or the tap) that keeps every tensor and runs backward too: to its input (the
+// mimicry attack's gradient with respect to the image) and, when trainable, to its own copies of
+// the convolutions' weights and folded batch-norm biases (fine-tuning). Blocks and FinetuneCut name
+// the inverted-residual blocks and the node below the last N of them; WithWeights returns a Model
+// using fine-tuned tensors. Every op the two backbones use has a backward: 1×1 and k×k
+// convolutions, depthwise convolutions, ReLU, ReLU6, hard-swish, element-wise add, sub and mul
+// with broadcasting (squeeze-excite), spatial mean and average pooling.
+//
 // At load time the graph is pruned to the tap, constant subexpressions are folded, filters are
 // transposed into the layout the kernels read, the hard-swish that TF spells as four ops becomes
 // one in-place step, and every intermediate tensor gets a slot in a few buffers that are reused

@@ -76,10 +76,11 @@ type value struct {
 // graph is a compiled model: steps plus the buffer plan.
 type graph struct {
 	steps    []step
-	bufSize  []int // elements of each buffer id
-	bufSlot  []int // arena slot of each buffer id
-	slotSize []int // elements of each arena slot
-	colSize  int   // im2col scratch elements
+	bufSize  []int   // elements of each buffer id
+	bufShape [][]int // shape of each buffer id, as the graph declares it
+	bufSlot  []int   // arena slot of each buffer id
+	slotSize []int   // elements of each arena slot
+	colSize  int     // im2col scratch elements
 	inBuf    int
 	outBuf   int
 	inShape  []int
@@ -175,6 +176,7 @@ func compile(nodes []nodeDef, weights map[string]*constTensor, tap string, size 
 			return nil, err
 		}
 		g.bufSize = append(g.bufSize, n)
+		g.bufShape = append(g.bufShape, shape)
 		return &value{shape: shape, buf: len(g.bufSize) - 1}, nil
 	}
 	for _, n := range order {

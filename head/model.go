@@ -65,6 +65,9 @@ type Model struct {
 	// Params holds every weight and bias in one allocation; layers are views into it.
 	Params []float32
 	Meta   Meta
+	// Backbone is nil for a head on frozen features; a head trained together with the last
+	// blocks of its backbone carries their new weights here.
+	Backbone *Finetuned
 
 	layers []dense
 	ws     *workspace // inference scratch, made on first use

@@ -24,6 +24,7 @@ export class Trainer {
 
   receive(m) {
     if (m.type === 'events') { if (this.onEvents) this.onEvents(m.events); return; }
+    if (m.type === 'robust-progress') { if (this.onRobust) this.onRobust(m.text); return; }
     if (m.type === 'ready') { this._ready.resolve(m.info); return; }
     if (m.type === 'fatal') { this.fail(new Error(m.error)); return; }
     const p = this.pending.get(m.id);

@@ -110,3 +110,62 @@ func hardSwishScalar(out, x []float32, k, shift float32) {
 		out[i] = (v * k) * r
 	}
 }
+
+// ActBackward accumulates the gradient of a fused activation through its output y:
+//
+//	dx[i] += dout[i] · act'(y[i])    None: 1; Relu: y > 0; Relu6: 0 < y < 6
+//
+// The output alone decides the derivative of these three (at the kinks the derivative is taken as
+// 0, as TF does). Hard-swish needs its input: use HardSwishScaledBackward.
+func ActBackward(dx, dout, y []float32, act FusedAct) {
+	if len(dx) < len(dout) || len(y) < len(dout) {
+		panic("kernels: ActBackward slice too short")
+	}
+	y = y[:len(dout)]
+	dx = dx[:len(dout)]
+	switch act {
+	case FusedNone:
+		for i, g := range dout {
+			dx[i] += g
+		}
+	case FusedRelu:
+		for i, g := range dout {
+			if y[i] > 0 {
+				dx[i] += g
+			}
+		}
+	case FusedRelu6:
+		for i, g := range dout {
+			if v := y[i]; v > 0 && v < 6 {
+				dx[i] += g
+			}
+		}
+	default:
+		panic("kernels: ActBackward of an activation that needs its input")
+	}
+}
+
+// HardSwishScaledBackward accumulates the gradient of HardSwishScaled through its input x:
+//
+//	y = (x·k)·r with r = relu6(x+shift)
+//	dx[i] += dout[i] · (k·r + x·k·[0 < x+shift < 6])
+func HardSwishScaledBackward(dx, dout, x []float32, k, shift float32) {
+	if len(dx) < len(dout) || len(x) < len(dout) {
+		panic("kernels: HardSwishScaledBackward slice too short")
+	}
+	x = x[:len(dout)]
+	dx = dx[:len(dout)]
+	for i, g := range dout {
+		v := x[i]
+		r := v + shift
+		d := float32(0)
+		switch {
+		case r <= 0:
+		case r >= 6:
+			d = 6 * k
+		default:
+			d = k*r + v*k
+		}
+		dx[i] += g * d
+	}
+}

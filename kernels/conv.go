@@ -129,3 +129,131 @@ func SamePadding(in, k, stride int) (out, before int) {
 	}
 	return out, total / 2
 }
+
+// Conv2DBackward accumulates the gradients of Conv2D, taken before its fused activation (run
+// ActBackward on the output's gradient first):
+//
+//	dout (OH,OW,OC), x (H,W,C), w (OC,KH,KW,C)
+//	dw (OC,KH,KW,C) += Σ_{oh,ow} dout[oh,ow,o] · x[oh·stride+kh-padTop, ow·stride+kw-padLeft, c] (nil: skipped)
+//	db (OC)         += Σ_{oh,ow} dout[oh,ow,o]                          (skipped when db is nil)
+//	dx (H,W,C)      += Σ_{oh,ow,o} dout[oh,ow,o] · w[o,kh,kw,c] at the tap that read x (nil: skipped)
+//
+// A convolution is the dense layer applied to the im2col matrix, so its backward is
+// LinearBackward on (OH·OW, KH·KW·C) and, for dx, Col2im folding that matrix's gradient back onto
+// the image. col (needed for dw) and dcol (needed for dx) are scratch of (OH·OW, KH·KW·C) each; a
+// 1×1 stride-1 convolution needs neither (x is already the matrix) and both may be nil.
+func Conv2DBackward(dx, dw, db, dout, x, w, col, dcol []float32, H, W, C, OC, KH, KW, stride, padTop, padLeft, OH, OW int) {
+	if H <= 0 || W <= 0 || C <= 0 || OC <= 0 || KH <= 0 || KW <= 0 || stride <= 0 || OH <= 0 || OW <= 0 {
+		panic("kernels: Conv2DBackward size <= 0")
+	}
+	K := KH * KW * C
+	M := OH * OW
+	if len(x) < H*W*C || len(w) < OC*K || len(dout) < M*OC || (dw != nil && len(dw) < OC*K) ||
+		(db != nil && len(db) < OC) || (dx != nil && len(dx) < H*W*C) {
+		panic("kernels: Conv2DBackward slice too short")
+	}
+	if KH == 1 && KW == 1 && stride == 1 && padTop == 0 && padLeft == 0 && OH == H && OW == W {
+		convGemmBackward(dx, dw, db, dout, x, w, M, K, OC)
+		return
+	}
+	if (dw != nil && len(col) < M*K) || (dx != nil && len(dcol) < M*K) {
+		panic("kernels: Conv2DBackward col too short")
+	}
+	if dw != nil {
+		Im2col(col, x, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW)
+	}
+	if dx == nil {
+		convGemmBackward(nil, dw, db, dout, col, w, M, K, OC)
+		return
+	}
+	clear(dcol[:M*K])
+	convGemmBackward(dcol, dw, db, dout, col, w, M, K, OC)
+	Col2im(dx, dcol, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW)
+}
+
+// convGemmBackward is LinearBackward that also skips dw when it is nil: a frozen layer on the path
+// of an input gradient (the attack) needs dx alone, half the work.
+func convGemmBackward(dx, dw, db, dout, a, w []float32, M, K, N int) {
+	if dw != nil {
+		LinearBackward(dx, dw, db, dout, a, w, M, K, N)
+		return
+	}
+	if db != nil {
+		for m := 0; m < M; m++ {
+			for n, g := range dout[m*N : m*N+N] {
+				db[n] += g
+			}
+		}
+	}
+	if dx != nil {
+		linearBackwardX(dx, dout, w, M, K, N)
+	}
+}
+
+// Col2im is Im2col's adjoint: it adds each row of dcol, (OH·OW, KH·KW·C), back onto the pixels of
+// dx (H,W,C) that the row was read from. Taps that fell in the padding are dropped.
+func Col2im(dx, dcol []float32, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW int) {
+	K := KH * KW * C
+	if len(dcol) < OH*OW*K || len(dx) < H*W*C {
+		panic("kernels: Col2im slice too short")
+	}
+	for oh := 0; oh < OH; oh++ {
+		for ow := 0; ow < OW; ow++ {
+			row := dcol[(oh*OW+ow)*K:][:K]
+			for kh := 0; kh < KH; kh++ {
+				ih := oh*stride + kh - padTop
+				if ih < 0 || ih >= H {
+					continue
+				}
+				for kw := 0; kw < KW; kw++ {
+					iw := ow*stride + kw - padLeft
+					if iw < 0 || iw >= W {
+						continue
+					}
+					src := row[(kh*KW+kw)*C:][:C]
+					dst := dx[(ih*W+iw)*C:][:C]
+					for c, v := range src {
+						dst[c] += v
+					}
+				}
+			}
+		}
+	}
+}
+
+// conv2DBackwardNaive is Conv2DBackward's reference: the three sums of its doc comment, one
+// output element at a time.
+func conv2DBackwardNaive(dx, dw, db, dout, x, w []float32, H, W, C, OC, KH, KW, stride, padTop, padLeft, OH, OW int) {
+	for oh := 0; oh < OH; oh++ {
+		for ow := 0; ow < OW; ow++ {
+			for o := 0; o < OC; o++ {
+				g := dout[(oh*OW+ow)*OC+o]
+				if db != nil {
+					db[o] += g
+				}
+				for kh := 0; kh < KH; kh++ {
+					ih := oh*stride + kh - padTop
+					if ih < 0 || ih >= H {
+						continue
+					}
+					for kw := 0; kw < KW; kw++ {
+						iw := ow*stride + kw - padLeft
+						if iw < 0 || iw >= W {
+							continue
+						}
+						for c := 0; c < C; c++ {
+							wi := ((o*KH+kh)*KW+kw)*C + c
+							xi := (ih*W+iw)*C + c
+							if dw != nil {
+								dw[wi] += g * x[xi]
+							}
+							if dx != nil {
+								dx[xi] += g * w[wi]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -90,3 +90,90 @@ func depthwiseConv2DNaive(out, x, w, b []float32, H, W, C, KH, KW, stride, padTo
 	}
 	actApply(out[:OH*OW*C], act)
 }
+
+// DepthwiseConv2DBackward accumulates the gradients of DepthwiseConv2D, taken before its fused
+// activation (run ActBackward on the output's gradient first):
+//
+//	dout (OH,OW,C), x (H,W,C), w (KH,KW,C)
+//	dw (KH,KW,C) += Σ_{oh,ow} dout[oh,ow,c] · x[oh·stride+kh-padTop, ow·stride+kw-padLeft, c] (nil: skipped)
+//	db (C)       += Σ_{oh,ow} dout[oh,ow,c]                          (skipped when db is nil)
+//	dx (H,W,C)   += Σ over the taps that read x[ih,iw,c] of dout[oh,ow,c] · w[kh,kw,c] (nil: skipped)
+//
+// The same walk as the forward pass, c innermost: each tap is two contiguous C-vector updates.
+func DepthwiseConv2DBackward(dx, dw, db, dout, x, w []float32, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW int) {
+	if H <= 0 || W <= 0 || C <= 0 || KH <= 0 || KW <= 0 || stride <= 0 || OH <= 0 || OW <= 0 {
+		panic("kernels: DepthwiseConv2DBackward size <= 0")
+	}
+	if len(x) < H*W*C || len(w) < KH*KW*C || len(dout) < OH*OW*C || (dw != nil && len(dw) < KH*KW*C) ||
+		(db != nil && len(db) < C) || (dx != nil && len(dx) < H*W*C) {
+		panic("kernels: DepthwiseConv2DBackward slice too short")
+	}
+	for oh := 0; oh < OH; oh++ {
+		ih0 := oh*stride - padTop
+		for ow := 0; ow < OW; ow++ {
+			iw0 := ow*stride - padLeft
+			g := dout[(oh*OW+ow)*C:][:C]
+			if db != nil {
+				for c, v := range g {
+					db[c] += v
+				}
+			}
+			for kh := 0; kh < KH; kh++ {
+				ih := ih0 + kh
+				if ih < 0 || ih >= H {
+					continue
+				}
+				for kw := 0; kw < KW; kw++ {
+					iw := iw0 + kw
+					if iw < 0 || iw >= W {
+						continue
+					}
+					if dw != nil {
+						xs := x[(ih*W+iw)*C:][:C]
+						dws := dw[(kh*KW+kw)*C:][:C]
+						for c, v := range g {
+							dws[c] += v * xs[c]
+						}
+					}
+					if dx != nil {
+						ws := w[(kh*KW+kw)*C:][:C]
+						dxs := dx[(ih*W+iw)*C:][:C]
+						for c, v := range g {
+							dxs[c] += v * ws[c]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// depthwiseConv2DBackwardNaive is DepthwiseConv2DBackward's reference: the sums of its doc
+// comment, channel outermost.
+func depthwiseConv2DBackwardNaive(dx, dw, db, dout, x, w []float32, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW int) {
+	for c := 0; c < C; c++ {
+		for oh := 0; oh < OH; oh++ {
+			for ow := 0; ow < OW; ow++ {
+				g := dout[(oh*OW+ow)*C+c]
+				if db != nil {
+					db[c] += g
+				}
+				for kh := 0; kh < KH; kh++ {
+					for kw := 0; kw < KW; kw++ {
+						ih := oh*stride + kh - padTop
+						iw := ow*stride + kw - padLeft
+						if ih < 0 || ih >= H || iw < 0 || iw >= W {
+							continue
+						}
+						if dw != nil {
+							dw[(kh*KW+kw)*C+c] += g * x[(ih*W+iw)*C+c]
+						}
+						if dx != nil {
+							dx[(ih*W+iw)*C+c] += g * w[(kh*KW+kw)*C+c]
+						}
+					}
+				}
+			}
+		}
+	}
+}

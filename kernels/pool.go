@@ -69,3 +69,57 @@ func AvgPool2D(out, x []float32, H, W, C, KH, KW, stride, padTop, padLeft, OH, O
 		}
 	}
 }
+
+// MeanHWBackward accumulates the gradient of MeanHW: every pixel of channel c gets an equal share.
+//
+//	dout (C), dx (H,W,C)
+//	dx[h,w,c] += dout[c] / (H·W)
+func MeanHWBackward(dx, dout []float32, H, W, C int) {
+	if H <= 0 || W <= 0 || C <= 0 {
+		panic("kernels: MeanHWBackward size <= 0")
+	}
+	if len(dout) < C || len(dx) < H*W*C {
+		panic("kernels: MeanHWBackward slice too short")
+	}
+	inv := 1 / float32(H*W)
+	g := dout[:C]
+	for p := 0; p < H*W; p++ {
+		d := dx[p*C:][:C]
+		for c, v := range g {
+			d[c] += v * inv
+		}
+	}
+}
+
+// AvgPool2DBackward accumulates the gradient of AvgPool2D: each window's gradient, divided by the
+// number of its taps inside x, goes back to those taps.
+//
+//	dout (OH,OW,C), dx (H,W,C)
+func AvgPool2DBackward(dx, dout []float32, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW int) {
+	if H <= 0 || W <= 0 || C <= 0 || KH <= 0 || KW <= 0 || stride <= 0 || OH <= 0 || OW <= 0 {
+		panic("kernels: AvgPool2DBackward size <= 0")
+	}
+	if len(dout) < OH*OW*C || len(dx) < H*W*C {
+		panic("kernels: AvgPool2DBackward slice too short")
+	}
+	for oh := 0; oh < OH; oh++ {
+		h0, h1 := max(oh*stride-padTop, 0), min(oh*stride-padTop+KH, H)
+		for ow := 0; ow < OW; ow++ {
+			w0, w1 := max(ow*stride-padLeft, 0), min(ow*stride-padLeft+KW, W)
+			n := (h1 - h0) * (w1 - w0)
+			if n <= 0 {
+				continue
+			}
+			inv := 1 / float32(n)
+			g := dout[(oh*OW+ow)*C:][:C]
+			for ih := h0; ih < h1; ih++ {
+				for iw := w0; iw < w1; iw++ {
+					d := dx[(ih*W+iw)*C:][:C]
+					for c, v := range g {
+						d[c] += v * inv
+					}
+				}
+			}
+		}
+	}
+}

@@ -14,5 +14,5 @@ BROTLI_Q=${BROTLI_Q:-5} bash scripts/web.sh
 export FINETUNER_E2E=1
 export E2E_OUT=${E2E_OUT:-$(pwd)/out/e2e}
 mkdir -p "$E2E_OUT"
-go test -count=1 -timeout 15m -v -run 'TestApp|TestStorageQuota|TestKernelPaths' ./e2e/ 2>&1 | tee "$E2E_OUT/test.log" | grep -v '^\s*$'
+go test -count=1 -timeout 15m -v -run 'TestApp|TestStorageQuota|TestKernelPaths|TestRobust' ./e2e/ 2>&1 | tee "$E2E_OUT/test.log" | grep -v '^\s*$'
 exit "${PIPESTATUS[0]}"

@@ -60,6 +60,7 @@ func runExtract(args []string) error {
 	pad := fl.Bool("pad", false, "fit the whole image with white borders instead of cropping its centred square")
 	jobs := fl.Int("j", runtime.NumCPU(), "images processed in parallel")
 	quiet := fl.Bool("q", false, "no progress bar")
+	headFile := fl.String("head", "", "optional: a head fine-tuned with its backbone's last blocks (train -finetune-blocks); its layers replace the backbone's")
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -107,6 +108,11 @@ func runExtract(args []string) error {
 			return fmt.Errorf("%v (backbones in %s: %s)", err, filepath.Dir(dir), strings.Join(ids, ", "))
 		}
 		return err
+	}
+	if *headFile != "" {
+		if m, err = withHeadLayers(m, *headFile); err != nil {
+			return err
+		}
 	}
 	views := backbone.Augmentations(flip, crops)
 	for i := range views {

@@ -21,6 +21,11 @@ func init() {
 }
 
 func runTrain(args []string) error {
+	for _, a := range args {
+		if name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "="); name == "finetune-blocks" && strings.HasPrefix(a, "-") {
+			return runFinetuneTrain(args)
+		}
+	}
 	fl := flag.NewFlagSet("train", flag.ContinueOnError)
 	fl.Usage = func() {
 		fmt.Fprintln(fl.Output(), `usage: finetune train -features F.npy -labels L.txt [flags]

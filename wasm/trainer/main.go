@@ -59,6 +59,7 @@ func newAPI(a *app) js.Value {
 		api.Set(name, entry(name, fn))
 	}
 	a.registerHead(api)
+	a.registerRobust(api)
 	return api
 }
 
