@@ -102,6 +102,12 @@ type Event = progress.Event
 // blocks at the next step boundary; under wasm that lets the browser's event loop run. A
 // cancelled run stops at the next step and returns the best head it has so far.
 type Control struct {
+	// OnHead, when set before the run starts, receives with each of the automatic probe's trial
+	// events the best head so far (before that event reaches the progress callback): a copy the
+	// caller may predict with at once while the probe refines its own model. The copy differs from
+	// the last one only when the trial found a better head.
+	OnHead func(m *Model, e Event)
+
 	mu        sync.Mutex
 	cond      *sync.Cond
 	paused    bool

@@ -101,6 +101,7 @@ export async function train() {
   stopPreview();
   lastEpochEvent = null;
   const running = session.train(set, cfg);
+  session.plot.start(); // the first training starts the plot frame if it is not up yet (main.js)
   updateButtons();
   $('train-status').textContent = set.n > set.photos
     ? `training on ${set.photos} photos (${set.n} rows with augmentation)…` : 'training…';

@@ -11,13 +11,15 @@
 // postMessage API (to the parent window; messages are objects with source: "finetuner" and id):
 //   events  {type: "ready", classes, rows, dim, level, tap} · {type: "epoch", epoch, epochs,
 //           trainLoss, valLoss, valAcc} · {type: "done", valAcc, trainAcc, epochs, ms, params} ·
-//           {type: "prediction", label, probs: {class: p}} · {type: "error", error}
+//           {type: "prediction", label, probs: {class: p}} · {type: "reset"} (the run and its plot
+//           were cleared) · {type: "error", error}
 //   commands {type: "train"} · {type: "reset"} · {type: "setParams", params: {head, epochs, lr}} ·
 //           {type: "predict", url: a same-origin image URL}
 // Events go out with target origin "*": a docs page may live on any origin (or file://), and the
 // payload is public progress data. Commands are accepted only from the parent window.
 
 import { Session } from './session.js';
+import { FallbackCurve } from './fallback-curve.js';
 import { decodeBlob } from './images.js';
 import { loadI18n, applyI18n, pickLanguage } from './i18n.js';
 
@@ -25,7 +27,9 @@ const $ = (id) => document.getElementById(id);
 const q = new URLSearchParams(location.search);
 const id = q.get('id') || '';
 const state = { data: null, params: {}, training: false, trained: false, backbone: null, report: null, firstEpochMs: null, timing: {} };
-let i18n, tuner, plot; // tuner: the Session (trainer, plot frame, backbone)
+let i18n, tuner, plot, fallback; // tuner: the Session (trainer, plot frame, backbone)
+// plotShown: the Ebiten plot has drawn a run; until then the fallback canvas draws the epochs.
+let plotShown = false;
 let backboneLoading = null;
 // Commands from the host wait for the data and the trainer: embed.js may send them as soon as
 // the frame's load event fires, before either is ready.
@@ -148,6 +152,8 @@ async function train() {
   };
   state.training = true;
   $('train').disabled = true;
+  // tuner.train resets the plot; the fallback canvas starts the same run until the plot is up.
+  if (!plotShown) fallback.reset(settings.auto ? 0 : settings.epochs);
   if (!state.timing.train) state.timing.train = Math.round(performance.now());
   try {
     const res = await tuner.train({ x: x.slice(), y: y.slice(), n, d, labels }, settings, { features: { id: state.data.backbone, tap: state.data.tap } });
@@ -161,6 +167,7 @@ async function train() {
   } finally {
     state.training = false;
     $('train').disabled = false;
+    startPlot();
   }
   loadBackbone();
 }
@@ -175,16 +182,27 @@ function onEvents(events) {
     status(i18n.t('embed.training', { epoch: e.epoch, epochs: e.epochs || '?' }));
     post('epoch', { epoch: e.epoch, epochs: e.epochs, trainLoss: e.trainLoss, valLoss: e.hasVal ? e.valLoss : null, valAcc: e.hasVal ? e.valAcc : null });
   }
+  if (!plotShown) fallback.events(events);
 }
+
+/**
+ * startPlot loads the Ebiten plot frame. It waits for the fallback canvas to draw the first epochs
+ * (or for the embed to be ready without autoplay): compiling and starting the 12 MB module takes
+ * the page's thread for a few hundred ms on a first visit, which would hold back the first curve.
+ */
+function startPlot() { plot.start(); }
 
 async function reset() {
   if (state.training) await tuner.stop();
   state.trained = false;
   state.report = null;
   plot.reset(state.data ? state.data.labels : [], 0);
+  if (!plotShown) fallback.reset(0);
   $('pred').hidden = true;
   $('pred').replaceChildren();
   readyStatus();
+  // The host's own caption of the last run must be cleared with the plot.
+  post('reset');
 }
 
 // ---- the reader's own image -------------------------------------------------------------------
@@ -271,9 +289,22 @@ async function main() {
   // does not delay the mark.
   plot.onDrawn = (m) => {
     if (m.points > 0 && !state.timing.firstDrawn) state.timing.firstDrawn = Math.round(m.at ? m.at - performance.timeOrigin : performance.now());
+    if (m.points > 0 && !plotShown) {
+      plotShown = true;
+      fallback.hide();
+    }
+    if (m.points > 0) noteCurve(state.timing.firstDrawn);
   };
+  // curve is when the reader first sees the run: the fallback's first points, or the plot's.
+  const noteCurve = (t) => { if (!state.timing.curve || t < state.timing.curve) state.timing.curve = Math.round(t); };
   const theme = q.get('theme') === 'dark' ? 'dark' : 'light';
   document.documentElement.dataset.theme = theme;
+  fallback = new FallbackCurve($('fallback'), theme);
+  fallback.onDrawn = (t) => {
+    state.timing.fallbackDrawn = Math.round(t);
+    noteCurve(t);
+    startPlot();
+  };
   plot.setOptions({ theme });
   const data = loadData().then((d) => { mark('data'); return d; });
   data.catch(() => {});
@@ -317,7 +348,9 @@ async function main() {
   document.body.dataset.ready = '1';
   markReady();
   if (q.get('autoplay') === '1' || q.get('autoplay') === 'true') await train();
+  else startPlot();
 }
 
-window.finetunerEmbed = { state, command };
+// plot is exposed for the browser test, which switches the plot's view to check each panel's pixels.
+window.finetunerEmbed = { state, command, get plot() { return plot; } };
 main().catch((err) => showError(err.message));

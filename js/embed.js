@@ -8,7 +8,7 @@
 // height in CSS pixels (default 380). Each div gets a `finetuner` property with send(command),
 // train(params), reset(), setParams(params), predict(url), and receives the embed's events as
 // DOM events "finetuner:ready", "finetuner:epoch", "finetuner:done", "finetuner:prediction",
-// "finetuner:error" (event.detail is the message). Several embeds on a page are told apart by an id.
+// "finetuner:reset", "finetuner:error" (event.detail is the message). Several embeds on a page are told apart by an id.
 (function () {
   'use strict';
   var script = document.currentScript;

@@ -6,7 +6,7 @@
 
 import { $, state, session, showError, fatal, chip } from './app.js';
 import { restore, saveMeta } from './app-store.js';
-import { render, addClass, camera, startCamera, stopCamera, queueExtract, dropAnywhere, loadDemo } from './app-samples.js';
+import { render, addClass, camera, startCamera, stopCamera, queueExtract, dropAnywhere, loadDemo, pool } from './app-samples.js';
 import { readSettings, writeSettings, train, trainStatus, updateButtons, showReport, startPreview, stopPreview, predictFile, previewing } from './app-train.js';
 import { selectBackbone, exportHead, shareLink, exportProject, importHead, importProject, clearProject, openSharedHead, ioStatus, showCurves, safeName } from './app-io.js';
 import { registerSite } from './offline.js';
@@ -97,7 +97,6 @@ async function main() {
   if (!restored || !state.classes.length) { addClass(); addClass(); }
   writeSettings();
   render();
-  registerServiceWorker();
   try {
     await session.manifest();
     $('backbone').replaceChildren(...state.backbones.map((b) => new Option(b.name || b.id, b.id)));
@@ -126,6 +125,26 @@ async function main() {
   showReport();
   updateButtons();
   document.body.dataset.ready = '1';
+  // The offline precache (every file: both backbones, the demo set) runs in the service worker's
+  // own thread, from now on: never before the page is usable.
+  registerServiceWorker();
+  if (state.curves || state.report) session.plot.start();
+  else waitQuietThenStartPlot();
+}
+
+// The plot frame (a 12 MB Ebiten module compiled on this thread) starts once the page is usable
+// and has something to draw or nothing else to do: at once when the project has curves, else at
+// the first training (app-train.js) or after 5 s without images being decoded or extracted
+// (compiling it on this thread while the demo set loads slows the decoding that feeds the
+// extraction workers). The plot bridge keeps the history until its frame is up.
+function waitQuietThenStartPlot() {
+  let quiet = 0;
+  const tick = () => {
+    if ($('plot').getAttribute('src')) return;
+    quiet = pool.queue.length || pool.inflight() ? 0 : quiet + 1;
+    if (quiet >= 10) session.plot.start(); else setTimeout(tick, 500);
+  };
+  setTimeout(tick, 500);
 }
 
 main();

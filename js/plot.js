@@ -68,6 +68,16 @@ export class Plot {
     });
   }
 
+  /**
+   * start loads the frame from its data-src, once. A page whose frame has data-src instead of src
+   * starts the plot when it chooses: compiling the 12 MB Ebiten module takes the page's thread for
+   * hundreds of milliseconds, so the app and the embed start it when it does not hold back
+   * anything else. The history is kept until the frame is up.
+   */
+  start() {
+    if (!this.frame.getAttribute('src') && this.frame.dataset.src) this.frame.src = this.frame.dataset.src;
+  }
+
   /** reportError hands a frame error to onError, or keeps it until onError is set. */
   reportError(err) {
     this.lastError = err;

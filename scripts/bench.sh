@@ -17,6 +17,10 @@ if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then
     { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null; }
 fi
 bash scripts/web.sh
+# The docs embed's demo features, for the embed's start in the page-weight part.
+if [ ! -f public/build/features/index.json ] || [ public/demo/manifest.json -nt public/build/features/index.json ]; then
+  go run ./tools/embedfeatures -models public/models -demo public/demo -o public/build/features
+fi
 go run ./bench/run "$@"
 if [ $# -eq 0 ]; then
   mkdir -p bench/results

@@ -130,7 +130,7 @@ func headsSection(p printf, heads []HeadResult) {
 
 func ttqSection(p printf, t *TTQResult) {
 	p("### %s\n\n", t.Source)
-	p("Data: %s; one stratified split (head.Split, 20%% validation: %d train, %d validation rows), the same rows for every method. Time to quality: wall time from the call until validation accuracy is within 0.5 points of the run's final value. The automatic probe (L-BFGS over an L2 path) gives its model only at the end, so its time is its whole run. Teachable Machine's recipe: Dense(100, relu) → Dense(%d, no bias), Adam 1e-3, batch %d, %d epochs, features as they are; in tfjs-wasm with TM's variance-scaling initialiser, and with our trainer (Glorot) for reference.\n\n", t.Source, t.NTrain, t.NVal, t.Classes, t.Batch, t.Epochs)
+	p("Data: %s; one stratified split (head.Split, 20%% validation: %d train, %d validation rows), the same rows for every method. Time to quality: wall time from the call until validation accuracy is within 0.5 points of the run's final value. The automatic probe (L-BFGS over an L2 path, in the rows' span when there are at most half as many rows as features) hands over the best head so far after each L2 strength it tries (`head.Control.OnHead`), so its time is that of the first such head within 0.5 points of its final accuracy. Teachable Machine's recipe: Dense(100, relu) → Dense(%d, no bias), Adam 1e-3, batch %d, %d epochs, features as they are; in tfjs-wasm with TM's variance-scaling initialiser, and with our trainer (Glorot) for reference.\n\n", t.Source, t.NTrain, t.NVal, t.Classes, t.Batch, t.Epochs)
 	p("| method | time to quality, ms: median (min) | final validation accuracy | whole run, ms | whole run, CPU ms |\n|---|---|---|---|---|\n")
 	names := map[string]string{"probe": "ours: automatic linear probe", "ours-tm": "ours: TM recipe", "tfjs-wasm-tm": "tfjs-wasm: TM recipe"}
 	for _, k := range []string{"probe", "ours-tm", "tfjs-wasm-tm"} {
@@ -146,33 +146,43 @@ func ttqSection(p printf, t *TTQResult) {
 		p("| %s | %s | %.1f%% | %s | %s |\n", names[k], cell(s), 100*s.FinalAcc, ms(median(total)), ms(s.CPUMedian))
 	}
 	pr, tm := t.Summary["probe"], t.Summary["tfjs-wasm-tm"]
-	ratio := tm.Median / pr.Median
+	// The goal: the probe's heads reach the TM recipe's final accuracy ≥10× sooner than the TM
+	// recipe reaches it (its time to quality), with the probe's own final accuracy kept.
+	var probeReach []float64
+	probeNever := 0
+	for _, r := range t.Runs["probe"] {
+		if ms, ok := firstReach(r, tm.FinalAcc-0.005); ok {
+			probeReach = append(probeReach, ms)
+		} else {
+			probeNever++
+		}
+	}
 	// Two more readings of "faster to the same accuracy": when the TM recipe first reaches the
 	// probe's accuracy (if ever), and whole run against whole run (TM always runs all its epochs).
 	var reach, whole []float64
 	never := 0
 	for _, r := range t.Runs["tfjs-wasm-tm"] {
 		whole = append(whole, r.TotalMs)
-		hit := false
-		for _, c := range r.Curve {
-			if c.ValAcc >= pr.FinalAcc-0.005 {
-				reach = append(reach, c.Ms)
-				hit = true
-				break
-			}
-		}
-		if !hit {
+		if ms, ok := firstReach(r, pr.FinalAcc-0.005); ok {
+			reach = append(reach, ms)
+		} else {
 			never++
 		}
 	}
-	p("\nTime to quality, tfjs-wasm TM recipe ÷ auto probe: **%.1f×** (final accuracy %.1f%% probe, %.1f%% TM); goal ≥10×: ", ratio, 100*pr.FinalAcc, 100*tm.FinalAcc)
-	switch {
-	case ratio >= 10 && pr.FinalAcc >= tm.FinalAcc-0.005:
-		p("**met**, at the same or better accuracy.\n\n")
-	case ratio >= 10:
-		p("faster, but its accuracy is %.1f points lower: **not met** at the same accuracy.\n\n", 100*(tm.FinalAcc-pr.FinalAcc))
-	default:
-		p("**missed** (needs %.0f%% less time).\n\n", 100*(1-ratio/10))
+	if len(probeReach) == 0 {
+		p("\nThe probe's heads never reached the TM recipe's final %.1f%%: goal ≥10× **missed**.\n\n", 100*tm.FinalAcc)
+	} else {
+		ratio := tm.Median / median(probeReach)
+		p("\nTime to the TM recipe's final accuracy (%.1f%%), tfjs-wasm TM recipe (%s ms) ÷ the probe's first head that reaches it (%s ms, median; %d of %d runs never did): **%.1f×**; final accuracy %.1f%% probe, %.1f%% TM; goal ≥10×: ",
+			100*tm.FinalAcc, ms(tm.Median), ms(median(probeReach)), probeNever, len(t.Runs["probe"]), ratio, 100*pr.FinalAcc, 100*tm.FinalAcc)
+		switch {
+		case ratio >= 10 && probeNever == 0 && pr.FinalAcc >= tm.FinalAcc-0.005:
+			p("**met**, at the same or better accuracy.\n\n")
+		case ratio >= 10:
+			p("faster, but not in every run or not at the same final accuracy: **not met**.\n\n")
+		default:
+			p("**missed** (needs %.0f%% less time).\n\n", 100*(1-ratio/10))
+		}
 	}
 	if len(reach) > 0 {
 		p("tfjs-wasm's TM recipe first reached the probe's %.1f%% at %s ms (median of %d runs; %d never did): %.1f× the probe's time. ", 100*pr.FinalAcc, ms(median(reach)), len(reach), never, median(reach)/pr.Median)
@@ -186,8 +196,18 @@ func ttqSection(p printf, t *TTQResult) {
 		for _, q := range t.Runs["probe"] {
 			first = append(first, q.FirstMs)
 		}
-		p("The probe chose λ = %g after %d L-BFGS iterations in all; its first λ trial within 0.5 points of the final accuracy ended at %s ms (median), though the model is handed over only at the end.\n\n", r.Lambda, r.Iters, ms(median(first)))
+		p("The probe chose λ = %g after %d L-BFGS iterations in all; its first head came %s ms after the call (median), the last at the end of the run.\n\n", r.Lambda, r.Iters, ms(median(first)))
 	}
+}
+
+// firstReach is the time of the first point of a run's curve at or above acc.
+func firstReach(r TTQRun, acc float64) (float64, bool) {
+	for _, c := range r.Curve {
+		if c.ValAcc >= acc {
+			return c.Ms, true
+		}
+	}
+	return 0, false
 }
 
 // kernelsName says which of our kernel paths ran; results from before the SIMD128 build have none.
@@ -293,12 +313,38 @@ func weightSection(p printf, w *Weight) {
 		p("| %s | %s | %s | %s |\n", k, mb(cats[k][0]), mb(cats[k][1]), mb(cats[k][2]))
 	}
 	p("| **total excluding weights** | **%s** | %s | %s |\n| total | %s | %s | %s |\n\n", mb(totNoW[0]), mb(totNoW[1]), mb(totNoW[2]), mb(tot[0]), mb(tot[1]), mb(tot[2]))
-	p("Goal ≤3.5 MB excluding weights (app alone, until ready): %s.\n\n", func() string {
-		if totNoW[0] <= 3.5e6 {
+	p("Goal ≤3.0 MB excluding weights (app alone, until ready): %s. ", func() string {
+		if totNoW[0] <= 3.0e6 {
 			return "**met**"
 		}
-		return fmt.Sprintf("**missed** by %s", mb(totNoW[0]-3.5e6))
+		return fmt.Sprintf("**missed** by %s", mb(totNoW[0]-3.0e6))
 	}())
+	p("Goal navigation → ready ≤2 s cold (the real first visit): %s.", func() string {
+		if w.ReadyMs <= 2000 {
+			return "**met**"
+		}
+		return fmt.Sprintf("**missed** (%.1f s)", w.ReadyMs/1000)
+	}())
+	for _, a := range w.PageAssets {
+		if strings.HasSuffix(a.Path, "/plot.wasm") {
+			p(" The plot (`%s`, %s) arrived %s ready.", a.Path, mb(a.Transferred), map[bool]string{true: "before", false: "after"}[a.BeforeReady])
+		}
+	}
+	p("\n\n")
+	if e := w.Embed; e != nil && len(e.ColdCurve) > 0 {
+		goal := func(v, lim float64) string {
+			if v <= lim {
+				return "**met**"
+			}
+			return "**missed**"
+		}
+		p("Docs embed (`public/embed.html?preset=demo&autoplay=1`), ms from its navigation start, medians: first visit (fresh profile, %d runs) curve on screen %s ms (the fallback canvas until the plot is up), Ebiten plot drawn %s ms; goal curve ≤1 s: %s. ",
+			len(e.ColdCurve), ms(median(e.ColdCurve)), ms(median(e.ColdPlot)), goal(median(e.ColdCurve), 1000))
+		if len(e.ReturnCurve) > 0 {
+			p("Return visit (files cached, %d runs): curve %s ms, plot %s ms; goal curve ≤0.6 s: %s.", len(e.ReturnCurve), ms(median(e.ReturnCurve)), ms(median(e.ReturnPlot)), goal(median(e.ReturnCurve), 600))
+		}
+		p("\n\n")
+	}
 	p("| asset (app alone) | encoding | transferred | before ready |\n|---|---|---|---|\n")
 	for i, a := range w.PageAssets {
 		if i == 25 {

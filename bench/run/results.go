@@ -73,13 +73,13 @@ type TTQRun struct {
 	FinalAcc float64 `json:"finalAcc"`
 	Epoch    int     `json:"epoch,omitempty"`
 	TotalMs  float64 `json:"totalMs,omitempty"`
-	FirstMs  float64 `json:"firstMs,omitempty"` // probe: the first λ trial within tol
+	FirstMs  float64 `json:"firstMs,omitempty"` // probe: its first head
 	CPUMs    float64 `json:"cpuMs"`
 	Curve    []struct {
 		Epoch  int     `json:"epoch"`
 		ValAcc float64 `json:"valAcc"`
 		Ms     float64 `json:"ms"`
-	} `json:"curve,omitempty"` // per epoch, for the TM recipe
+	} `json:"curve,omitempty"` // per epoch for the TM recipe; per head handed over for the probe
 	Lambda float64 `json:"lambda,omitempty"`
 	Iters  int     `json:"iters,omitempty"`
 }

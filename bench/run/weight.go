@@ -60,6 +60,19 @@ type Weight struct {
 	PageReadyMs float64     `json:"pageReadyMs"`
 	Disk        []DiskAsset `json:"disk"`
 	Note        string      `json:"note,omitempty"`
+	// Embed is the docs embed's start (public/embed.html?preset=demo&autoplay=1); nil when its
+	// demo features are not built.
+	Embed *EmbedStart `json:"embed,omitempty"`
+}
+
+// EmbedStart is when the docs embed shows its autoplay run, in ms since the embed's navigation
+// start: Curve when the first curve is on screen (the fallback canvas or the plot), Plot when the
+// Ebiten plot has drawn it. Cold visits each use a fresh profile; return visits reuse the last one.
+type EmbedStart struct {
+	ColdCurve   []float64 `json:"coldCurve"`
+	ColdPlot    []float64 `json:"coldPlot"`
+	ReturnCurve []float64 `json:"returnCurve"`
+	ReturnPlot  []float64 `json:"returnPlot"`
 }
 
 // category sorts an app path into what it is, so that weights can be counted apart.
@@ -164,7 +177,54 @@ func pageWeight(ctx context.Context, exe, root string) (*Weight, error) {
 		return nil, err
 	}
 	w.Disk = disk
+	if _, err := os.Stat(filepath.Join(root, "public/build/features/index.json")); err == nil {
+		if w.Embed, err = embedStart(ctx, exe, base, tmp); err != nil {
+			return nil, err
+		}
+	} else {
+		log.Printf("page weight: the embed's demo features are not built (go run ./tools/embedfeatures); its start is not measured")
+	}
 	return w, nil
+}
+
+// embedStart opens the docs embed with autoplay three times in fresh profiles (cold), then three
+// times more in the last profile (files cached), and reads the embed's own marks.
+func embedStart(ctx context.Context, exe, base, tmp string) (*EmbedStart, error) {
+	es := &EmbedStart{}
+	u := base + "public/embed.html?preset=demo&autoplay=1"
+	visit := func(bctx context.Context) (curve, plot float64, err error) {
+		if err := chromedp.Do(bctx, chromedp.Navigate(u)); err != nil {
+			return 0, 0, err
+		}
+		t, err := chromedp.Run(bctx, chromedp.Poll[[]float64](`(() => { const t = window.finetunerEmbed && window.finetunerEmbed.state.timing;
+  return t && t.curve > 0 && t.firstDrawn > 0 ? [t.curve, t.firstDrawn] : null; })()`,
+			chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(60*time.Second)))
+		if err != nil || len(t) != 2 {
+			return 0, 0, fmt.Errorf("the embed drew no curve within 60 s: %v", err)
+		}
+		return t[0], t[1], nil
+	}
+	for i := 0; i < 3; i++ {
+		bctx, cancel := newBrowser(ctx, exe, filepath.Join(tmp, fmt.Sprintf("embed%d", i)))
+		c, p, err := visit(bctx)
+		if err == nil {
+			es.ColdCurve, es.ColdPlot = append(es.ColdCurve, c), append(es.ColdPlot, p)
+			log.Printf("embed, cold visit %d: curve %.0f ms, plot %.0f ms", i+1, c, p)
+			if i == 2 {
+				for j := 0; j < 3 && err == nil; j++ {
+					if c, p, err = visit(bctx); err == nil {
+						es.ReturnCurve, es.ReturnPlot = append(es.ReturnCurve, c), append(es.ReturnPlot, p)
+						log.Printf("embed, return visit %d: curve %.0f ms, plot %.0f ms", j+1, c, p)
+					}
+				}
+			}
+		}
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return es, nil
 }
 
 // coldLoad opens the app once in a fresh profile behind a counting proxy and returns every

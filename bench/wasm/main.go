@@ -98,10 +98,12 @@ type runResult struct {
 }
 
 // event is a progress event with the time since the call began, which, unlike ElapsedMs, includes
-// copying the data in from JS and setting up the run.
+// copying the data in from JS and setting up the run. BestValAcc is, on the probe's trial events,
+// the validation accuracy of the head handed over with it (the best so far).
 type event struct {
 	head.Event
 	SinceCallMs float64 `json:"sinceCallMs"`
+	BestValAcc  float64 `json:"bestValAcc,omitempty"`
 }
 
 // trainHead(x, y, n, d, labels, configJSON) trains with head.Train; configJSON is a head.Config.
@@ -130,12 +132,28 @@ func run(args []js.Value, fit func(context.Context, *head.Dataset, head.Config, 
 		return nil, fmt.Errorf("config: %v", err)
 	}
 	var events []event
-	progress := func(e head.Event) {
-		if e.Kind != "step" {
-			events = append(events, event{e, float64(time.Since(start).Microseconds()) / 1000})
+	// headAcc is the validation accuracy of each head a probe trial handed over (at the trial that
+	// first found it); handed is that of the head handed over with the coming trial event.
+	headAcc := map[*head.Model]float64{}
+	var handed float64
+	ctl := head.NewControl()
+	ctl.OnHead = func(m *head.Model, e head.Event) {
+		if _, ok := headAcc[m]; !ok {
+			headAcc[m] = e.ValAcc
 		}
+		handed = headAcc[m]
 	}
-	_, rep, err := fit(context.Background(), ds, cfg, nil, progress)
+	progress := func(e head.Event) {
+		if e.Kind == "step" {
+			return
+		}
+		ev := event{Event: e, SinceCallMs: float64(time.Since(start).Microseconds()) / 1000}
+		if e.Kind == "trial" {
+			ev.BestValAcc = handed
+		}
+		events = append(events, ev)
+	}
+	_, rep, err := fit(context.Background(), ds, cfg, ctl, progress)
 	if err != nil {
 		return nil, err
 	}

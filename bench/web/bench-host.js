@@ -231,11 +231,14 @@ async function ttq({ x, y, n, d, labels, reps, epochs, batch, lr, valFraction, s
     const t0 = performance.now();
     const r = JSON.parse(gocall('autoProbe', x, y, n, d, labels, JSON.stringify({ valFraction, seed })));
     const ms = performance.now() - t0;
-    // The first trial (one λ fitted) already within tol of the final accuracy: the probe's model
-    // is only handed over at the end, so this is for orientation, not the headline.
-    const first = r.events.find((e) => e.kind === 'trial' && Math.abs(e.valAcc - r.report.valAcc) <= tol);
-    return { ms, firstMs: first ? first.sinceCallMs : ms, finalAcc: r.report.valAcc, valLoss: r.report.valLoss, lambda: r.report.lambda, iters: r.report.epochs,
-      trials: r.events.filter((e) => e.kind === 'trial').map((e) => ({ lambda: e.lambda, valAcc: e.valAcc, ms: e.sinceCallMs })) };
+    // Each trial hands over the best head so far (head.Control.OnHead): the curve is that head's
+    // validation accuracy against the time since the call.
+    const trials = r.events.filter((e) => e.kind === 'trial');
+    const curve = trials.map((e) => ({ epoch: e.epoch, valAcc: e.bestValAcc, ms: e.sinceCallMs }));
+    const first = curve.find((c) => Math.abs(c.valAcc - r.report.valAcc) <= tol);
+    return { ms: first ? first.ms : ms, totalMs: ms, firstMs: curve.length ? curve[0].ms : ms, finalAcc: r.report.valAcc, valLoss: r.report.valLoss,
+      lambda: r.report.lambda, iters: r.report.epochs, curve,
+      trials: trials.map((e) => ({ lambda: e.lambda, valAcc: e.valAcc, ms: e.sinceCallMs })) };
   };
   const oursTM = () => {
     gocall('gc');

@@ -21,6 +21,11 @@ document.addEventListener('DOMContentLoaded', function () {
       set('acc', (100 * e.detail.valAcc).toFixed(1) + '%');
       live.textContent += ' · done in ' + e.detail.ms + ' ms';
     });
+    // A reset clears the embed's plot; the caption and the table must not keep the old run.
+    div.addEventListener('finetuner:reset', function () {
+      live.textContent = 'reset: press Train to run again';
+      ['epochs', 'loss', 'acc'].forEach(function (k) { set(k, '–'); });
+    });
     div.addEventListener('finetuner:prediction', function (e) {
       live.textContent = 'your image: ' + e.detail.label + ' (' + Math.round(100 * e.detail.probs[e.detail.label]) + '%)';
     });

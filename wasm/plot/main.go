@@ -11,7 +11,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"log"
 	"strconv"
@@ -26,11 +25,12 @@ import (
 	"github.com/hajimehoshi/ebiten/v2"
 	"github.com/hajimehoshi/ebiten/v2/text/v2"
 	"golang.org/x/image/font/gofont/goregular"
+	"golang.org/x/image/font/opentype"
 )
 
 func main() {
 	mark("main")
-	src, err := text.NewGoTextFaceSource(bytes.NewReader(goregular.TTF))
+	src, err := opentype.Parse(goregular.TTF)
 	if err != nil {
 		log.Fatalf("plot: font: %v", err)
 	}
@@ -58,9 +58,9 @@ type game struct {
 	mu sync.Mutex
 	st *chart.State
 
-	font      *text.GoTextFaceSource // Go Regular
-	goHas     func(rune) bool        // whether font has a glyph
-	cjk       *text.GoTextFaceSource // the Japanese fallback, once fetched (font.go)
+	font      *opentype.Font  // Go Regular
+	goHas     func(rune) bool // whether font has a glyph
+	cjk       *opentype.Font  // the Japanese fallback, once fetched (font.go)
 	cjkHas    func(rune) bool
 	fontState fontState
 	checked   int                   // state version last checked for the fallback's need
