@@ -22,7 +22,7 @@ func DepthwiseConv2D(out, x, w, b []float32, H, W, C, KH, KW, stride, padTop, pa
 }
 
 // depthwiseScalar is DepthwiseConv2D's scalar loop; depthwise is it, or its SIMD128 form
-// (depthwise_simd.go), which adds in the same order and gives the same bits. Sizes are checked.
+// (simd_wasm.go), which adds in the same order and gives the same bits. Sizes are checked.
 func depthwiseScalar(out, x, w, b []float32, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW int, act FusedAct) {
 	for oh := 0; oh < OH; oh++ {
 		ih0 := oh*stride - padTop
