@@ -17,6 +17,10 @@ type Request struct {
 	Auto     bool   `json:"auto"`
 	Backbone string `json:"backbone"`
 	Tap      string `json:"tap"`
+	// FinetuneBlocks > 0 trains the last FinetuneBlocks blocks of the backbone with a linear head
+	// on the images (the trainer's finetune call) instead of a head on frozen features; LR is
+	// then the blocks' learning rate.
+	FinetuneBlocks int `json:"finetuneBlocks"`
 }
 
 // ParseRequest decodes a Request from JSON. An unknown field is an error (a misspelt setting
@@ -27,6 +31,9 @@ func ParseRequest(b []byte) (Request, error) {
 	d.DisallowUnknownFields()
 	if err := d.Decode(&r); err != nil {
 		return r, fmt.Errorf("training request: %v", err)
+	}
+	if r.FinetuneBlocks < 0 || r.FinetuneBlocks > 8 {
+		return r, fmt.Errorf("training request: finetuneBlocks %d outside 0..8", r.FinetuneBlocks)
 	}
 	if err := r.Config.Defaults().Validate(); err != nil {
 		return r, fmt.Errorf("training request: %v", err)

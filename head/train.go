@@ -133,6 +133,10 @@ func (c *Control) Cancel() { c.mu.Lock(); c.cancelled = true; c.cond.Broadcast()
 // Paused reports whether the run is paused.
 func (c *Control) Paused() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.paused }
 
+// Wait blocks while the run is paused and reports whether it should stop: the step boundary of
+// a training loop outside this package (the fine-tuning of the last blocks).
+func (c *Control) Wait(ctx context.Context) bool { return c.checkpoint(ctx) }
+
 // checkpoint blocks while paused and reports whether the run should stop.
 func (c *Control) checkpoint(ctx context.Context) bool {
 	if ctx.Err() != nil {

@@ -2,10 +2,10 @@
 // views, grouped by photo), a run through the session with its status line and buttons, the
 // evaluation (per-class table, gallery of misclassified photos) and the live prediction.
 
-import { $, state, session, AUGMENTS, MIN_CLASSES, samplesByClass, showError } from './app.js';
+import { $, state, session, AUGMENTS, MIN_CLASSES, MODES, ui, samplesByClass, showError, inputSize } from './app.js';
 import { saveMeta } from './app-store.js';
 import { pool, queueExtract, augKey, camera, startCamera } from './app-samples.js';
-import { decodeBlob } from './images.js';
+import { decodeBlob, pixelsOf } from './images.js';
 
 export function readSettings() {
   const f = $('settings').elements;
@@ -17,6 +17,8 @@ export function readSettings() {
     return v;
   };
   return {
+    mode: f.mode.value in MODES ? f.mode.value : 'deep',
+    ftEpochs: num('ftEpochs', 1, 200, true), ftLr: num('ftLr', 1e-7, 0.1, false),
     auto: f.auto.checked, head: f.head.value, early: f.early.checked,
     augment: f.augment.value in AUGMENTS ? f.augment.value : 'none',
     hidden: num('hidden', 1, 4096, true), epochs: num('epochs', 1, 1000, true), batch: num('batch', 1, 4096, true),
@@ -30,7 +32,58 @@ export function writeSettings() {
   f.auto.checked = s.auto;
   f.early.checked = s.early;
   for (const k of ['head', 'hidden', 'epochs', 'batch', 'lr', 'val', 'seed', 'augment']) f[k].value = s[k];
+  f.mode.value = s.mode in MODES ? s.mode : 'deep';
+  f.ftEpochs.value = s.ftEpochs || 10;
+  f.ftLr.value = s.ftLr || 0.0001;
   $('manual').disabled = s.auto;
+  showMode();
+}
+
+/** showMode shows the settings and the help of the chosen mode, and for a fine-tune its plan. */
+export function showMode() {
+  const mode = $('settings').elements.mode.value;
+  const ft = MODES[mode] > 0;
+  $('finetune-opts').hidden = !ft;
+  $('auto-row').hidden = ft;
+  $('manual').hidden = ft;
+  $('mode-help').textContent = ui.t(`app.help.${ft ? 'finetune' : mode}`);
+  refreshPlan();
+}
+
+let planSeq = 0;
+
+/** photoCount counts the samples whose photo is stored (those a fine-tune can use). */
+function photoCount() {
+  let n = 0;
+  for (const s of state.samples.values()) if (s.src || s.rgba) n++;
+  return n;
+}
+
+/** refreshPlan measures, in the trainer, what the chosen fine-tune needs and shows it. */
+export async function refreshPlan() {
+  const box = $('finetune-plan');
+  const s = state.settings;
+  const blocks = MODES[s.mode] || 0;
+  const seq = ++planSeq;
+  if (!blocks || !state.backbone) { box.hidden = true; return null; }
+  const n = photoCount();
+  if (!n) { box.hidden = false; box.className = 'small muted'; box.textContent = ui.t('app.planEmpty'); return null; }
+  const plan = await session.trainer.finetunePlan(blocks, n, s.val);
+  if (seq !== planSeq) return plan;
+  box.hidden = false;
+  box.className = plan.fits ? 'small' : 'small bad';
+  box.textContent = plan.fits ? planText(plan, s) : ui.t('app.planRefused', { error: plan.error });
+  return plan;
+}
+
+const mb = (b) => (b / (1 << 20)).toFixed(1);
+
+function planText(p, s) {
+  return ui.t('app.plan', {
+    n: p.rows, blocks: p.blocks.join(', '), total: mb(p.totalBytes), cache: mb(p.cacheBytes), section: mb(p.sectionBytes),
+    weights: mb(p.weightBytes), limit: mb(p.limitBytes), cacheSecs: Math.ceil(p.cacheSeconds), epochSecs: p.secPerEpoch.toFixed(1),
+    epochs: s.ftEpochs, totalSecs: Math.ceil(p.cacheSeconds + p.secPerEpoch * s.ftEpochs),
+  });
 }
 
 /** trainingSet gathers the rows to train on: each sample's features, then its augmented views
@@ -75,9 +128,45 @@ function trainingSet() {
   return { x, y, n, d, labels, ids, group, photos: samples.length };
 }
 
+/** imageSet gathers the photos of a run that starts from images (a fine-tune or the mid-layer
+ * tap) at the backbone's input size, one per sample with a stored photo; ids maps each to its
+ * sample, for the gallery. */
+async function imageSet() {
+  if (state.classes.length < MIN_CLASSES) throw new Error(`Add at least ${MIN_CLASSES} classes.`);
+  const by = samplesByClass();
+  const size = inputSize();
+  const picked = [];
+  let imageless = 0;
+  state.classes.forEach((c, label) => {
+    for (const s of by.get(c.id)) if (s.src || (s.rgba && s.rgbaSize === size)) picked.push([s, label]); else imageless++;
+  });
+  for (const c of state.classes) {
+    const n = picked.filter(([s]) => s.classId === c.id).length;
+    if (n < 2) throw new Error(ui.t('app.needTwo', { name: c.name, n }));
+  }
+  if (imageless) showError(ui.t('app.imageless', { n: imageless }));
+  const images = [];
+  const y = new Int32Array(picked.length);
+  const ids = [];
+  for (const [s, label] of picked) {
+    $('train-status').textContent = ui.t('app.reading', { i: ids.length + 1, n: picked.length });
+    // A sample's own pixels wait for its extraction: the trainer gets a copy.
+    images.push(s.rgba && s.rgbaSize === size ? s.rgba.slice(0) : await pixelsOf(s.src, size));
+    y[ids.length] = label;
+    ids.push(s.id);
+  }
+  return { images, size, y, labels: state.classes.map((c) => c.name), ids, n: picked.length, photos: picked.length };
+}
+
 let lastEpochEvent = null;
 
+session.trainer.onStatus = (text) => {
+  if (state.training && !lastEpochEvent) $('train-status').textContent = text;
+};
+
 export async function train() {
+  const mode = $('settings').elements.mode.value;
+  if (mode !== 'deep') { await trainFromImages(); return; }
   let set, cfg;
   try {
     cfg = readSettings();
@@ -127,6 +216,58 @@ export async function train() {
   }
 }
 
+/** trainFromImages runs the mid-layer or fine-tune mode: the photos go to the trainer, which
+ * runs them through the frozen layers once and trains on that. A fine-tune first shows what it
+ * will take and refuses when the memory would not fit. */
+async function trainFromImages() {
+  let set, cfg, blocks;
+  try {
+    cfg = readSettings();
+    state.settings = { ...state.settings, ...cfg };
+    saveMeta();
+    if (!state.backbone) throw new Error('The backbone is not loaded yet.');
+    blocks = MODES[cfg.mode];
+    $('train-btn').disabled = true;
+    set = await imageSet();
+    if (blocks) {
+      const plan = await refreshPlan();
+      if (plan && !plan.fits) throw new Error(plan.error);
+    }
+  } catch (err) {
+    $('train-status').textContent = '';
+    updateButtons();
+    showError(err.message);
+    return;
+  }
+  stopPreview();
+  lastEpochEvent = null;
+  const running = session.trainImages(set, cfg, blocks);
+  session.plot.start();
+  updateButtons();
+  $('train-status').textContent = ui.t('app.starting', { n: set.n });
+  try {
+    const res = await running;
+    state.head = res.head;
+    state.headInfo = res.info;
+    state.report = { ...res.report, mode: cfg.mode, probeValAcc: res.probeValAcc };
+    state.rowIds = set.ids;
+    state.curves = session.plot.snapshot();
+    const secs = (res.ms / 1000).toFixed(1);
+    const probe = blocks ? ` · ${ui.t('app.probeSame', { acc: (100 * res.probeValAcc).toFixed(1) })}` : '';
+    $('train-status').textContent = `${res.report.stopped ? 'stopped' : 'done'} in ${secs} s · val acc ${(100 * res.report.valAcc).toFixed(1)}%${probe}`;
+    showReport();
+    saveMeta();
+    $('probs').replaceChildren();
+    $('preview-status').textContent = blocks ? ui.t('app.readyFinetuned', { n: blocks }) : 'Head ready: try the webcam or an image.';
+  } catch (err) {
+    $('train-status').textContent = 'failed';
+    showError(`Training failed: ${err.message}`);
+  } finally {
+    updateButtons();
+    pool.pump();
+  }
+}
+
 session.onProgress = (events) => {
   for (const ev of events) if (ev.kind === 'epoch' || ev.kind === 'trial') lastEpochEvent = ev;
   trainStatus();
@@ -159,6 +300,8 @@ export function updateButtons() {
   $('share-head').disabled = !state.head || t;
   $('backbone').disabled = t;
   $('load-demo').disabled = t;
+  const f = $('settings').elements;
+  for (const k of ['mode', 'ftEpochs', 'ftLr', 'val', 'seed']) f[k].disabled = t;
 }
 
 // ---- evaluation -----------------------------------------------------------------------------
@@ -167,7 +310,9 @@ export function showReport() {
   const r = state.report;
   if (!r) { $('eval').hidden = true; return; }
   $('eval').hidden = false;
-  $('eval-acc').textContent = `${(100 * r.valAcc).toFixed(1)}% validation accuracy`;
+  const how = r.mode && r.mode !== 'deep' ? ` · ${ui.t(`app.modeShort.${r.mode}`)}` : '';
+  const probe = r.probeValAcc !== undefined && r.mode && MODES[r.mode] ? ` (${ui.t('app.probeSame', { acc: (100 * r.probeValAcc).toFixed(1) })})` : '';
+  $('eval-acc').textContent = `${(100 * r.valAcc).toFixed(1)}% validation accuracy${how}${probe}`;
   const tb = $('per-class').tBodies[0];
   tb.replaceChildren(...r.labels.map((name, i) => {
     const m = r.perClass[i] || {};

@@ -10,7 +10,14 @@ export const MIN_CLASSES = 2;
 
 // ---- state ----------------------------------------------------------------------------------
 
-export const DEFAULT_SETTINGS = { auto: true, head: 'linear', hidden: 100, epochs: 50, batch: 16, lr: 0.001, val: 0.2, seed: 1, early: true, augment: 'none' };
+export const DEFAULT_SETTINGS = { mode: 'deep', auto: true, head: 'linear', hidden: 100, epochs: 50, batch: 16, lr: 0.001, val: 0.2, seed: 1, early: true, augment: 'none', ftEpochs: 10, ftLr: 0.0001 };
+// MODES: what a run trains. deep: a head on the loaded backbone's features (extracted as photos
+// arrive); mid: a head on a mid-layer tap's features, finetune1/2: the last 1 or 2 blocks with a
+// linear head (both from the photos, in the trainer when the run starts).
+export const MODES = { deep: 0, mid: 0, finetune1: 1, finetune2: 2 };
+
+// ui holds the page's translated texts (js/i18n.js; main.js loads them): t(key, vars).
+export const ui = { t: (key) => key };
 export const AUGMENTS = { none: 1, flip: 2, 'flip,crops': 7 }; // setting -> views per photo
 
 export const session = new Session($('plot'));

@@ -4,10 +4,11 @@
 // app-store.js. Heavy work runs in the trainer's Web Worker (js/trainer.js); the curves are drawn
 // by the Ebiten frame (js/plot.js).
 
-import { $, state, session, showError, fatal, chip } from './app.js';
+import { $, state, session, showError, fatal, chip, ui } from './app.js';
+import { loadI18n, applyI18n } from './i18n.js';
 import { restore, saveMeta } from './app-store.js';
 import { render, addClass, camera, startCamera, stopCamera, queueExtract, dropAnywhere, loadDemo, pool } from './app-samples.js';
-import { readSettings, writeSettings, train, trainStatus, updateButtons, showReport, startPreview, stopPreview, predictFile, previewing } from './app-train.js';
+import { readSettings, writeSettings, showMode, refreshPlan, train, trainStatus, updateButtons, showReport, startPreview, stopPreview, predictFile, previewing } from './app-train.js';
 import { selectBackbone, exportHead, shareLink, exportProject, importHead, importProject, clearProject, openSharedHead, ioStatus, showCurves, safeName } from './app-io.js';
 import { registerSite } from './offline.js';
 import { isImageFile } from './images.js';
@@ -22,7 +23,7 @@ function on(id, ev, fn) {
 
 function wire() {
   on('add-class', 'click', () => addClass());
-  on('load-demo', 'click', loadDemo);
+  on('load-demo', 'click', async () => { await loadDemo(); await refreshPlan(); });
   on('clear-project', 'click', async () => {
     if (!confirm('Delete every class, sample and the trained head?')) return;
     await clearProject();
@@ -30,11 +31,12 @@ function wire() {
   });
   on('cam-toggle', 'click', () => (camera.on ? stopCamera() : startCamera()));
   on('cam-select', 'change', (e) => startCamera(e.target.value));
-  on('backbone', 'change', (e) => selectBackbone(e.target.value));
+  on('backbone', 'change', async (e) => { await selectBackbone(e.target.value); await refreshPlan(); });
   on('settings', 'change', () => {
     const before = state.settings.augment;
     state.settings = { ...state.settings, ...readSettings() };
     $('manual').disabled = state.settings.auto;
+    showMode();
     saveMeta();
     if (state.settings.augment !== before) queueExtract([...state.samples.keys()]);
   });
@@ -93,6 +95,12 @@ async function main() {
   session.plot.onError = (e) => showError(`Plot: ${e}`);
   session.plot.onOptions = (o) => { if ('logScale' in o) $('log-scale').checked = o.logScale; };
   wire();
+  // The mode texts come from public/i18n (the page's language, or ?lang=); English if that fails.
+  try {
+    const i18n = await loadI18n(new URLSearchParams(location.search).get('lang') || navigator.language);
+    ui.t = i18n.t;
+    applyI18n($('settings'), i18n);
+  } catch (err) { showError(err.message); }
   const restored = await restore();
   if (!restored || !state.classes.length) { addClass(); addClass(); }
   writeSettings();
@@ -103,6 +111,7 @@ async function main() {
     const id = state.backbones.some((b) => b.id === state.backboneId) ? state.backboneId : state.backbones[0].id;
     await session.trainer.ready;
     await selectBackbone(id);
+    refreshPlan().catch((err) => showError(err.message));
     if (state.head) {
       try {
         state.headInfo = await session.trainer.importHead(state.head);

@@ -5,7 +5,7 @@
 // results its own way. The app adds the extraction pool (js/extract-pool.js) and its project
 // store (js/app-store.js).
 
-import { Trainer, trainRequest } from './trainer.js';
+import { Trainer, trainRequest, finetuneRequest } from './trainer.js';
 import { Plot } from './plot.js';
 import { decodeEvents } from './events.js';
 import { drawSquare } from './images.js';
@@ -76,6 +76,31 @@ export class Session {
     try {
       const res = await this.trainer.train(set, request);
       if (report) this.plot.report(res.report);
+      res.ms = performance.now() - t0;
+      return res;
+    } finally {
+      this.training = false;
+      this.paused = false;
+    }
+  }
+
+  /**
+   * trainImages runs a training that starts from the photos, in the trainer: with blocks > 0 a
+   * fine-tune of the last blocks of the loaded backbone with a linear head, else a head on its
+   * mid-layer features. set = {images, size, y, labels} (see Trainer.finetune); the curves and the
+   * evaluation show as for train. Resolves to the trainer's answer with ms.
+   */
+  async trainImages(set, settings, blocks) {
+    if (this.training) throw new Error('A training run is already in progress.');
+    if (!this.backbone) throw new Error('The backbone is not loaded yet.');
+    const request = blocks ? finetuneRequest(settings, this.backbone, blocks) : trainRequest(settings, this.backbone);
+    this.training = true;
+    this.paused = false;
+    this.plot.reset(set.labels, blocks ? settings.ftEpochs : settings.auto ? 0 : settings.epochs);
+    const t0 = performance.now();
+    try {
+      const res = await (blocks ? this.trainer.finetune(set, request) : this.trainer.trainMid(set, request));
+      this.plot.report(res.report);
       res.ms = performance.now() - t0;
       return res;
     } finally {

@@ -8,7 +8,7 @@
 importScripts('../public/build/wasm_exec.js');
 
 const base = new URL('../public/', self.location.href);
-const OPS = new Set(['loadBackbone', 'extract', 'train', 'pause', 'resume', 'stop', 'predict', 'exportHead', 'exportModel', 'importHead', 'memory',
+const OPS = new Set(['loadBackbone', 'extract', 'train', 'finetune', 'trainMid', 'finetunePlan', 'pause', 'resume', 'stop', 'predict', 'exportHead', 'exportModel', 'importHead', 'memory',
   'robustSetup', 'robustAdd', 'robustTrain', 'robustAttack']); // robust*: the Robustness check panel (js/robust.js)
 let ft = null;
 
@@ -76,6 +76,7 @@ self.onmessage = async (e) => {
     let result;
     if (op === 'loadBackbone') result = await ft.loadBackbone({ ...args, files: await modelFiles(args.id, args.files) });
     else if (op === 'train') result = await ft.train(args.data, args.request, sendEvents);
+    else if (op === 'finetune' || op === 'trainMid') result = await ft[op](args.data, args.request, sendEvents, (text) => postMessage({ type: 'status', text }));
     else if (op === 'robustSetup') result = await ft.robustSetup({ ...args, files: await modelFiles(args.id) });
     else if (op === 'robustTrain') result = await ft.robustTrain(args, (text) => postMessage({ type: 'robust-progress', text }));
     else if (op === 'exportModel') result = await ft.exportModel({ format: args.format, files: await modelFiles(args.id, args.files) });

@@ -25,6 +25,7 @@ export class Trainer {
   receive(m) {
     if (m.type === 'events') { if (this.onEvents) this.onEvents(m.events); return; }
     if (m.type === 'robust-progress') { if (this.onRobust) this.onRobust(m.text); return; }
+    if (m.type === 'status') { if (this.onStatus) this.onStatus(m.text); return; }
     if (m.type === 'ready') { this._ready.resolve(m.info); return; }
     if (m.type === 'fatal') { this.fail(new Error(m.error)); return; }
     const p = this.pending.get(m.id);
@@ -72,6 +73,27 @@ export class Trainer {
     return this.call('train', { data, request }, [set.x.buffer, set.y.buffer, ...(set.group ? [set.group.buffer] : [])]);
   }
 
+  /**
+   * finetune trains the last request.finetuneBlocks blocks of the loaded backbone with a linear
+   * head on set = {images: [ArrayBuffer of size×size RGBA], size, y: Int32Array, labels} (the
+   * buffers are transferred); progress comes as train's, the caching of the activations as text
+   * to onStatus. Resolves to {head, info, report, probeValAcc, plan}.
+   */
+  finetune(set, request) { return this.images('finetune', set, request); }
+
+  /** trainMid trains a head (request as for train) on the mid-layer features of set's photos
+   * (as for finetune); resolves to {head, info, report}. */
+  trainMid(set, request) { return this.images('trainMid', set, request); }
+
+  images(op, set, request) {
+    const data = { images: set.images.map((b) => new Uint8Array(b)), width: set.size, height: set.size, y: set.y, labels: set.labels };
+    return this.call(op, { data, request }, [...set.images, set.y.buffer]);
+  }
+
+  /** finetunePlan measures what fine-tuning blocks blocks on n photos needs: {totalBytes,
+   * cacheBytes, sectionBytes, weightBytes, limitBytes, fits, error, secPerEpoch, cacheSeconds, ...}. */
+  finetunePlan(blocks, n, valFraction) { return this.call('finetunePlan', { blocks, n, valFraction }); }
+
   pause() { return this.call('pause'); }
   resume() { return this.call('resume'); }
   stop() { return this.call('stop'); }
@@ -103,5 +125,17 @@ export function trainRequest(s, backbone) {
     auto: !!s.auto, hidden: mlp ? [s.hidden] : [], activation: mlp ? 'relu' : '',
     epochs: s.epochs, batchSize: s.batch, lr: s.lr, valFraction: s.val, seed: s.seed || 0,
     patience: s.early ? 10 : 0, backbone: backbone.id || '', tap: backbone.tap || '',
+  };
+}
+
+/**
+ * finetuneRequest is the head.Request of a fine-tune of the last blocks blocks: settings' epochs
+ * (ftEpochs), block learning rate (ftLr), batch size, validation fraction, seed and early stop
+ * (4 epochs without a better validation loss).
+ */
+export function finetuneRequest(s, backbone, blocks) {
+  return {
+    finetuneBlocks: blocks, epochs: s.ftEpochs, batchSize: s.batch, lr: s.ftLr, valFraction: s.val, seed: s.seed || 0,
+    patience: s.early ? 4 : 0, backbone: backbone.id || '', tap: backbone.tap || '',
   };
 }

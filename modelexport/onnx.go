@@ -146,6 +146,7 @@ func ONNX(files map[string][]byte, h *head.Model) ([]byte, error) {
 	if err := check(s.info, h); err != nil {
 		return nil, err
 	}
+	s.info = headTap(s.info, h)
 	var nodes []tfNode
 	if err := json.Unmarshal(s.topo["node"], &nodes); err != nil {
 		return nil, fmt.Errorf("export: the backbone's graph: %v", err)
@@ -163,6 +164,19 @@ func ONNX(files map[string][]byte, h *head.Model) ([]byte, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("export: %v", err)
+	}
+	ft, err := finetuned(h, func(node string) ([]string, bool) {
+		n, ok := byName[node]
+		if !ok {
+			return nil, false
+		}
+		return n.Input, true
+	})
+	if err != nil {
+		return nil, err
+	}
+	for c, o := range ft {
+		w[c] = backbone.Tensor{Shape: o.Shape, F: o.F}
 	}
 	// The nodes from the input to the tap, inputs before the nodes that read them.
 	var order []*tfNode

@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"finetuner/backbone"
 	"finetuner/head"
@@ -152,7 +153,8 @@ func (g *tfGraph) scalar(name string, v float32) string {
 
 // TFJS returns the files of a TF.js graph model of the backbone in files (model.json and its
 // weight files, as backbone.LoadFiles takes them) and head h: "model.json", the backbone's
-// weight files unchanged, and "head.bin". The input is named InputName, (N,S,S,3) RGB 0..255;
+// weight files unchanged, and "head.bin" (with "head2.bin", ... when the head's data is larger
+// than the backbone's first weight file). The input is named InputName, (N,S,S,3) RGB 0..255;
 // the output OutputName, (N,C) probabilities.
 func TFJS(files map[string][]byte, h *head.Model) (map[string][]byte, error) {
 	s, err := readSource(files)
@@ -162,6 +164,7 @@ func TFJS(files map[string][]byte, h *head.Model) (map[string][]byte, error) {
 	if err := check(s.info, h); err != nil {
 		return nil, err
 	}
+	s.info = headTap(s.info, h)
 	g := &tfGraph{taken: map[string]bool{}}
 	for _, n := range s.nodes {
 		name, _ := n["name"].(string)
@@ -205,6 +208,38 @@ func TFJS(files map[string][]byte, h *head.Model) (map[string][]byte, error) {
 	for i, n := range s.nodes {
 		if n["name"] == phName {
 			s.nodes[i] = scaled
+		}
+	}
+
+	// A fine-tuned head's layers: each replaced constant gets a new node in head.bin and its
+	// convolution reads that one; the backbone's own stays in its shard, unread.
+	ft, err := finetuned(h, func(node string) ([]string, bool) {
+		for _, n := range s.nodes {
+			if n["name"] == node {
+				in, _ := n["input"].([]any)
+				out := make([]string, len(in))
+				for i, v := range in {
+					out[i], _ = v.(string)
+				}
+				return out, true
+			}
+		}
+		return nil, false
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(ft) > 0 {
+		for _, n := range s.nodes {
+			in, _ := n["input"].([]any)
+			for i, v := range in {
+				name, _ := v.(string)
+				c, _, _ := strings.Cut(name, ":")
+				if o, ok := ft[c]; ok && n["op"] != "Const" {
+					in[i] = g.constant("finetuner/finetuned/"+c, o.Shape, o.F, nil)
+					delete(ft, c)
+				}
+			}
 		}
 	}
 
@@ -252,6 +287,7 @@ func TFJS(files map[string][]byte, h *head.Model) (map[string][]byte, error) {
 		return nil, fmt.Errorf("export: the backbone's weightsManifest: %v", err)
 	}
 	out := map[string][]byte{}
+	first, uniform := 0, true // the size of the backbone's first weight file; all of them that size
 	for _, grp := range groups {
 		var paths struct {
 			Paths []string `json:"paths"`
@@ -264,13 +300,35 @@ func TFJS(files map[string][]byte, h *head.Model) (map[string][]byte, error) {
 			if !ok {
 				return nil, fmt.Errorf("export: the backbone's weight file %q is missing", p)
 			}
-			if p == "head.bin" || p == "model.json" {
+			if strings.HasPrefix(p, "head") && strings.HasSuffix(p, ".bin") || p == "model.json" {
 				return nil, fmt.Errorf("export: the backbone's weight file is called %q, a name the export needs", p)
 			}
+			if first == 0 {
+				first = len(b)
+			}
+			uniform = uniform && len(b) == first
 			out[p] = b
 		}
 	}
-	headGroup, _ := json.Marshal(map[string]any{"paths": []string{"head.bin"}, "weights": g.weights})
+	// TF.js 4.22 takes the weight files for equal-sized shards when all but the last are as
+	// large as the first, and then reads zeros past that size in a larger last one: after
+	// backbone files of one size, a head larger than them (megabytes with fine-tuned layers) goes
+	// in shards of that size, head.bin, head2.bin, ...
+	var headPaths []string
+	for k, off := 1, 0; off < len(g.data) || k == 1; k++ {
+		name := "head.bin"
+		if k > 1 {
+			name = fmt.Sprintf("head%d.bin", k)
+		}
+		end := len(g.data)
+		if uniform && first > 0 {
+			end = min(end, off+first)
+		}
+		out[name] = g.data[off:end]
+		headPaths = append(headPaths, name)
+		off = end
+	}
+	headGroup, _ := json.Marshal(map[string]any{"paths": headPaths, "weights": g.weights})
 	groups = append(groups, headGroup)
 	meta := metadata(s.info, h)
 	model := map[string]any{
@@ -290,7 +348,6 @@ func TFJS(files map[string][]byte, h *head.Model) (map[string][]byte, error) {
 		return nil, fmt.Errorf("export: %v", err)
 	}
 	out["model.json"] = mj
-	out["head.bin"] = g.data
 	return out, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -94,10 +95,24 @@ func TestTFJSGraph(t *testing.T) {
 	if inputs["finetuner/pool"][0] != "feat" || inputs[OutputName][0] != "finetuner/head/layer1/bias" {
 		t.Errorf("wiring: pool reads %v, softmax reads %v", inputs["finetuner/pool"], inputs[OutputName])
 	}
-	// head.bin holds the new constants: scale, pool axes, mean, std, and the two layers.
+	// head.bin holds the new constants: scale, pool axes, mean, std, and the two layers; after
+	// the backbone's one 4-byte file, in 4-byte shards (head.bin, head2.bin, ...) as TF.js needs.
 	want := 4 * (1 + 2 + 3 + 3 + 5*3 + 5 + 2*5 + 2 + 4)
-	if got := len(out["head.bin"]); got != want {
-		t.Errorf("head.bin %d bytes, want %d", got, want)
+	got := 0
+	if len(mj.Manifest) == 2 {
+		for i, p := range mj.Manifest[1].Paths {
+			name := "head.bin"
+			if i > 0 {
+				name = "head" + strconv.Itoa(i+1) + ".bin"
+			}
+			if p != name || len(out[p]) != 4 {
+				t.Errorf("head shard %d: %s of %d bytes, want %s of 4", i, p, len(out[p]), name)
+			}
+			got += len(out[p])
+		}
+	}
+	if got != want {
+		t.Errorf("head shards %d bytes, want %d", got, want)
 	}
 	if len(mj.Manifest) != 2 || mj.Manifest[1].Paths[0] != "head.bin" || !bytes.Equal(out["weights.bin"], tinyBackbone(t)["weights.bin"]) {
 		t.Errorf("manifest %+v", mj.Manifest)
@@ -112,7 +127,7 @@ func TestTFJSGraph(t *testing.T) {
 	}
 	// Read back with archive/zip, which checks every CRC as a file is read to its end.
 	zr, err := zip.NewReader(bytes.NewReader(z), int64(len(z)))
-	if err != nil || len(zr.File) != 3 || zr.File[0].Name != "model.json" {
+	if err != nil || len(zr.File) != len(out) || zr.File[0].Name != "model.json" {
 		t.Fatalf("zip: %v %v", zr, err)
 	}
 	for _, f := range zr.File {

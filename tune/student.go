@@ -46,8 +46,17 @@ type Config struct {
 	// from the teacher's, so an input crafted to mimic the teacher no longer mimics the student.
 	Defence     float64
 	DefenceDist float64
+	// TrainedOnly picks the best weights among the trained epochs only, as Keras's
+	// restore_best_weights does, so the result is always a fine-tuned network; without it the
+	// starting weights (the frozen probe, epoch 0) are a candidate too, and on a few dozen photos
+	// often win.
+	TrainedOnly bool
 	// Progress, if set, is called after every epoch of the joint training.
 	Progress func(epoch int, valLoss, valAcc float64)
+	// Step, if set, is called after every mini-batch of the joint training with the batch's
+	// summed cross-entropy loss and its count of correct predictions (before the update). It may
+	// block (a paused run) and may cancel the context Train was given (a stopped run).
+	Step func(epoch, step, steps, rows int, loss float64, correct int)
 }
 
 // DefaultConfig is the recipe the CLI and the tests use.
@@ -60,6 +69,7 @@ func DefaultConfig() Config {
 type Result struct {
 	ProbeValAcc, ValAcc, ValLoss float64
 	Epochs                       int
+	BestEpoch                    int // the epoch whose weights were kept (0: the starting ones)
 }
 
 func (s *Student) features(row []float32) []float32 {
@@ -167,6 +177,9 @@ func Train(ctx context.Context, top *backbone.Section, pool bool, rows [][]float
 		// weights are chosen among the epochs that train, not the teacher's own.
 		bestLoss = math.Inf(1)
 	}
+	if cfg.TrainedOnly {
+		bestLoss = math.Inf(1)
+	}
 	dth := float32(cfg.DefenceDist * tnorm)
 	opt := &adam{}
 	rng := kernels.NewRNG(cfg.Seed)
@@ -191,10 +204,15 @@ func Train(ctx context.Context, top *backbone.Section, pool bool, rows [][]float
 			clear(dW)
 			clear(dB)
 			top.ZeroGrad()
+			var bLoss float64
+			bOK := 0
 			for _, i := range batch {
 				f := s.features(rows[i])
 				clear(dfeat)
-				s.headGrad(f, y[i], dW, dB, probs, dfeat, 1/float32(len(batch)))
+				bLoss += s.headGrad(f, y[i], dW, dB, probs, dfeat, 1/float32(len(batch)))
+				if head.Argmax(probs) == int(y[i]) {
+					bOK++
+				}
 				if cfg.Defence > 0 {
 					t := teacher[i]
 					var d2 float64
@@ -223,6 +241,9 @@ func Train(ctx context.Context, top *backbone.Section, pool bool, rows [][]float
 				top.Backward(dout)
 			}
 			opt.stepLR(ps, gs, lrs)
+			if cfg.Step != nil {
+				cfg.Step(epoch, b/cfg.Batch+1, (len(order)+cfg.Batch-1)/cfg.Batch, len(batch), bLoss, bOK)
+			}
 		}
 		res.Epochs = epoch
 		l := s.valLoss(rows, y, val)
@@ -231,6 +252,7 @@ func Train(ctx context.Context, top *backbone.Section, pool bool, rows [][]float
 		}
 		if l < bestLoss {
 			bestLoss, best, since = l, snapshot(ps), 0
+			res.BestEpoch = epoch
 		} else if since++; cfg.Patience > 0 && since >= cfg.Patience {
 			break
 		}

@@ -12,7 +12,6 @@ import (
 
 	"finetuner/backbone"
 	"finetuner/head"
-	"finetuner/kernels"
 	"finetuner/tune"
 )
 
@@ -86,27 +85,13 @@ applies them to compute features.`)
 	fmt.Printf("%d photos, %d classes; %s: fine-tuning %v and the layers after them, on %v activations of %s (cached in %.1fs)\n",
 		len(pix), len(classes), info.ID, names, top.InShape(), cut, time.Since(t0).Seconds())
 
-	// The estimate: one forward and backward of the blocks, timed, times the training rows.
-	var nParams int
-	for _, p := range top.Params() {
-		nParams += len(p.W)
-	}
-	sh := top.OutShape()
-	dout := make([]float32, sh[0]*sh[1]*sh[2])
-	t1 := time.Now()
-	const probes = 3
-	for i := 0; i < probes; i++ {
-		top.Forward(rows[i%len(rows)])
-		top.Backward(dout)
-	}
-	top.ZeroGrad()
-	perRow := time.Since(t1) / probes
+	// The estimate: one forward and backward of the blocks, timed, times the rows of an epoch.
 	train, valRows := head.Split(y, len(classes), *val, *seed)
-	epoch := perRow*time.Duration(len(train)) + perRow*time.Duration(len(valRows))/3
+	plan := tune.NewPlan(top, nil, len(rows), len(train), 0)
 	fmt.Printf("memory: %s of cached activations + %s of block activations and gradients + %s of weights, gradients and Adam moments\n",
-		humanBytes(cacheBytes), humanBytes(top.Bytes()), humanBytes(16*int64(nParams)))
-	fmt.Printf("time: about %.1fs per epoch (%s per image forward and backward), at most %.0fs for %d epochs\n",
-		epoch.Seconds(), perRow.Round(time.Millisecond), epoch.Seconds()*float64(*epochs), *epochs)
+		humanBytes(cacheBytes), humanBytes(plan.SectionBytes), humanBytes(plan.WeightBytes))
+	fmt.Printf("time: about %.1fs per epoch (%.0f ms per image forward and backward), at most %.0fs for %d epochs\n",
+		plan.SecPerEpoch, plan.MsPerRow, plan.SecPerEpoch*float64(*epochs), *epochs)
 
 	cfg := tune.DefaultConfig()
 	cfg.Epochs, cfg.Batch, cfg.LRBackbone, cfg.LRHead, cfg.Seed, cfg.Patience = *epochs, *batch, *lr, *headLR, *seed, *patience
@@ -125,22 +110,12 @@ applies them to compute features.`)
 	fmt.Printf("frozen probe: val acc %.1f%% | fine-tuned %d blocks: val acc %.1f%% (best val loss %.4f, %d epochs)\n",
 		100*res.ProbeValAcc, *blocks, 100*res.ValAcc, res.ValLoss, res.Epochs)
 
-	rng := kernels.NewRNG(*seed)
-	hm, err := head.NewModel(head.Arch{}, st.D, classes, &rng)
+	hm, err := st.HeadModel(info, classes, names, cut)
 	if err != nil {
 		return err
 	}
-	copy(hm.Params, st.W)
-	copy(hm.Params[len(st.W):], st.B)
-	hm.Mean, hm.Std = st.Mean, st.Std
-	hm.Meta = head.Meta{BackboneID: info.ID, Tap: info.Tap, Created: time.Now().UTC().Format(time.RFC3339),
-		Metrics: map[string]float64{"val_acc": res.ValAcc, "val_loss": res.ValLoss, "probe_val_acc": res.ProbeValAcc}}
-	fb := &head.Finetuned{Blocks: names, Cut: cut, Tensors: map[string][]float32{}, Shapes: map[string][]int{}}
-	for _, p := range top.Params() {
-		fb.Names = append(fb.Names, p.Name())
-		fb.Tensors[p.Name()], fb.Shapes[p.Name()] = p.W, p.Shape
-	}
-	hm.Backbone = fb
+	hm.Meta.Metrics = map[string]float64{"val_acc": res.ValAcc, "val_loss": res.ValLoss, "probe_val_acc": res.ProbeValAcc}
+	fb := hm.Backbone
 	b, err := hm.MarshalSafetensors()
 	if err != nil {
 		return err

@@ -4,7 +4,9 @@
 // Chromium. For each backbone in -models it extracts the demo photos' features, trains a head
 // on them (an MLP with GELU on the default backbone, a linear head on the others, both with
 // standardisation), exports backbone + head with modelexport, and computes the probabilities of
-// a few photos with our runtime (backbone.Preprocess, Forward, head.Predict). Then it serves the
+// a few photos with our runtime (backbone.Preprocess, Forward, head.Predict); with
+// -finetune-blocks it also fine-tunes the last blocks of each backbone with a linear head (tune)
+// and exports that head, whose changed layers the export must carry. Then it serves the
 // exports, those photos' network inputs and check.html on 127.0.0.1, and the page runs each
 // export: the TF.js graph model with tf.loadGraphModel in TensorFlow.js 4.22 and the ONNX model
 // in onnxruntime-web 1.30 (both on their wasm backends, files from node_modules). Any
@@ -36,7 +38,9 @@ import (
 	"finetuner/head"
 	"finetuner/imagefile"
 	"finetuner/internal/headless"
+	"finetuner/kernels"
 	"finetuner/modelexport"
+	"finetuner/tune"
 )
 
 //go:embed check.html check.js
@@ -52,6 +56,7 @@ var (
 	trainN  = flag.Int("train-per-class", 12, "photos of each class to train the head on (CI time)")
 	tol     = flag.Float64("tol", 1e-4, "largest allowed |Δp|")
 	reuse   = flag.Bool("reuse", false, "with -o: keep the exports already there (for working on the page)")
+	ftBlock = flag.Int("finetune-blocks", 1, "also export a head that fine-tuned this many last blocks of each backbone (0: none)")
 )
 
 func main() {
@@ -67,10 +72,16 @@ func main() {
 	check(err)
 	var ids []string
 	for i, info := range infos {
-		if _, err := os.Stat(filepath.Join(dir, info.ID, "expected.json")); err != nil || !*reuse {
-			prepare(info, i == 0, dir)
+		keys := []string{info.ID}
+		if *ftBlock > 0 {
+			keys = append(keys, fmt.Sprintf("%s-finetuned%d", info.ID, *ftBlock))
 		}
-		ids = append(ids, info.ID)
+		for k, key := range keys {
+			if _, err := os.Stat(filepath.Join(dir, key, "expected.json")); err != nil || !*reuse {
+				prepare(info, i == 0 && k == 0, k**ftBlock, key, dir)
+			}
+			ids = append(ids, key)
+		}
 	}
 	results := runPage(dir, ids)
 	if r, ok := results["page"]; ok {
@@ -113,15 +124,17 @@ type expected struct {
 	Probs  []float32 `json:"probs"` // (N,C) from our runtime
 }
 
-// prepare trains a head on the demo set's features of one backbone, exports it and writes the
-// inputs and our probabilities for the page.
-func prepare(info backbone.Info, mlp bool, dir string) {
+// prepare trains a head on the demo set's features of one backbone, or with blocks > 0 fine-tunes
+// the last blocks with a linear head (tune), exports it and writes the inputs and our
+// probabilities for the page under dir/key.
+func prepare(info backbone.Info, mlp bool, blocks int, key, dir string) {
 	m, err := backbone.Load(os.DirFS(*models), info.ID)
 	check(err)
 	classes, err := os.ReadDir(*demo)
 	check(err)
 	ds := &head.Dataset{D: m.Dim()}
 	var picked []string
+	var pix [][]float32 // the network inputs, for fine-tuning
 	for _, c := range classes {
 		if !c.IsDir() {
 			continue
@@ -141,6 +154,11 @@ func prepare(info backbone.Info, mlp bool, dir string) {
 			ds.X = append(ds.X, f...)
 			ds.Y = append(ds.Y, y)
 			ds.N++
+			if blocks > 0 {
+				var x []float32
+				check(m.Preprocess(&x, rgba, w, h, backbone.View{}))
+				pix = append(pix, x)
+			}
 			if i < *perCls {
 				picked = append(picked, p)
 			}
@@ -156,6 +174,10 @@ func prepare(info backbone.Info, mlp bool, dir string) {
 	hm, _, err := head.Train(context.Background(), ds, cfg.Defaults(), nil, nil)
 	check(err)
 	hm.Meta.BackboneID, hm.Meta.Tap = info.ID, info.Tap
+	frozen := m
+	if blocks > 0 {
+		hm, m = finetune(m, info, blocks, ds, pix)
+	}
 
 	files := map[string][]byte{}
 	bdir := filepath.Join(*models, info.ID)
@@ -168,10 +190,10 @@ func prepare(info backbone.Info, mlp bool, dir string) {
 	}
 	tfjs, err := modelexport.TFJS(files, hm)
 	check(err)
-	writeAll(filepath.Join(dir, info.ID, "tfjs"), tfjs)
+	writeAll(filepath.Join(dir, key, "tfjs"), tfjs)
 	onnx, err := modelexport.ONNX(files, hm)
 	check(err)
-	check(os.WriteFile(filepath.Join(dir, info.ID, "model.onnx"), onnx, 0o644))
+	check(os.WriteFile(filepath.Join(dir, key, "model.onnx"), onnx, 0o644))
 
 	// Our runtime on the picked photos; the page gets the same network input as 0..255 values.
 	lo, hi := info.InputRange[0], info.InputRange[1]
@@ -179,6 +201,7 @@ func prepare(info backbone.Info, mlp bool, dir string) {
 	var x, in []float32
 	feat := make([]float32, m.Dim())
 	probs := make([]float32, len(picked)*hm.C)
+	moved := 0.0
 	for i, p := range picked {
 		rgba, w, h := decode(p)
 		check(m.Preprocess(&x, rgba, w, h, backbone.View{}))
@@ -187,17 +210,70 @@ func prepare(info backbone.Info, mlp bool, dir string) {
 		}
 		check(m.Forward(feat, x))
 		check(hm.Predict(probs[i*hm.C:(i+1)*hm.C], feat, 1))
+		if blocks > 0 {
+			// The fine-tuned layers must matter, or an export that ignored them would pass.
+			check(frozen.Forward(feat, x))
+			p0 := make([]float32, hm.C)
+			check(hm.Predict(p0, feat, 1))
+			for c, v := range p0 {
+				moved = max(moved, math.Abs(float64(v-probs[i*hm.C+c])))
+			}
+		}
+	}
+	if blocks > 0 && moved < 10**tol {
+		fail("%s: the fine-tuned layers change the probabilities by only %.2g: the check could not tell them from the frozen backbone's", key, moved)
 	}
 	buf := make([]byte, 0, 4*len(in))
 	for _, v := range in {
 		buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
 	}
-	check(os.WriteFile(filepath.Join(dir, info.ID, "inputs.f32"), buf, 0o644))
-	e := expected{ID: info.ID, N: len(picked), S: info.InputSize, C: hm.C, Labels: hm.Labels, Photos: picked, Probs: probs}
+	check(os.WriteFile(filepath.Join(dir, key, "inputs.f32"), buf, 0o644))
+	e := expected{ID: key, N: len(picked), S: info.InputSize, C: hm.C, Labels: hm.Labels, Photos: picked, Probs: probs}
 	b, err := json.Marshal(e)
 	check(err)
-	check(os.WriteFile(filepath.Join(dir, info.ID, "expected.json"), b, 0o644))
-	fmt.Printf("exportcheck: %s: %s head on %d demo photos (%d classes), exported; %d photos to compare\n", info.ID, hm.Arch.Kind(), ds.N, hm.C, len(picked))
+	check(os.WriteFile(filepath.Join(dir, key, "expected.json"), b, 0o644))
+	fmt.Printf("exportcheck: %s: %s head on %d demo photos (%d classes), exported; %d photos to compare\n", key, hm.Arch.Kind(), ds.N, hm.C, len(picked))
+	if blocks > 0 {
+		fmt.Printf("exportcheck: %s: the fine-tuned layers move the probabilities by up to %.2g\n", key, moved)
+	}
+}
+
+// finetune trains the last blocks of m with a linear head on the photos' network inputs pix
+// (labels ds.Y) for a few epochs and returns the head (with its layers) and m with them applied.
+func finetune(m *backbone.Model, info backbone.Info, blocks int, ds *head.Dataset, pix [][]float32) (*head.Model, *backbone.Model) {
+	cut, names, err := m.FinetuneCut(blocks)
+	check(err)
+	below, err := m.Section("", cut, false)
+	check(err)
+	top, err := m.Section(cut, "", true)
+	check(err)
+	rows := make([][]float32, len(pix))
+	for i, x := range pix {
+		rows[i] = slices.Clone(below.Forward(x))
+	}
+	train, val := head.Split(ds.Y, len(ds.Labels), 0.2, 1)
+	cfg := tune.DefaultConfig()
+	cfg.Epochs = 4
+	cfg.Progress = func(e int, l, a float64) {
+		fmt.Printf("exportcheck: fine-tuning %v, epoch %d: val loss %.4f, val acc %.1f%%\n", names, e, l, 100*a)
+	}
+	st, _, err := tune.Train(context.Background(), top, info.Pool == "mean", rows, ds.Y, len(ds.Labels), train, val, nil, cfg)
+	check(err)
+	hm, err := st.HeadModel(info, ds.Labels, names, cut)
+	check(err)
+	// On a dozen photos per class the best validation loss is often the frozen probe's own, and
+	// then the layers come back unchanged; the check needs layers that differ from the
+	// backbone's, so each value moves by a fixed pseudo-random ±25% on top of the training (enough to move
+	// the probabilities of a head this sure of itself).
+	rng := kernels.NewRNG(3)
+	for _, name := range hm.Backbone.Names {
+		for i, v := range hm.Backbone.Tensors[name] {
+			hm.Backbone.Tensors[name][i] = v * float32(1+0.5*(rng.Float64()-0.5))
+		}
+	}
+	tuned, err := m.WithWeights(hm.Backbone.Tensors)
+	check(err)
+	return hm, tuned
 }
 
 func decode(path string) ([]byte, int, int) {

@@ -35,10 +35,11 @@ const version = "1"
 // app is the worker's state: the loaded backbone and the current head. mu serialises use of the
 // backbone (a Model is not safe for concurrent use; promises may overlap).
 type app struct {
-	mu sync.Mutex
-	bb *backbone.Model
-	id string
-	hs headState
+	mu  sync.Mutex
+	bb  *backbone.Model
+	id  string
+	hs  headState
+	pre []float32 // predict's preprocessed image
 }
 
 func main() {

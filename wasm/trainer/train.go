@@ -11,8 +11,10 @@ import (
 	"syscall/js"
 	"time"
 
+	"finetuner/backbone"
 	"finetuner/head"
 	"finetuner/head/progress"
+	"finetuner/kernels"
 	"finetuner/wasm/jshead"
 	"finetuner/wasm/jsval"
 )
@@ -21,15 +23,86 @@ import (
 type headState struct {
 	model *head.Model
 	ctl   *head.Control
+	// feat computes the current head's features when the loaded backbone's own features are not
+	// them: a fine-tuned head's (the backbone with its layers applied, Model.WithWeights) or a
+	// mid-layer head's (a section from the image to its tap, averaged over space). featFor is
+	// the backbone loaded when feat was made; feat is nil for a head on the deep features.
+	feat    func(dst, x []float32)
+	featFor *backbone.Model
+}
+
+// setHead makes m the current head, after checking that the loaded backbone can compute its
+// features.
+func (a *app) setHead(m *head.Model) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	prev := a.hs.model
+	a.hs.model, a.hs.feat, a.hs.featFor = m, nil, nil
+	if a.bb == nil {
+		return nil
+	}
+	if _, err := a.headFeatures(m); err != nil {
+		a.hs.model = prev
+		return err
+	}
+	return nil
+}
+
+// headFeatures returns the function that computes m's features from a preprocessed image on the
+// loaded backbone, or nil when they are the backbone's own (Model.Forward). It is rebuilt when
+// another backbone was loaded since. a.mu must be held.
+func (a *app) headFeatures(m *head.Model) (func(dst, x []float32), error) {
+	if a.bb == nil {
+		return nil, errors.New("no backbone loaded")
+	}
+	if m.Meta.BackboneID != "" && a.id != "" && m.Meta.BackboneID != a.id {
+		return nil, fmt.Errorf("this head was trained on backbone %q, but %q is loaded: choose that backbone first", m.Meta.BackboneID, a.id)
+	}
+	mid := m.Backbone == nil && m.Meta.Tap != "" && m.Meta.Tap != a.bb.Info().Tap
+	if m.Backbone == nil && !mid {
+		if m.D != a.bb.Dim() {
+			return nil, fmt.Errorf("the head expects %d-d features but backbone %q gives %d", m.D, a.id, a.bb.Dim())
+		}
+		return nil, nil
+	}
+	if a.hs.feat != nil && a.hs.featFor == a.bb && a.hs.model == m {
+		return a.hs.feat, nil
+	}
+	var f func(dst, x []float32)
+	if m.Backbone != nil {
+		t, err := a.bb.WithWeights(m.Backbone.Tensors)
+		if err != nil {
+			return nil, err
+		}
+		if m.D != t.Dim() {
+			return nil, fmt.Errorf("the head expects %d-d features but its fine-tuned backbone gives %d", m.D, t.Dim())
+		}
+		f = func(dst, x []float32) { t.Forward(dst, x) }
+	} else {
+		sec, err := a.bb.Section("", m.Meta.Tap, false)
+		if err != nil {
+			return nil, fmt.Errorf("this head reads the mid-layer tap %q: %v", m.Meta.Tap, err)
+		}
+		sh := sec.OutShape()
+		if len(sh) != 3 || sh[2] != m.D {
+			return nil, fmt.Errorf("the head expects %d-d features but the tap %q has shape %v", m.D, m.Meta.Tap, sh)
+		}
+		f = func(dst, x []float32) { kernels.MeanHW(dst, sec.Forward(x), sh[0], sh[1], sh[2]) }
+	}
+	a.hs.feat, a.hs.featFor = f, a.bb
+	return f, nil
 }
 
 func (a *app) registerHead(api js.Value) {
 	for name, fn := range map[string]func(args []js.Value) (any, error){
-		"train":       a.train,
-		"predict":     a.predict,
-		"exportHead":  a.exportHead,
-		"exportModel": a.exportModel,
-		"importHead":  a.importHead,
+		"train":        a.train,
+		"predict":      a.predict,
+		"exportHead":   a.exportHead,
+		"exportModel":  a.exportModel,
+		"importHead":   a.importHead,
+		"finetune":     a.finetune,
+		"finetunePlan": a.finetunePlan,
+		"trainMid":     a.trainMid,
 	} {
 		api.Set(name, entry(name, fn))
 	}
@@ -72,7 +145,7 @@ func (a *app) train(args []js.Value) (any, error) {
 	if len(args) != 3 || args[0].Type() != js.TypeObject || args[1].Type() != js.TypeObject || args[2].Type() != js.TypeFunction {
 		return nil, errors.New("train({x, y, n, d, labels, group}, request, onEvents) takes an object, an object and a function")
 	}
-	data, onEvent := args[0], args[2]
+	data := args[0]
 	ds, err := jshead.Dataset(data.Get("x"), data.Get("y"), data.Get("n"), data.Get("d"), data.Get("labels"))
 	if err != nil {
 		return nil, err
@@ -80,6 +153,9 @@ func (a *app) train(args []js.Value) (any, error) {
 	req, err := head.ParseRequest([]byte(js.Global().Get("JSON").Call("stringify", args[1]).String()))
 	if err != nil {
 		return nil, err
+	}
+	if req.FinetuneBlocks > 0 {
+		return nil, errors.New("train fits a head on features; fine-tuning blocks takes the photos (call finetune)")
 	}
 	if a.hs.ctl != nil {
 		return nil, errors.New("a training run is already in progress")
@@ -93,38 +169,18 @@ func (a *app) train(args []js.Value) (any, error) {
 	ctl := head.NewControl()
 	a.hs.ctl = ctl
 	defer func() { a.hs.ctl = nil }()
+	emit, flush := emitter(args[2])
+	return a.fitHead(context.Background(), ds, req, ctl, emit, flush)
+}
 
-	// The head calls progress after every step. Events go out in batches (every 50 ms, and at once
-	// for anything but a step) so the page gets every point without one message per step, and a
-	// short sleep every few milliseconds hands the worker's event loop a turn so pause and stop
-	// messages arrive during training.
-	var batch []float64
-	lastYield, lastFlush := time.Now(), time.Now()
-	flush := func() {
-		if len(batch) == 0 {
-			return
-		}
-		onEvent.Invoke(jsval.Float64Array(batch))
-		batch = batch[:0]
-		lastFlush = time.Now()
-	}
-	emit := func(e head.Event) {
-		finite(&e)
-		batch = progress.Append(batch, e)
-		now := time.Now()
-		if e.Kind != "step" || now.Sub(lastFlush) >= 50*time.Millisecond {
-			flush()
-		}
-		if now.Sub(lastYield) >= 8*time.Millisecond {
-			time.Sleep(time.Millisecond)
-			lastYield = time.Now()
-		}
-	}
+// fitHead trains a head on ds as req asks (the automatic probe or mini-batches), makes it the
+// current head and returns the page's {head, info, report}.
+func (a *app) fitHead(ctx context.Context, ds *head.Dataset, req head.Request, ctl *head.Control, emit func(head.Event), flush func()) (any, error) {
 	run := head.Train
 	if req.Auto {
 		run = head.AutoProbe
 	}
-	m, rep, err := run(context.Background(), ds, req.Config, ctl, emit)
+	m, rep, err := run(ctx, ds, req.Config, ctl, emit)
 	flush()
 	if err != nil {
 		return nil, err
@@ -136,17 +192,10 @@ func (a *app) train(args []js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.hs.model = m
-
-	pr := pageReport{Report: rep, Labels: ds.Labels, ValIndex: rep.EvalIndex, ValPred: rep.EvalPred, Stopped: rep.Cancelled}
-	for _, c := range rep.PerClass {
-		pr.PerClass = append(pr.PerClass, pageClass{c, c.Recall})
+	if err := a.setHead(m); err != nil {
+		return nil, err
 	}
-	pr.ValTrue = make([]int32, len(rep.EvalIndex))
-	for i, r := range rep.EvalIndex {
-		pr.ValTrue[i] = ds.Y[r]
-	}
-	rj, err := json.Marshal(pr)
+	rj, err := reportJSON(rep, ds.Labels, ds.Y)
 	if err != nil {
 		return nil, err
 	}
@@ -155,6 +204,55 @@ func (a *app) train(args []js.Value) (any, error) {
 		"info":   headInfo(m),
 		"report": js.Global().Get("JSON").Call("parse", string(rj)),
 	}, nil
+}
+
+// emitter returns the progress callback of a run and the flush to call when it ends. Events go
+// out to onEvents in batches (every 50 ms, and at once for anything but a step) so the page gets
+// every point without one message per step, and a short sleep every few milliseconds hands the
+// worker's event loop a turn so pause and stop messages arrive during training.
+func emitter(onEvents js.Value) (emit func(head.Event), flush func()) {
+	var batch []float64
+	lastYield, lastFlush := time.Now(), time.Now()
+	flush = func() {
+		if len(batch) == 0 {
+			return
+		}
+		onEvents.Invoke(jsval.Float64Array(batch))
+		batch = batch[:0]
+		lastFlush = time.Now()
+	}
+	emit = func(e head.Event) {
+		finite(&e)
+		batch = progress.Append(batch, e)
+		now := time.Now()
+		if e.Kind != "step" || now.Sub(lastFlush) >= 50*time.Millisecond {
+			flush()
+		}
+		yield(&lastYield)
+	}
+	return emit, flush
+}
+
+// yield sleeps a millisecond when 8 ms have passed since *last, so the worker's event loop runs.
+func yield(last *time.Time) {
+	if time.Since(*last) >= 8*time.Millisecond {
+		time.Sleep(time.Millisecond)
+		*last = time.Now()
+	}
+}
+
+// reportJSON is the page's report of a run: rep with the labels, per-class accuracy and the
+// true class of each evaluated row (y holds every row's label).
+func reportJSON(rep *head.Report, labels []string, y []int32) ([]byte, error) {
+	pr := pageReport{Report: rep, Labels: labels, ValIndex: rep.EvalIndex, ValPred: rep.EvalPred, Stopped: rep.Cancelled}
+	for _, c := range rep.PerClass {
+		pr.PerClass = append(pr.PerClass, pageClass{c, c.Recall})
+	}
+	pr.ValTrue = make([]int32, len(rep.EvalIndex))
+	for i, r := range rep.EvalIndex {
+		pr.ValTrue[i] = y[r]
+	}
+	return json.Marshal(pr)
 }
 
 // finite replaces NaN and ±Inf in an event by 0: a samples/s over a zero-length interval of a
@@ -173,7 +271,15 @@ func headInfo(m *head.Model) map[string]any {
 	for i, l := range m.Labels {
 		labels[i] = l
 	}
-	return map[string]any{"labels": labels, "backbone": m.Meta.BackboneID, "tap": m.Meta.Tap, "dim": m.D, "kind": m.Arch.Kind()}
+	info := map[string]any{"labels": labels, "backbone": m.Meta.BackboneID, "tap": m.Meta.Tap, "dim": m.D, "kind": m.Arch.Kind(), "finetunedBlocks": 0}
+	if m.Backbone != nil {
+		bl := make([]any, len(m.Backbone.Blocks))
+		for i, b := range m.Backbone.Blocks {
+			bl[i] = b
+		}
+		info["finetunedBlocks"], info["blocks"] = len(bl), bl
+	}
+	return info
 }
 
 // predict({rgba, width, height}) → Float32Array of class probabilities.
@@ -188,14 +294,17 @@ func (a *app) predict(args []js.Value) (any, error) {
 	if m == nil {
 		return nil, errors.New("no head: train or import one first")
 	}
-	if a.bb == nil {
-		return nil, errors.New("no backbone loaded")
-	}
-	if m.D != a.bb.Dim() {
-		return nil, fmt.Errorf("the head expects %d-d features but backbone %q gives %d", m.D, a.id, a.bb.Dim())
+	f, err := a.headFeatures(m)
+	if err != nil {
+		return nil, err
 	}
 	feat := make([]float32, m.D)
-	if err := a.bb.Features(feat, rgba, w, h); err != nil {
+	if f == nil {
+		err = a.bb.Features(feat, rgba, w, h)
+	} else if err = a.bb.Preprocess(&a.pre, rgba, w, h, backbone.View{}); err == nil {
+		f(feat, a.pre)
+	}
+	if err != nil {
 		return nil, err
 	}
 	probs := make([]float32, m.C)
@@ -231,16 +340,8 @@ func (a *app) importHead(args []js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.bb != nil {
-		if m.Meta.BackboneID != "" && a.id != "" && m.Meta.BackboneID != a.id {
-			return nil, fmt.Errorf("this head was trained on backbone %q, but %q is loaded: choose that backbone first", m.Meta.BackboneID, a.id)
-		}
-		if m.D != a.bb.Dim() {
-			return nil, fmt.Errorf("this head expects %d-d features, but backbone %q gives %d", m.D, a.id, a.bb.Dim())
-		}
+	if err := a.setHead(m); err != nil {
+		return nil, err
 	}
-	a.hs.model = m
 	return headInfo(m), nil
 }
