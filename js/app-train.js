@@ -46,6 +46,7 @@ export function showMode() {
   $('finetune-opts').hidden = !ft;
   $('auto-row').hidden = ft;
   $('manual').hidden = ft;
+  $('augment-row').hidden = mode !== 'deep'; // the other modes train on the plain photos
   $('mode-help').textContent = ui.t(`app.help.${ft ? 'finetune' : mode}`);
   refreshPlan();
 }
@@ -67,11 +68,11 @@ export async function refreshPlan() {
   const seq = ++planSeq;
   if (!blocks || !state.backbone) { box.hidden = true; return null; }
   const n = photoCount();
-  if (!n) { box.hidden = false; box.className = 'small muted'; box.textContent = ui.t('app.planEmpty'); return null; }
+  if (!n) { box.hidden = false; box.className = 'small muted wide'; box.textContent = ui.t('app.planEmpty'); return null; }
   const plan = await session.trainer.finetunePlan(blocks, n, s.val);
   if (seq !== planSeq) return plan;
   box.hidden = false;
-  box.className = plan.fits ? 'small' : 'small bad';
+  box.className = plan.fits ? 'small wide' : 'small wide bad';
   box.textContent = plan.fits ? planText(plan, s) : ui.t('app.planRefused', { error: plan.error });
   return plan;
 }
@@ -164,74 +165,37 @@ session.trainer.onStatus = (text) => {
   if (state.training && !lastEpochEvent) $('train-status').textContent = text;
 };
 
+/**
+ * train runs the chosen mode. The deep-layer mode trains on the features extracted as photos
+ * arrived (waiting for any still queued); the mid-layer and fine-tune modes send the photos to
+ * the trainer, which runs them through the frozen layers once and trains on that; a fine-tune
+ * first shows what it will take and refuses when the memory would not fit.
+ */
 export async function train() {
-  const mode = $('settings').elements.mode.value;
-  if (mode !== 'deep') { await trainFromImages(); return; }
-  let set, cfg;
-  try {
-    cfg = readSettings();
-    state.settings = cfg;
-    saveMeta();
-    if (!state.backbone) throw new Error('The backbone is not loaded yet.');
-    queueExtract([...state.samples.keys()]); // the augmentation setting may ask for more views
-    if (pool.queue.length || pool.inflight()) {
-      // Samples still being extracted are part of the data: wait for them.
-      $('train-btn').disabled = true;
-      $('train-status').textContent = `waiting for ${pool.queue.length + pool.inflight()} image(s) to be extracted…`;
-      await pool.drained();
-    }
-    set = trainingSet();
-  } catch (err) {
-    $('train-status').textContent = '';
-    updateButtons();
-    showError(err.message);
-    return;
-  }
-  stopPreview();
-  lastEpochEvent = null;
-  const running = session.train(set, cfg);
-  session.plot.start(); // the first training starts the plot frame if it is not up yet (main.js)
-  updateButtons();
-  $('train-status').textContent = set.n > set.photos
-    ? `training on ${set.photos} photos (${set.n} rows with augmentation)…` : 'training…';
-  try {
-    const res = await running;
-    state.head = res.head;
-    state.headInfo = res.info;
-    state.report = res.report;
-    state.rowIds = set.ids;
-    state.curves = session.plot.snapshot();
-    const secs = (res.ms / 1000).toFixed(1);
-    $('train-status').textContent = `${res.report.stopped ? 'stopped' : 'done'} in ${secs} s · val acc ${(100 * res.report.valAcc).toFixed(1)}%`;
-    showReport();
-    saveMeta();
-    $('probs').replaceChildren();
-    $('preview-status').textContent = 'Head ready: try the webcam or an image.';
-  } catch (err) {
-    $('train-status').textContent = 'failed';
-    showError(`Training failed: ${err.message}`);
-  } finally {
-    updateButtons();
-    pool.pump();
-  }
-}
-
-/** trainFromImages runs the mid-layer or fine-tune mode: the photos go to the trainer, which
- * runs them through the frozen layers once and trains on that. A fine-tune first shows what it
- * will take and refuses when the memory would not fit. */
-async function trainFromImages() {
-  let set, cfg, blocks;
+  let set, cfg, blocks, start;
   try {
     cfg = readSettings();
     state.settings = { ...state.settings, ...cfg };
     saveMeta();
     if (!state.backbone) throw new Error('The backbone is not loaded yet.');
-    blocks = MODES[cfg.mode];
     $('train-btn').disabled = true;
-    set = await imageSet();
-    if (blocks) {
-      const plan = await refreshPlan();
-      if (plan && !plan.fits) throw new Error(plan.error);
+    blocks = MODES[cfg.mode] || 0;
+    if (cfg.mode === 'deep') {
+      queueExtract([...state.samples.keys()]); // the augmentation setting may ask for more views
+      if (pool.queue.length || pool.inflight()) {
+        // Samples still being extracted are part of the data: wait for them.
+        $('train-status').textContent = `waiting for ${pool.queue.length + pool.inflight()} image(s) to be extracted…`;
+        await pool.drained();
+      }
+      set = trainingSet();
+      start = () => session.train(set, cfg);
+    } else {
+      set = await imageSet();
+      if (blocks) {
+        const plan = await refreshPlan();
+        if (plan && !plan.fits) throw new Error(plan.error);
+      }
+      start = () => session.trainImages(set, cfg, blocks);
     }
   } catch (err) {
     $('train-status').textContent = '';
@@ -241,10 +205,11 @@ async function trainFromImages() {
   }
   stopPreview();
   lastEpochEvent = null;
-  const running = session.trainImages(set, cfg, blocks);
-  session.plot.start();
+  const running = start();
+  session.plot.start(); // the first training starts the plot frame if it is not up yet (main.js)
   updateButtons();
-  $('train-status').textContent = ui.t('app.starting', { n: set.n });
+  $('train-status').textContent = cfg.mode !== 'deep' ? ui.t('app.starting', { n: set.n })
+    : set.n > set.photos ? `training on ${set.photos} photos (${set.n} rows with augmentation)…` : 'training…';
   try {
     const res = await running;
     state.head = res.head;

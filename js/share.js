@@ -58,7 +58,7 @@ export async function shareHead(bytes, opts = {}) {
   const body = bytes instanceof Blob ? bytes : new Blob([bytes]);
   if (body.size === 0) throw new Error('Nothing to share: train a head first.');
   if (body.size > h.maxHeadBytes) {
-    throw new Error(`This head is ${(body.size / 1e6).toFixed(1)} MB; shared heads are limited to ${(h.maxHeadBytes / 1048576).toFixed(0)} MB. A smaller hidden layer helps.`);
+    throw new Error(`This head is ${(body.size / 1e6).toFixed(1)} MB; shared heads are limited to ${(h.maxHeadBytes / 1048576).toFixed(0)} MB. A smaller hidden layer, or fine-tuning fewer blocks (or none), helps.`);
   }
   const res = await fetch(`${originOf(opts)}/api/heads`, {
     method: 'POST', body, headers: { 'Content-Type': 'application/octet-stream' },

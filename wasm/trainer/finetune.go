@@ -353,7 +353,7 @@ func (a *app) cache(ctx context.Context, ctl *head.Control, bb *backbone.Model, 
 }
 
 // midTap is the mid-layer tap of a backbone: the input of the block two thirds of the way up, a
-// stride-16 map in both backbones (centernet's expanded_conv_9/add, 14×14×80; mobilenetv2's
+// stride-16 map in both backbones (centernet's expanded_conv_9/add, 14×14×64; mobilenetv2's
 // expanded_conv_10/project, 14×14×136), features of textures and parts rather than objects.
 func midTap(m *backbone.Model) (string, error) {
 	bl := m.Blocks()
