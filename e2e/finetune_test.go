@@ -183,6 +183,23 @@ func TestAppFinetune(t *testing.T) {
 	mustf(t, js[int](t, ctx, `window.finetuner.state.headInfo.finetunedBlocks`) == 2, "the refused run lost the head")
 	js[any](t, ctx, `(() => { const b = [...document.querySelectorAll('#classes .del')].at(-1); b.click(); b.click(); document.querySelectorAll('#errors button').forEach((b) => b.click()); })()`)
 
+	step("the mode texts in Japanese (?lang=ja), after a reload: the fine-tuned head restored")
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"?lang=ja")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.body.dataset.ready === '1' && window.finetuner.state.backbone !== null && window.finetuner.state.headInfo`, 90*time.Second, "the app to reload")
+	mustf(t, js[int](t, ctx, `window.finetuner.state.headInfo.finetunedBlocks`) == 2, "the reloaded project lost its fine-tuned head")
+	waitFor(t, ctx, `/MB/.test(document.getElementById('finetune-plan').textContent)`, 60*time.Second, "the plan after the reload")
+	ja := js[string](t, ctx, `document.querySelector('#settings [data-i18n="app.mode"]').textContent + ' | ' + document.getElementById('mode-help').textContent + ' | ' + document.getElementById('finetune-plan').textContent`)
+	t.Logf("ja: %s", ja)
+	mustf(t, strings.Contains(ja, "学習するもの") && strings.Contains(ja, "ファインチューニング") && strings.Contains(ja, "上限"), "the mode texts are not in Japanese: %s", ja)
+	screenshot(t, ctx, "#settings", filepath.Join(out, "finetune-settings-ja.png"))
+	if _, err := chromedp.Run(ctx, chromedp.SetUploadFiles(chromedp.ID("preview-file"), []string{demo.files[1][0]})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.querySelectorAll('#probs li').length === `+itoa(len(demo.names)), 30*time.Second, "a prediction with the restored head")
+	noErrors(t, ctx, "after the reload")
+
 	if os.Getenv("FINETUNER_MEASURE") == "1" {
 		measureModes(t, ctx)
 	}

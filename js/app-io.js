@@ -74,9 +74,8 @@ export async function importHead(file) {
   if (info.backbone && state.backboneId && info.backbone !== state.backboneId) {
     throw new Error(`${file.name} was trained on backbone "${info.backbone}", but "${state.backboneId}" is selected: choose that backbone first.`);
   }
-  if (state.backbone && info.dim !== state.backbone.dim) {
-    throw new Error(`${file.name} expects ${info.dim}-d features; backbone "${state.backboneId}" gives ${state.backbone.dim}.`);
-  }
+  // The trainer has checked the feature size against the backbone (or, for a mid-layer or
+  // fine-tuned head, against its tap or its layers) and refused a head that does not fit.
   state.head = bytes;
   state.headInfo = info;
   state.report = null;

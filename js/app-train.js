@@ -81,7 +81,7 @@ const mb = (b) => (b / (1 << 20)).toFixed(1);
 
 function planText(p, s) {
   return ui.t('app.plan', {
-    n: p.rows, blocks: p.blocks.join(', '), total: mb(p.totalBytes), cache: mb(p.cacheBytes), section: mb(p.sectionBytes),
+    n: p.rows, blocks: p.blocks.join(', '), total: mb(p.totalBytes), cache: mb(p.cacheBytes), section: mb(p.sectionBytes), frozen: mb(p.frozenBytes),
     weights: mb(p.weightBytes), limit: mb(p.limitBytes), cacheSecs: Math.ceil(p.cacheSeconds), epochSecs: p.secPerEpoch.toFixed(1),
     epochs: s.ftEpochs, totalSecs: Math.ceil(p.cacheSeconds + p.secPerEpoch * s.ftEpochs),
   });

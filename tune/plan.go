@@ -9,12 +9,13 @@ import (
 
 // A Plan is what fine-tuning the blocks of top on n cached rows will take, measured before it
 // starts: memory (the cached activations, the section's activations and gradients, the weights
-// with their gradients and two Adam moments) and time (one timed forward and backward of the
+// with their gradients and two Adam moments, and the frozen layers' activations while caching) and time (one timed forward and backward of the
 // section, times the rows an epoch runs).
 type Plan struct {
 	Rows          int     `json:"rows"`
 	CacheBytes    int64   `json:"cacheBytes"`
 	SectionBytes  int64   `json:"sectionBytes"`
+	FrozenBytes   int64   `json:"frozenBytes"` // the frozen layers' activations while caching
 	WeightBytes   int64   `json:"weightBytes"`
 	TotalBytes    int64   `json:"totalBytes"`
 	LimitBytes    int64   `json:"limitBytes"`
@@ -38,7 +39,10 @@ func NewPlan(top, below *backbone.Section, n, nTrain int, limit int64) Plan {
 	}
 	p.SectionBytes = top.Bytes()
 	p.WeightBytes = 16 * int64(p.Params)
-	p.TotalBytes = p.CacheBytes + p.SectionBytes + p.WeightBytes
+	if below != nil {
+		p.FrozenBytes = below.Bytes()
+	}
+	p.TotalBytes = p.CacheBytes + p.SectionBytes + p.WeightBytes + p.FrozenBytes
 	row := make([]float32, in[0]*in[1]*in[2])
 	sh := top.OutShape()
 	dout := make([]float32, sh[0]*sh[1]*sh[2])
@@ -67,8 +71,8 @@ func NewPlan(top, below *backbone.Section, n, nTrain int, limit int64) Plan {
 // is needed and what to change.
 func (p Plan) Fits() error {
 	if p.LimitBytes > 0 && p.TotalBytes > p.LimitBytes {
-		return fmt.Errorf("fine-tuning needs %s (%s of cached activations for %d images, %s of block activations, %s of weights and optimiser state), more than the %s allowed: use fewer images or fewer blocks",
-			mib(p.TotalBytes), mib(p.CacheBytes), p.Rows, mib(p.SectionBytes), mib(p.WeightBytes), mib(p.LimitBytes))
+		return fmt.Errorf("fine-tuning needs %s (%s of cached activations for %d images, %s of block activations, %s of weights and optimiser state, %s for the frozen layers), more than the %s allowed: use fewer images or fewer blocks",
+			mib(p.TotalBytes), mib(p.CacheBytes), p.Rows, mib(p.SectionBytes), mib(p.WeightBytes), mib(p.FrozenBytes), mib(p.LimitBytes))
 	}
 	return nil
 }

@@ -48,7 +48,7 @@ func TestPlan(t *testing.T) {
 		n += len(q.W)
 	}
 	if p.CacheBytes != int64(4*100*in[0]*in[1]*in[2]) || p.Params != n || p.WeightBytes != int64(16*n) ||
-		p.TotalBytes != p.CacheBytes+p.SectionBytes+p.WeightBytes || p.MsPerRow <= 0 || p.SecPerEpoch <= 0 || p.CacheSeconds <= 0 {
+		p.FrozenBytes != below.Bytes() || p.TotalBytes != p.CacheBytes+p.SectionBytes+p.WeightBytes+p.FrozenBytes || p.MsPerRow <= 0 || p.SecPerEpoch <= 0 || p.CacheSeconds <= 0 {
 		t.Fatalf("plan %+v (input %v, %d parameters)", p, in, n)
 	}
 	if err := p.Fits(); err != nil {

@@ -90,7 +90,7 @@ func planJS(p tune.Plan, s *finetuneSetup) map[string]any {
 		bl[i] = b
 	}
 	out := map[string]any{
-		"rows": p.Rows, "cacheBytes": float64(p.CacheBytes), "sectionBytes": float64(p.SectionBytes),
+		"rows": p.Rows, "cacheBytes": float64(p.CacheBytes), "sectionBytes": float64(p.SectionBytes), "frozenBytes": float64(p.FrozenBytes),
 		"weightBytes": float64(p.WeightBytes), "totalBytes": float64(p.TotalBytes), "limitBytes": float64(p.LimitBytes),
 		"params": p.Params, "msPerRow": p.MsPerRow, "secPerEpoch": p.SecPerEpoch, "cacheSeconds": p.CacheSeconds,
 		"cut": s.cut, "blocks": bl, "fits": true, "error": "",
