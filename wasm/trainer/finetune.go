@@ -129,6 +129,9 @@ func (a *app) finetune(args []js.Value) (any, error) {
 	if a.hs.ctl != nil {
 		return nil, errors.New("a training run is already in progress")
 	}
+	ctl := head.NewControl()
+	a.hs.ctl = ctl
+	defer func() { a.hs.ctl = nil }()
 	s, err := a.finetuneSetup(req.FinetuneBlocks)
 	if err != nil {
 		return nil, err
@@ -143,9 +146,6 @@ func (a *app) finetune(args []js.Value) (any, error) {
 		return nil, err
 	}
 
-	ctl := head.NewControl()
-	a.hs.ctl = ctl
-	defer func() { a.hs.ctl = nil }()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	status := func(s string) { args[3].Invoke(s) }
@@ -169,10 +169,10 @@ func (a *app) finetune(args []js.Value) (any, error) {
 	// the same split is reported beside it.
 	tc.TrainedOnly = true
 	var epLoss float64
-	var epOK, epN, seen int
+	var epOK, epN int
 	epochStart := time.Now()
 	tc.Step = func(epoch, step, steps, n int, loss float64, ok int) {
-		epLoss, epOK, epN, seen = epLoss+loss, epOK+ok, epN+n, seen+n
+		epLoss, epOK, epN = epLoss+loss, epOK+ok, epN+n
 		emit(head.Event{Kind: "step", Epoch: epoch, Epochs: tc.Epochs, Step: (epoch-1)*steps + step, Steps: steps * tc.Epochs,
 			TrainLoss: loss / float64(n), TrainAcc: float64(ok) / float64(n), LR: tc.LRBackbone,
 			SamplesPerSec: float64(epN) / time.Since(epochStart).Seconds(), ElapsedMs: msSince(start)})
