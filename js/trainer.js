@@ -79,13 +79,14 @@ export class Trainer {
    * buffers are transferred); progress comes as train's, the caching of the activations as text
    * to onStatus. Resolves to {head, info, report, probeValAcc, plan}.
    */
-  finetune(set, request) { return this.images('finetune', set, request); }
+  finetune(set, request) { return this.callImages('finetune', set, request); }
 
   /** trainMid trains a head (request as for train) on the mid-layer features of set's photos
    * (as for finetune); resolves to {head, info, report}. */
-  trainMid(set, request) { return this.images('trainMid', set, request); }
+  trainMid(set, request) { return this.callImages('trainMid', set, request); }
 
-  images(op, set, request) {
+  /** callImages sends set's photos (transferred) and request to the trainer's op. */
+  callImages(op, set, request) {
     const data = { images: set.images.map((b) => new Uint8Array(b)), width: set.size, height: set.size, y: set.y, labels: set.labels };
     return this.call(op, { data, request }, [...set.images, set.y.buffer]);
   }
