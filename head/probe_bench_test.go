@@ -14,7 +14,6 @@ import (
 var probeSets = []struct{ name, features, labels string }{
 	{"tux", "testdata/tux-centernet.npy", "testdata/tux-centernet.txt"},
 	{"demo", "../public/build/features/demo-centernet-deep.npy", "../public/build/features/demo-centernet-deep.txt"},
-	{"demo-cli", "/tmp/demo.npy", "/tmp/demo.txt"},
 }
 
 // BenchmarkAutoProbe times the automatic probe with the bench's split (20% validation, seed 1):
