@@ -3,6 +3,8 @@
 package kernels
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"testing"
 )
@@ -44,4 +46,35 @@ func TestGemmAllocatesNothing(t *testing.T) {
 			t.Fatalf("M=%d K=%d N=%d: %v allocations per call", M, K, N, n)
 		}
 	}
+}
+
+// TestConvGemmPanels holds the SIMD128 ConvGemm (packed panels, bias and activation in
+// registers) to the naive convolution at every remainder of its blocks: rows in fours, outputs in
+// panels of 8 with a padded last panel, K odd and even; with guard cells, with and without bias.
+func TestConvGemmPanels(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	for _, M := range []int{1, 3, 4, 5, 8, 11} {
+		for _, K := range []int{4, 5, 16, 27, 33} {
+			for _, N := range []int{16, 17, 20, 23, 24, 31, 40} {
+				a, w, b := cvRand(r, M*K), cvRand(r, N*K), cvRand(r, N)
+				for _, bias := range [][]float32{b, nil} {
+					for _, act := range cvActs {
+						got := newGuarded(make([]float32, M*N))
+						ConvGemm(got.data(), a, w, bias, M, K, N, act)
+						want := make([]float32, M*N)
+						conv2DNaive(want, a, w, bias, M, 1, K, N, 1, 1, 1, 0, 0, M, 1, act)
+						name := fmt.Sprintf("M=%d K=%d N=%d bias=%v %v", M, K, N, bias != nil, act)
+						got.check(t, name)
+						cvClose(t, name, got.data(), want, 1e-5)
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkConvGemmShapes runs ConvGemm (the panels where N ≥ convPanelMin) on the gemm
+// benchmark's shapes, as the bench page's gemm part does.
+func BenchmarkConvGemmShapes(b *testing.B) {
+	benchGemm(b, func(out, a, w []float32, M, K, N int) { ConvGemm(out, a, w, nil, M, K, N, FusedNone) })
 }
