@@ -174,32 +174,29 @@ func gemmOuter(out, a, w, b []float32, M, K, N int, act FusedAct) {
 			wT[k*N+n] = v
 		}
 	}
-	m := 0
-	for ; m+4 <= M; m += 4 {
-		o0, o1, o2, o3 := out[m*N:m*N+N], out[(m+1)*N:(m+1)*N+N], out[(m+2)*N:(m+2)*N+N], out[(m+3)*N:(m+3)*N+N]
-		a0, a1, a2, a3 := a[m*K:m*K+K], a[(m+1)*K:(m+1)*K+K], a[(m+2)*K:(m+2)*K+K], a[(m+3)*K:(m+3)*K+K]
-		n := N &^ 7
-		if n > 0 {
-			_, _, _ = o3[n-1], a3[K-1], wT[(K-1)*N+n-1]
-			var bp unsafe.Pointer
-			if b != nil {
-				bp = unsafe.Pointer(&b[:n][0])
-			}
-			vouter4xN(unsafe.Pointer(&o0[0]), unsafe.Pointer(&a0[0]), unsafe.Pointer(&wT[0]), bp, K, N, n, act)
+	m4, n8 := M&^3, N&^7
+	if m4 > 0 && n8 > 0 {
+		_, _, _ = out[(m4-1)*N+n8-1], a[m4*K-1], wT[(K-1)*N+n8-1]
+		var bp unsafe.Pointer
+		if b != nil {
+			bp = unsafe.Pointer(&b[:n8][0])
 		}
-		if n < N {
-			for j := n; j < N; j++ {
-				o0[j], o1[j], o2[j], o3[j] = seqDot(a0, wT[j:], N), seqDot(a1, wT[j:], N), seqDot(a2, wT[j:], N), seqDot(a3, wT[j:], N)
+		vouter4xN(unsafe.Pointer(&out[0]), unsafe.Pointer(&a[0]), unsafe.Pointer(&wT[0]), bp, K, N, n8, m4/4, act)
+	}
+	if n8 < N {
+		var bt []float32
+		if b != nil {
+			bt = b[n8:N]
+		}
+		for m := 0; m < m4; m++ {
+			o, a0 := out[m*N:m*N+N], a[m*K:m*K+K]
+			for j := n8; j < N; j++ {
+				o[j] = seqDot(a0, wT[j:], N)
 			}
-			var bt []float32
-			if b != nil {
-				bt = b[n:N]
-			}
-			for _, o := range [][]float32{o0, o1, o2, o3} {
-				biasAct(o[n:N], bt, 1, N-n, act)
-			}
+			biasAct(o[n8:N], bt, 1, N-n8, act)
 		}
 	}
+	m := m4
 	for ; m < M; m++ {
 		o, a0 := out[m*N:m*N+N], a[m*K:m*K+K]
 		n := 0
@@ -259,52 +256,55 @@ func vouter1x8(o0, rx0, rwT []float32, bias unsafe.Pointer, N int, act FusedAct)
 	vact(s1, act).Store(o0[4:8])
 }
 
-// vouter4xN sets out[m+i, n:n+8] = act(Σ_k a[m+i,k]·wT[k, n:n+8] + bias[n:n+8]) for the four rows
-// i = 0..3 and the first n8 outputs, eight at a time: o points at out[m,0] and x at a[m,0], rows
-// of N and K values; wT is (K,N); bias is nil or has n8 values. The eight f32x4 sums of a block
-// stay in registers while k runs; the bias and the activation are applied to them there, so each
-// output is stored once. One call covers all the blocks of four rows (a call per block of eight
-// outputs ran 15–40% slower in Node: Go's wasm calls pass every argument through memory).
-// Callers have checked the bounds; K ≥ 1, n8 ≥ 8 a multiple of 8.
-func vouter4xN(o, x, wT, bias unsafe.Pointer, K, N, n8 int, act FusedAct) {
+// vouter4xN sets out[m+i, n:n+8] = act(Σ_k a[m+i,k]·wT[k, n:n+8] + bias[n:n+8]) for the first
+// 4·groups rows and the first n8 outputs, in blocks of 4 rows × 8 outputs: o points at out[0,0]
+// and x at a[0,0], rows of N and K values; wT is (K,N); bias is nil or has n8 values. The eight
+// f32x4 sums of a block stay in registers while k runs; the bias and the activation are applied
+// to them there, so each output is stored once. One call covers every block (a call per block
+// ran 15–40% slower in Node: Go's wasm calls pass every argument through memory). Callers have
+// checked the bounds; K ≥ 1, n8 ≥ 8 a multiple of 8, groups ≥ 1.
+func vouter4xN(og, xg, wT, bias unsafe.Pointer, K, N, n8, groups int, act FusedAct) {
 	rx, ro := uintptr(K), uintptr(N)
-	for n := 0; n < n8; n += 8 {
-		wp := unsafe.Add(wT, n*4)
-		xp := x
-		var s00, s01, s10, s11, s20, s21, s30, s31 archsimd.Float32x4
-		for k := K; ; {
-			w0, w1 := ld(wp), ld(unsafe.Add(wp, 16))
-			b := archsimd.BroadcastFloat32x4(at(xp, 0))
-			s00, s01 = s00.Add(b.Mul(w0)), s01.Add(b.Mul(w1))
-			b = archsimd.BroadcastFloat32x4(at(xp, rx))
-			s10, s11 = s10.Add(b.Mul(w0)), s11.Add(b.Mul(w1))
-			b = archsimd.BroadcastFloat32x4(at(xp, 2*rx))
-			s20, s21 = s20.Add(b.Mul(w0)), s21.Add(b.Mul(w1))
-			b = archsimd.BroadcastFloat32x4(at(xp, 3*rx))
-			s30, s31 = s30.Add(b.Mul(w0)), s31.Add(b.Mul(w1))
-			if k--; k == 0 {
-				break
+	for g := 0; g < groups; g++ {
+		o, x := unsafe.Add(og, uintptr(g*4*N)*4), unsafe.Add(xg, uintptr(g*4*K)*4)
+		for n := 0; n < n8; n += 8 {
+			wp := unsafe.Add(wT, n*4)
+			xp := x
+			var s00, s01, s10, s11, s20, s21, s30, s31 archsimd.Float32x4
+			for k := K; ; {
+				w0, w1 := ld(wp), ld(unsafe.Add(wp, 16))
+				b := archsimd.BroadcastFloat32x4(at(xp, 0))
+				s00, s01 = s00.Add(b.Mul(w0)), s01.Add(b.Mul(w1))
+				b = archsimd.BroadcastFloat32x4(at(xp, rx))
+				s10, s11 = s10.Add(b.Mul(w0)), s11.Add(b.Mul(w1))
+				b = archsimd.BroadcastFloat32x4(at(xp, 2*rx))
+				s20, s21 = s20.Add(b.Mul(w0)), s21.Add(b.Mul(w1))
+				b = archsimd.BroadcastFloat32x4(at(xp, 3*rx))
+				s30, s31 = s30.Add(b.Mul(w0)), s31.Add(b.Mul(w1))
+				if k--; k == 0 {
+					break
+				}
+				wp, xp = unsafe.Add(wp, N*4), unsafe.Add(xp, 4)
 			}
-			wp, xp = unsafe.Add(wp, N*4), unsafe.Add(xp, 4)
+			if bias != nil {
+				bp := unsafe.Add(bias, n*4)
+				b0, b1 := ld(bp), ld(unsafe.Add(bp, 16))
+				s00, s01, s10, s11 = s00.Add(b0), s01.Add(b1), s10.Add(b0), s11.Add(b1)
+				s20, s21, s30, s31 = s20.Add(b0), s21.Add(b1), s30.Add(b0), s31.Add(b1)
+			}
+			op := unsafe.Add(o, n*4)
+			stAt(op, 0, vact(s00, act))
+			stAt(op, 4, vact(s01, act))
+			op = unsafe.Add(op, ro*4)
+			stAt(op, 0, vact(s10, act))
+			stAt(op, 4, vact(s11, act))
+			op = unsafe.Add(op, ro*4)
+			stAt(op, 0, vact(s20, act))
+			stAt(op, 4, vact(s21, act))
+			op = unsafe.Add(op, ro*4)
+			stAt(op, 0, vact(s30, act))
+			stAt(op, 4, vact(s31, act))
 		}
-		if bias != nil {
-			bp := unsafe.Add(bias, n*4)
-			b0, b1 := ld(bp), ld(unsafe.Add(bp, 16))
-			s00, s01, s10, s11 = s00.Add(b0), s01.Add(b1), s10.Add(b0), s11.Add(b1)
-			s20, s21, s30, s31 = s20.Add(b0), s21.Add(b1), s30.Add(b0), s31.Add(b1)
-		}
-		op := unsafe.Add(o, n*4)
-		stAt(op, 0, vact(s00, act))
-		stAt(op, 4, vact(s01, act))
-		op = unsafe.Add(op, ro*4)
-		stAt(op, 0, vact(s10, act))
-		stAt(op, 4, vact(s11, act))
-		op = unsafe.Add(op, ro*4)
-		stAt(op, 0, vact(s20, act))
-		stAt(op, 4, vact(s21, act))
-		op = unsafe.Add(op, ro*4)
-		stAt(op, 0, vact(s30, act))
-		stAt(op, 4, vact(s31, act))
 	}
 }
 

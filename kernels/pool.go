@@ -12,15 +12,20 @@ func MeanHW(out, x []float32, H, W, C int) {
 	if len(out) < C || len(x) < H*W*C {
 		panic("kernels: MeanHW slice too short")
 	}
-	o := out[:C]
+	meanHW(out[:C], x[:H*W*C], H*W, C)
+}
+
+// meanHWScalar is MeanHW's loop over P = H·W pixels; meanHW is it, or its SIMD128 form
+// (simd_wasm.go), which adds each channel in the same pixel order (same bits).
+func meanHWScalar(o, x []float32, P, C int) {
 	clear(o)
-	for p := 0; p < H*W; p++ {
+	for p := 0; p < P; p++ {
 		xs := x[p*C:][:C]
 		for c, v := range xs {
 			o[c] += v
 		}
 	}
-	inv := float32(H * W)
+	inv := float32(P)
 	for c := range o {
 		o[c] /= inv
 	}

@@ -39,3 +39,5 @@ func depthwise(out, x, w, b []float32, H, W, C, KH, KW, stride, padTop, padLeft,
 }
 
 func elementwise(out, a, b []float32, op Binary) { elementwiseScalar(out, a, b, op) }
+
+func meanHW(o, x []float32, P, C int) { meanHWScalar(o, x, P, C) }

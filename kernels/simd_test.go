@@ -142,3 +142,16 @@ func TestElementwiseSameBitsAsScalar(t *testing.T) {
 		}
 	}
 }
+
+func TestMeanHWSameBitsAsScalar(t *testing.T) {
+	r := rand.New(rand.NewPCG(27, 28))
+	for _, sz := range []struct{ H, W, C int }{{1, 1, 1}, {1, 1, 4}, {2, 3, 5}, {7, 7, 8}, {3, 5, 13}, {14, 14, 96}} {
+		x := edgeVec(r, sz.H*sz.W*sz.C)
+		got, want := newGuarded(make([]float32, sz.C)), make([]float32, sz.C)
+		MeanHW(got.data(), x, sz.H, sz.W, sz.C)
+		meanHWScalar(want, x, sz.H*sz.W, sz.C)
+		name := fmt.Sprintf("MeanHW %+v", sz)
+		got.check(t, name)
+		sameBits(t, name, got.data(), want)
+	}
+}

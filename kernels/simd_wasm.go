@@ -392,3 +392,41 @@ func elementwise(out, a, b []float32, op Binary) {
 		elementwiseScalar(out[n:], a[n:], b[n:], op)
 	}
 }
+
+// meanHW is MeanHW's SIMD128 form: four channels at a time, each sum kept in a register over the
+// P pixels in order and divided once; the last C mod 4 channels by the scalar loop. Same bits.
+// len(o) == C, len(x) == P·C, P ≥ 1.
+func meanHW(o, x []float32, P, C int) {
+	c4 := C &^ 3
+	if c4 == 0 {
+		meanHWScalar(o, x, P, C)
+		return
+	}
+	inv := archsimd.BroadcastFloat32x4(float32(P))
+	step := uintptr(C) * 4
+	for c := 0; c < c4; c += 4 {
+		p := unsafe.Pointer(&x[c])
+		var s archsimd.Float32x4
+		for k := P; ; {
+			s = s.Add(ld(p))
+			if k--; k == 0 {
+				break
+			}
+			p = unsafe.Add(p, step)
+		}
+		s.Div(inv).Store(o[c : c+4])
+	}
+	if c4 < C {
+		tail := o[c4:C]
+		clear(tail)
+		for p := 0; p < P; p++ {
+			for j, v := range x[p*C+c4 : p*C+C] {
+				tail[j] += v
+			}
+		}
+		inv := float32(P)
+		for j := range tail {
+			tail[j] /= inv
+		}
+	}
+}
