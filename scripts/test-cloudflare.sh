@@ -8,10 +8,13 @@
 # cloudflare/itest: the cold start (first API request) apart from warm ones, and that one Go
 # program serves them all; page, wasm types and headers; share, fetch, meta; the Worker's
 # probabilities against the CLI's; bad input; concurrent requests that must not see each other's
-# state; 2,000 predict requests at concurrency 10 with median, p95 and p99; a
+# state; 2,000 predict requests at concurrency 10 with median, p95 and p99 and the CPU time per
+# request of each process on the path (wrangler's proxy, the Worker's workerd, wrangler, itest); a
 # share link opened in headless chromium under the Worker's CSP (trainer, plot frame, service
 # worker up, no violation); then js/share.js from Node (cloudflare/sharetest.mjs).
-# Finally stops wrangler with SIGINT and checks that it is gone. Any failure exits non-zero.
+# Stops wrangler with SIGINT and checks that it is gone. Finally runs the same bundle under plain
+# workerd (no proxy, no assets; KV from cloudflare/itest/kv.mjs) and itest -api-only against it:
+# what the runtime gives without wrangler dev's hops. Any failure exits non-zero.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
