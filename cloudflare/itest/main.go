@@ -10,7 +10,9 @@
 //	go run ./cloudflare/itest -url http://127.0.0.1:PORT -head h.safetensors -features f.npy -cli cli.csv
 //
 // -cli is the output of `finetune predict -top C` on the same head and features: the Worker must
-// give the same probabilities (to the CSV's 6 decimals) as the CLI.
+// give the same probabilities (to the CSV's 6 decimals) as the CLI. -cpu name=pid,... adds each
+// process's CPU time per request to the load test's lines; -api-only leaves out the static site
+// and the browser, for the Worker run without its assets (plain workerd).
 package main
 
 import (
