@@ -107,8 +107,8 @@ func parseInput(s string) (name string, control bool, err error) {
 }
 
 // compile builds the graph from the placeholder to tap, with the input fixed at (1,size,size,C).
-func compile(nodes []nodeDef, weights map[string]*constTensor, tap string, size int) (*graph, error) {
-	byName := make(map[string]*nodeDef, len(nodes))
+func compile(nodes []NodeDef, weights map[string]*constTensor, tap string, size int) (*graph, error) {
+	byName := make(map[string]*NodeDef, len(nodes))
 	for i := range nodes {
 		n := &nodes[i]
 		if n.Name == "" {
@@ -131,9 +131,9 @@ func compile(nodes []nodeDef, weights map[string]*constTensor, tap string, size 
 		done
 	)
 	state := map[string]int{}
-	var order []*nodeDef
+	var order []*NodeDef
 	type frame struct {
-		n    *nodeDef
+		n    *NodeDef
 		next int
 	}
 	stack := []frame{{byName[tap], 0}}
@@ -206,7 +206,7 @@ func compile(nodes []nodeDef, weights map[string]*constTensor, tap string, size 
 	return g, nil
 }
 
-func (g *graph) add(n *nodeDef, ins []*value, weights map[string]*constTensor, size int, newBuf func([]int) (*value, error)) (*value, error) {
+func (g *graph) add(n *NodeDef, ins []*value, weights map[string]*constTensor, size int, newBuf func([]int) (*value, error)) (*value, error) {
 	need := func(k int) error {
 		if len(ins) != k {
 			return fmt.Errorf("has %d inputs, want %d", len(ins), k)
@@ -387,7 +387,7 @@ func (g *graph) add(n *nodeDef, ins []*value, weights map[string]*constTensor, s
 }
 
 // placeholderDims returns the declared input shape (-1 for an unknown size), or nil if none.
-func placeholderDims(n *nodeDef) []int {
+func placeholderDims(n *NodeDef) []int {
 	a, ok := n.Attr["shape"]
 	if !ok || a.Shape == nil {
 		return nil
@@ -399,7 +399,7 @@ func placeholderDims(n *nodeDef) []int {
 	return d
 }
 
-func checkNHWC(n *nodeDef) error {
+func checkNHWC(n *NodeDef) error {
 	if a, ok := n.Attr["data_format"]; ok && len(a.S) > 0 && string(a.S) != "NHWC" {
 		return fmt.Errorf("data_format %q not supported (only NHWC)", a.S)
 	}
@@ -407,7 +407,7 @@ func checkNHWC(n *nodeDef) error {
 }
 
 // spatialPair reads a [1,h,w,1] list attribute (strides, ksize, dilations) as (h, w).
-func spatialPair(n *nodeDef, key string) ([2]int, error) {
+func spatialPair(n *NodeDef, key string) ([2]int, error) {
 	a, ok := n.Attr[key]
 	if !ok || a.List == nil || len(a.List.I) != 4 {
 		return [2]int{}, fmt.Errorf("attribute %s must be a list of 4 integers", key)
@@ -420,7 +420,7 @@ func spatialPair(n *nodeDef, key string) ([2]int, error) {
 }
 
 // padding fills the output size and leading padding of a windowed step from the padding attribute.
-func padding(n *nodeDef, st *step) error {
+func padding(n *NodeDef, st *step) error {
 	p := string(n.Attr["padding"].S)
 	switch p {
 	case "SAME":
@@ -437,7 +437,7 @@ func padding(n *nodeDef, st *step) error {
 	return nil
 }
 
-func (g *graph) addConv(n *nodeDef, ins []*value, newBuf func([]int) (*value, error)) (*value, error) {
+func (g *graph) addConv(n *NodeDef, ins []*value, newBuf func([]int) (*value, error)) (*value, error) {
 	depthwise := strings.Contains(n.Op, "Depthwise")
 	fused := strings.HasPrefix(n.Op, "_") || strings.HasPrefix(n.Op, "Fused")
 	var ops []string
@@ -573,7 +573,7 @@ func broadcastShape(a, b []int) ([]int, error) {
 	return out, nil
 }
 
-func (g *graph) addBinary(n *nodeDef, op binOp, a, b *value, newBuf func([]int) (*value, error)) (*value, error) {
+func (g *graph) addBinary(n *NodeDef, op binOp, a, b *value, newBuf func([]int) (*value, error)) (*value, error) {
 	shape, err := broadcastShape(a.shape, b.shape)
 	if err != nil {
 		return nil, err

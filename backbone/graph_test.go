@@ -447,3 +447,26 @@ func TestReadManifest(t *testing.T) {
 		t.Errorf("missing manifest: %v", err)
 	}
 }
+
+// TestNodeDefJSON reads a node the way TF writes it: int64s as decimal strings or numbers,
+// strings as base64 bytes, and a malformed integer as an error that names it.
+func TestNodeDefJSON(t *testing.T) {
+	var n NodeDef
+	src := `{"name":"c","op":"Conv2D","input":["x","w:0"],"attr":{"strides":{"list":{"i":["1","2",2,"1"]}},"padding":{"s":"` + b64("SAME") + `"},"keep_dims":{"b":true},"shape":{"shape":{"dim":[{"size":"-1"},{"size":224}]}}}}`
+	if err := json.Unmarshal([]byte(src), &n); err != nil {
+		t.Fatal(err)
+	}
+	if got := n.Ints("strides"); len(got) != 4 || got[1] != 2 || got[2] != 2 {
+		t.Errorf("Ints(strides) = %v, want [1 2 2 1]", got)
+	}
+	if n.Ints("dilations") != nil {
+		t.Error("Ints of a missing attribute is not nil")
+	}
+	if string(n.Attr["padding"].S) != "SAME" || !n.Attr["keep_dims"].B || n.Attr["shape"].Shape.Dim[0].Size != -1 || n.Attr["shape"].Shape.Dim[1].Size != 224 {
+		t.Errorf("attributes read as %+v", n.Attr)
+	}
+	err := json.Unmarshal([]byte(`{"attr":{"strides":{"list":{"i":["1","x"]}}}}`), &n)
+	if err == nil || !strings.Contains(err.Error(), `not an integer: "x"`) {
+		t.Errorf("a malformed integer gave %v", err)
+	}
+}

@@ -21,7 +21,7 @@ type graphModelJSON struct {
 }
 
 type topology struct {
-	Node []nodeDef `json:"node"`
+	Node []NodeDef `json:"node"`
 }
 
 type weightsGroup struct {
@@ -43,46 +43,68 @@ type quantization struct {
 	OriginalDtype string   `json:"original_dtype,omitempty"`
 }
 
-type nodeDef struct {
-	Name  string             `json:"name"`
-	Op    string             `json:"op"`
-	Input []string           `json:"input"`
-	Attr  map[string]attrVal `json:"attr"`
+// NodeDef is one node of a TF.js graph model's GraphDef (model.json's modelTopology.node[i]), the
+// form this package compiles and modelexport converts to ONNX. Input names a node's inputs as
+// "node" or "node:k" (output k), with "^node" for a control dependency.
+type NodeDef struct {
+	Name  string               `json:"name"`
+	Op    string               `json:"op"`
+	Input []string             `json:"input"`
+	Attr  map[string]AttrValue `json:"attr"`
 }
 
-// attrVal is a TF AttrValue as JSON: strings are base64 bytes, int64s are decimal strings.
-type attrVal struct {
-	S     []byte      `json:"s"`
-	I     jsonInt     `json:"i"`
-	F     float64     `json:"f"`
-	B     bool        `json:"b"`
-	Type  string      `json:"type"`
-	List  *attrList   `json:"list"`
-	Shape *shapeProto `json:"shape"`
+// Ints returns the integer list attribute key (strides, ksize, dilations, squeeze_dims), or nil
+// if the node has none.
+func (n *NodeDef) Ints(key string) []int64 {
+	a, ok := n.Attr[key]
+	if !ok || a.List == nil {
+		return nil
+	}
+	out := make([]int64, len(a.List.I))
+	for i, v := range a.List.I {
+		out[i] = int64(v)
+	}
+	return out
 }
 
-type shapeProto struct {
+// AttrValue is a TF AttrValue as JSON: S holds the bytes of a string (base64 in the file), I an
+// int64 (a decimal string in the file), Type a dtype name such as "DT_FLOAT"; only the fields the
+// attribute sets are non-zero.
+type AttrValue struct {
+	S     []byte       `json:"s"`
+	I     JSONInt      `json:"i"`
+	F     float64      `json:"f"`
+	B     bool         `json:"b"`
+	Type  string       `json:"type"`
+	List  *AttrList    `json:"list"`
+	Shape *TensorShape `json:"shape"`
+}
+
+// TensorShape is a TF TensorShapeProto: one entry per dimension, -1 for an unknown size.
+type TensorShape struct {
 	Dim []struct {
-		Size jsonInt `json:"size"`
+		Size JSONInt `json:"size"`
 	} `json:"dim"`
 }
 
-type attrList struct {
+// AttrList is the list form of an AttrValue (a list of strings, integers or floats).
+type AttrList struct {
 	S [][]byte  `json:"s"`
-	I []jsonInt `json:"i"`
+	I []JSONInt `json:"i"`
 	F []float64 `json:"f"`
 }
 
-// jsonInt reads an int64 written either as a JSON number or as a decimal string.
-type jsonInt int64
+// JSONInt is an int64 read from a JSON number or from a decimal string (TF writes int64s as
+// strings in JSON).
+type JSONInt int64
 
-func (j *jsonInt) UnmarshalJSON(b []byte) error {
+func (j *JSONInt) UnmarshalJSON(b []byte) error {
 	s := strings.Trim(string(b), `"`)
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		return fmt.Errorf("not an integer: %s", b)
 	}
-	*j = jsonInt(v)
+	*j = JSONInt(v)
 	return nil
 }
 

@@ -308,21 +308,7 @@ func binaryStep(out, a, b []float32, s *step) {
 // binaryEqual is out[i] = a[i] op b[i] over slices of one length: the whole tensor when the shapes
 // match, one pixel's channels when b is a per-channel vector.
 func binaryEqual(out, a, b []float32, op binOp) {
-	b, out = b[:len(a)], out[:len(a)]
-	switch op {
-	case binAdd:
-		for i, x := range a {
-			out[i] = x + b[i]
-		}
-	case binSub:
-		for i, x := range a {
-			out[i] = x - b[i]
-		}
-	case binMul:
-		for i, x := range a {
-			out[i] = x * b[i]
-		}
-	}
+	kernels.Elementwise(out, a, b, [...]kernels.Binary{binAdd: kernels.BinaryAdd, binSub: kernels.BinarySub, binMul: kernels.BinaryMul}[op])
 }
 
 // ReadManifest reads manifest.json from the root of fsys (public/models, as scripts/models.sh

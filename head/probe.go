@@ -77,6 +77,7 @@ type probe struct {
 	x       []float32
 	dim     int
 	phi     []float64 // (N,N) lower-triangular Φ with Φ·Φᵀ = X·Xᵀ; nil when solving in the features
+	gram    []float64 // (N,N) X·Xᵀ when reduce computed it
 	w32     []float32 // (C,dim) weights, then (C) biases: the point the objective evaluates
 	fresh   bool      // logits, probs and f are those of w32
 	f       float64
@@ -119,6 +120,7 @@ func (p *probe) reduce() {
 	for i, v := range k32 {
 		k[i] = float64(v)
 	}
+	p.gram = k
 	p.phi = semidefiniteCholesky(k, n)
 	p.x = make([]float32, n*n)
 	for i, v := range p.phi {
@@ -322,6 +324,22 @@ func (p *probe) sweep() (float64, error) {
 	if p.ctl != nil {
 		onHead = p.ctl.OnHead
 	}
+	// The closed-form head comes first; it is handed over until a trial's head does better on the
+	// validation split (accuracy, then loss). The path's own choice and final fit ignore it.
+	var first *ridgeResult
+	if onHead != nil || p.progress != nil {
+		first = p.ridge()
+	}
+	if first != nil {
+		e := Event{Kind: "trial", Epoch: p.iters, Lambda: first.lambda, HasVal: true, ValLoss: first.loss,
+			ValAcc: first.acc, TrainAcc: first.trainAcc, ElapsedMs: float64(time.Since(p.start).Microseconds()) / 1000}
+		if onHead != nil {
+			onHead(first.head, e)
+		}
+		if p.progress != nil {
+			p.progress(e)
+		}
+	}
 	// try fits at λ warm-started from a copy of from and returns the solution.
 	try := func(lambda float64, from []float64) ([]float64, error) {
 		xi := append([]float64(nil), from...)
@@ -343,7 +361,11 @@ func (p *probe) sweep() (float64, error) {
 			e := Event{Kind: "trial", Epoch: p.iters, Lambda: lambda, HasVal: true, ValLoss: loss, ValAcc: acc,
 				TrainAcc: tacc, ElapsedMs: float64(time.Since(p.start).Microseconds()) / 1000}
 			if onHead != nil {
-				onHead(best.head, e)
+				h := best.head
+				if first != nil && (first.acc > best.acc || (first.acc == best.acc && first.loss < best.loss)) {
+					h = first.head
+				}
+				onHead(h, e)
 			}
 			if p.progress != nil {
 				p.progress(e)

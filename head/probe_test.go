@@ -90,11 +90,16 @@ func lbfgsOptimum(t *testing.T, x []float64, y []int32, D, C int, lambda float64
 func TestAutoProbeMatchesLBFGS(t *testing.T) {
 	ds := loadTux(t)
 	t.Run("rows<features", func(t *testing.T) { probeMatchesLBFGS(t, ds) })
-	narrow := &head.Dataset{N: ds.N, D: 24, Y: ds.Y, Labels: ds.Labels, X: make([]float32, ds.N*24)}
+	t.Run("rows>features", func(t *testing.T) { probeMatchesLBFGS(t, firstFeatures(ds, 24)) })
+}
+
+// firstFeatures is ds with only its first d features.
+func firstFeatures(ds *head.Dataset, d int) *head.Dataset {
+	narrow := &head.Dataset{N: ds.N, D: d, Y: ds.Y, Group: ds.Group, Labels: ds.Labels, X: make([]float32, ds.N*d)}
 	for i := 0; i < ds.N; i++ {
-		copy(narrow.X[i*24:i*24+24], ds.X[i*ds.D:])
+		copy(narrow.X[i*d:i*d+d], ds.X[i*ds.D:])
 	}
-	t.Run("rows>features", func(t *testing.T) { probeMatchesLBFGS(t, narrow) })
+	return narrow
 }
 
 func probeMatchesLBFGS(t *testing.T, ds *head.Dataset) {
@@ -240,5 +245,58 @@ func TestAutoProbeCancel(t *testing.T) {
 	}
 	if rep.TrainAcc < 0.5 {
 		t.Fatalf("the head after 3 iterations fits %.0f%% of the training rows; it is not the last iterate", 100*rep.TrainAcc)
+	}
+}
+
+// TestAutoProbeHandsOverClosedFormFirst: the first head handed over comes before any L-BFGS step
+// (the closed-form ridge head) and predicts the validation rows as its event says; every later
+// hand-over is at least as accurate on them, on both sizes of problem (rows' span and features).
+func TestAutoProbeHandsOverClosedFormFirst(t *testing.T) {
+	full := loadTux(t)
+	for _, ds := range []*head.Dataset{full, firstFeatures(full, 24)} {
+		_, val := head.SplitGroups(ds.Y, ds.Group, len(ds.Labels), 0.2, 1)
+		xv := make([]float32, 0, len(val)*ds.D)
+		for _, r := range val {
+			xv = append(xv, ds.X[int(r)*ds.D:int(r+1)*ds.D]...)
+		}
+		accuracy := func(m *head.Model) float64 {
+			probs := make([]float32, len(val)*m.C)
+			if err := m.Predict(probs, xv, len(val)); err != nil {
+				t.Fatal(err)
+			}
+			right := 0
+			for i, r := range val {
+				if head.Argmax(probs[i*m.C:i*m.C+m.C]) == int(ds.Y[r]) {
+					right++
+				}
+			}
+			return float64(right) / float64(len(val))
+		}
+		steps := 0
+		var accs []float64
+		ctl := head.NewControl()
+		ctl.OnHead = func(m *head.Model, e head.Event) {
+			acc := accuracy(m)
+			if len(accs) == 0 {
+				if steps != 0 || e.Kind != "trial" || math.Abs(acc-e.ValAcc) > 1e-9 {
+					t.Errorf("D=%d: first head after %d steps, kind %q, accuracy %.4f, its event says %.4f", ds.D, steps, e.Kind, acc, e.ValAcc)
+				}
+			} else if acc < accs[len(accs)-1] {
+				t.Errorf("D=%d: hand-over %d is less accurate (%.4f) than the one before (%.4f)", ds.D, len(accs), acc, accs[len(accs)-1])
+			}
+			accs = append(accs, acc)
+		}
+		_, rep, err := head.AutoProbe(context.Background(), ds, head.Config{ValFraction: 0.2, Seed: 1}, ctl, func(e head.Event) {
+			if e.Kind == "step" {
+				steps++
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(accs) < 2 || accs[0] < 0.4 {
+			t.Fatalf("D=%d: hand-overs %v; the closed-form head should already beat chance (1/7) well", ds.D, accs)
+		}
+		t.Logf("D=%d: closed-form head %.1f%%, hand-overs %v, final %.1f%%", ds.D, 100*accs[0], accs, 100*rep.ValAcc)
 	}
 }

@@ -31,35 +31,54 @@ func Conv2D(out, x, w, b, col []float32, H, W, C, OC, KH, KW, stride, padTop, pa
 
 // Im2col unrolls the receptive field of each output pixel into one row of col, (OH·OW, KH·KW·C),
 // ordered (kh, kw, c) to match Conv2D's filter rows. Taps outside x are zero.
+//
+// The taps of a window that lie inside x are found once per output pixel (tapRange); a run of
+// C < 8 values (the RGB stem: C = 3) is copied element by element, since a call to copy costs
+// more than the copy there (measured under wasm: the stem's im2col took about as long as its gemm).
 func Im2col(col, x []float32, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW int) {
 	K := KH * KW * C
 	if len(col) < OH*OW*K || len(x) < H*W*C {
 		panic("kernels: Im2col slice too short")
 	}
 	for oh := 0; oh < OH; oh++ {
+		ih0 := oh*stride - padTop
+		khLo, khHi := tapRange(ih0, KH, H)
 		for ow := 0; ow < OW; ow++ {
+			iw0 := ow*stride - padLeft
+			kwLo, kwHi := tapRange(iw0, KW, W)
 			row := col[(oh*OW+ow)*K:][:K]
-			for kh := 0; kh < KH; kh++ {
-				ih := oh*stride + kh - padTop
-				for kw := 0; kw < KW; kw++ {
-					iw := ow*stride + kw - padLeft
-					dst := row[(kh*KW+kw)*C:][:C]
-					if ih < 0 || ih >= H || iw < 0 || iw >= W {
-						clear(dst)
-						continue
+			if khLo > 0 || khHi < KH || kwLo > 0 || kwHi < KW {
+				clear(row)
+			}
+			for kh := khLo; kh < khHi && kwLo < kwHi; kh++ {
+				src := x[((ih0+kh)*W+iw0+kwLo)*C:][:(kwHi-kwLo)*C]
+				dst := row[(kh*KW+kwLo)*C:][:len(src)]
+				if C < 8 {
+					for i, v := range src {
+						dst[i] = v
 					}
-					copy(dst, x[(ih*W+iw)*C:][:C])
+				} else {
+					copy(dst, src)
 				}
 			}
 		}
 	}
 }
 
+// tapRange returns the taps lo..hi of a window of k taps starting at input index i0 (which may
+// be negative: padding) that fall inside an input of n elements: i0+lo ≥ 0 and i0+hi ≤ n. The fast
+// window loops call it once per output pixel instead of testing every tap; lo ≥ hi when none do.
+func tapRange(i0, k, n int) (lo, hi int) {
+	return max(0, -i0), min(k, n-i0)
+}
+
 // ConvGemm computes out = act(a·wᵀ + b): a is (M,K), w is (N,K), b is (N) or nil, out is (M,N).
 //
 //	out[m,n] = act(b[n] + Σ_k a[m,k]·w[n,k])
 //
-// It runs on gemmNT, the product the dense layer uses too.
+// It is convGemm: in the scalar build gemmNT, the product the dense layer uses too, then the bias
+// and the activation row by row; in the SIMD128 build a kernel over packed panels of weights that
+// applies both in registers before its one store (convgemm_simd.go).
 func ConvGemm(out, a, w, b []float32, M, K, N int, act FusedAct) {
 	if M < 0 || K <= 0 || N <= 0 {
 		panic("kernels: ConvGemm size <= 0")
@@ -67,15 +86,21 @@ func ConvGemm(out, a, w, b []float32, M, K, N int, act FusedAct) {
 	if len(a) < M*K || len(w) < N*K || len(out) < M*N || (b != nil && len(b) < N) {
 		panic("kernels: ConvGemm slice too short")
 	}
-	gemmNT(out, a, w, M, K, N)
-	if b != nil || act != FusedNone {
-		for r := 0; r < M; r++ {
-			row := out[r*N:][:N]
-			if b != nil {
-				addBias(row, b[:N])
-			}
-			actApply(row, act)
+	convGemm(out, a, w, b, M, K, N, act)
+}
+
+// biasAct adds b (N) or nothing to each row of out (M,N) and applies act: the second half of
+// ConvGemm wherever it runs on gemmNT.
+func biasAct(out, b []float32, M, N int, act FusedAct) {
+	if b == nil && act == FusedNone {
+		return
+	}
+	for r := 0; r < M; r++ {
+		row := out[r*N:][:N]
+		if b != nil {
+			addBias(row, b[:N])
 		}
+		actApply(row, act)
 	}
 }
 
@@ -198,23 +223,18 @@ func Col2im(dx, dcol []float32, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW
 		panic("kernels: Col2im slice too short")
 	}
 	for oh := 0; oh < OH; oh++ {
+		ih0 := oh*stride - padTop
+		khLo, khHi := tapRange(ih0, KH, H)
 		for ow := 0; ow < OW; ow++ {
+			iw0 := ow*stride - padLeft
+			kwLo, kwHi := tapRange(iw0, KW, W)
 			row := dcol[(oh*OW+ow)*K:][:K]
-			for kh := 0; kh < KH; kh++ {
-				ih := oh*stride + kh - padTop
-				if ih < 0 || ih >= H {
-					continue
-				}
-				for kw := 0; kw < KW; kw++ {
-					iw := ow*stride + kw - padLeft
-					if iw < 0 || iw >= W {
-						continue
-					}
-					src := row[(kh*KW+kw)*C:][:C]
-					dst := dx[(ih*W+iw)*C:][:C]
-					for c, v := range src {
-						dst[c] += v
-					}
+			for kh := khLo; kh < khHi && kwLo < kwHi; kh++ {
+				// The taps kwLo..kwHi of this kernel row are contiguous in both row and dx.
+				src := row[(kh*KW+kwLo)*C:][:(kwHi-kwLo)*C]
+				dst := dx[((ih0+kh)*W+iw0+kwLo)*C:][:len(src)]
+				for i, v := range src {
+					dst[i] += v
 				}
 			}
 		}

@@ -10,7 +10,7 @@ package kernels
 //
 // The loop over c is innermost: every tap is a contiguous multiply-add of two C-vectors into the
 // output pixel, which streams memory in order; pixels whose window lies fully inside x skip the
-// bounds tests.
+// bounds tests (tapRange gives each pixel's taps inside x once).
 func DepthwiseConv2D(out, x, w, b []float32, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW int, act FusedAct) {
 	if H <= 0 || W <= 0 || C <= 0 || KH <= 0 || KW <= 0 || stride <= 0 || OH <= 0 || OW <= 0 {
 		panic("kernels: DepthwiseConv2D size <= 0")
@@ -26,27 +26,21 @@ func DepthwiseConv2D(out, x, w, b []float32, H, W, C, KH, KW, stride, padTop, pa
 func depthwiseScalar(out, x, w, b []float32, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW int, act FusedAct) {
 	for oh := 0; oh < OH; oh++ {
 		ih0 := oh*stride - padTop
+		khLo, khHi := tapRange(ih0, KH, H)
 		for ow := 0; ow < OW; ow++ {
 			iw0 := ow*stride - padLeft
+			kwLo, kwHi := tapRange(iw0, KW, W)
 			o := out[(oh*OW+ow)*C:][:C]
 			if b != nil {
 				copy(o, b[:C])
 			} else {
 				clear(o)
 			}
-			for kh := 0; kh < KH; kh++ {
-				ih := ih0 + kh
-				if ih < 0 || ih >= H {
-					continue
-				}
-				xr := x[ih*W*C:][:W*C]
+			for kh := khLo; kh < khHi; kh++ {
+				xr := x[(ih0+kh)*W*C:][:W*C]
 				wr := w[kh*KW*C:][:KW*C]
-				for kw := 0; kw < KW; kw++ {
-					iw := iw0 + kw
-					if iw < 0 || iw >= W {
-						continue
-					}
-					xs := xr[iw*C:][:C]
+				for kw := kwLo; kw < kwHi; kw++ {
+					xs := xr[(iw0+kw)*C:][:C]
 					ws := wr[kw*C:][:C]
 					c := 0
 					for ; c+4 <= C; c += 4 {
@@ -110,24 +104,20 @@ func DepthwiseConv2DBackward(dx, dw, db, dout, x, w []float32, H, W, C, KH, KW, 
 	}
 	for oh := 0; oh < OH; oh++ {
 		ih0 := oh*stride - padTop
+		khLo, khHi := tapRange(ih0, KH, H)
 		for ow := 0; ow < OW; ow++ {
 			iw0 := ow*stride - padLeft
+			kwLo, kwHi := tapRange(iw0, KW, W)
 			g := dout[(oh*OW+ow)*C:][:C]
 			if db != nil {
 				for c, v := range g {
 					db[c] += v
 				}
 			}
-			for kh := 0; kh < KH; kh++ {
+			for kh := khLo; kh < khHi; kh++ {
 				ih := ih0 + kh
-				if ih < 0 || ih >= H {
-					continue
-				}
-				for kw := 0; kw < KW; kw++ {
+				for kw := kwLo; kw < kwHi; kw++ {
 					iw := iw0 + kw
-					if iw < 0 || iw >= W {
-						continue
-					}
 					if dw != nil {
 						xs := x[(ih*W+iw)*C:][:C]
 						dws := dw[(kh*KW+kw)*C:][:C]

@@ -3,6 +3,8 @@
 package kernels
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"testing"
 )
@@ -33,15 +35,56 @@ func TestGemmForms(t *testing.T) {
 func BenchmarkGemmDot(b *testing.B)   { benchGemm(b, gemmDot) }
 func BenchmarkGemmOuter(b *testing.B) { benchGemm(b, gemmSmallK) }
 
-// TestGemmAllocatesNothing: once warm, neither form allocates, also across collections (the
-// transposed-weights buffer of the outer-product form survives a GC).
+// TestGemmAllocatesNothing: once warm, neither form allocates, nor does ConvGemm, also across
+// collections (the transposed-weights buffer of the outer-product form survives a GC).
 func TestGemmAllocatesNothing(t *testing.T) {
 	rng := NewRNG(14)
-	for _, sz := range [][3]int{{64, 16, 24}, {32, 480, 10}} {
+	for _, sz := range [][3]int{{64, 16, 24}, {32, 480, 10}, {130, 40, 16}} {
 		M, K, N := sz[0], sz[1], sz[2]
 		a, w, out := randVec(&rng, M*K), randVec(&rng, N*K), make([]float32, M*N)
 		if n := testing.AllocsPerRun(10, func() { runtime.GC(); gemmNT(out, a, w, M, K, N) }); n != 0 {
 			t.Fatalf("M=%d K=%d N=%d: %v allocations per call", M, K, N, n)
 		}
+		b := randVec(&rng, N)
+		if n := testing.AllocsPerRun(10, func() { runtime.GC(); ConvGemm(out, a, w, b, M, K, N, FusedRelu6) }); n != 0 {
+			t.Fatalf("ConvGemm M=%d K=%d N=%d: %v allocations per call", M, K, N, n)
+		}
 	}
+}
+
+// TestConvGemmForms holds both forms of the SIMD128 ConvGemm (bias and activation in registers)
+// and ConvGemm's choice between them to the naive convolution at every remainder of their blocks:
+// rows in fours and twos, outputs in eights and fours, K below, at and above a vector multiple,
+// M on both sides of convOuterMinM; with guard cells, with and without bias.
+func TestConvGemmForms(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	forms := map[string]func(out, a, w, b []float32, M, K, N int, act FusedAct){
+		"outer": gemmOuter, "dot": gemmDotAct, "ConvGemm": ConvGemm,
+	}
+	for _, M := range []int{1, 2, 3, 4, 5, 7, 9, 130} {
+		for _, K := range []int{4, 5, 7, 16, 27, 33, 200} {
+			for _, N := range []int{4, 5, 8, 9, 15, 16, 17, 23, 24} {
+				a, w, b := cvRand(r, M*K), cvRand(r, N*K), cvRand(r, N)
+				for _, bias := range [][]float32{b, nil} {
+					for _, act := range cvActs {
+						want := make([]float32, M*N)
+						conv2DNaive(want, a, w, bias, M, 1, K, N, 1, 1, 1, 0, 0, M, 1, act)
+						for name, f := range forms {
+							got := newGuarded(make([]float32, M*N))
+							f(got.data(), a, w, bias, M, K, N, act)
+							label := fmt.Sprintf("%s M=%d K=%d N=%d bias=%v %v", name, M, K, N, bias != nil, act)
+							got.check(t, label)
+							cvClose(t, label, got.data(), want, 1e-5)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkConvGemmShapes runs ConvGemm on the gemm benchmark's shapes, as the bench page's gemm
+// part does.
+func BenchmarkConvGemmShapes(b *testing.B) {
+	benchGemm(b, func(out, a, w []float32, M, K, N int) { ConvGemm(out, a, w, nil, M, K, N, FusedNone) })
 }

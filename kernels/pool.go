@@ -12,15 +12,20 @@ func MeanHW(out, x []float32, H, W, C int) {
 	if len(out) < C || len(x) < H*W*C {
 		panic("kernels: MeanHW slice too short")
 	}
-	o := out[:C]
+	meanHW(out[:C], x[:H*W*C], H*W, C)
+}
+
+// meanHWScalar is MeanHW's loop over P = H·W pixels; meanHW is it, or its SIMD128 form
+// (simd_wasm.go), which adds each channel in the same pixel order (same bits).
+func meanHWScalar(o, x []float32, P, C int) {
 	clear(o)
-	for p := 0; p < H*W; p++ {
+	for p := 0; p < P; p++ {
 		xs := x[p*C:][:C]
 		for c, v := range xs {
 			o[c] += v
 		}
 	}
-	inv := float32(H * W)
+	inv := float32(P)
 	for c := range o {
 		o[c] /= inv
 	}
@@ -40,22 +45,17 @@ func AvgPool2D(out, x []float32, H, W, C, KH, KW, stride, padTop, padLeft, OH, O
 		panic("kernels: AvgPool2D slice too short")
 	}
 	for oh := 0; oh < OH; oh++ {
+		ih0 := oh*stride - padTop
+		khLo, khHi := tapRange(ih0, KH, H)
 		for ow := 0; ow < OW; ow++ {
+			iw0 := ow*stride - padLeft
+			kwLo, kwHi := tapRange(iw0, KW, W)
 			o := out[(oh*OW+ow)*C:][:C]
 			clear(o)
-			n := 0
-			for kh := 0; kh < KH; kh++ {
-				ih := oh*stride + kh - padTop
-				if ih < 0 || ih >= H {
-					continue
-				}
-				for kw := 0; kw < KW; kw++ {
-					iw := ow*stride + kw - padLeft
-					if iw < 0 || iw >= W {
-						continue
-					}
-					n++
-					for c, v := range x[(ih*W+iw)*C:][:C] {
+			n := max(0, khHi-khLo) * max(0, kwHi-kwLo)
+			for kh := khLo; kh < khHi; kh++ {
+				for kw := kwLo; kw < kwHi; kw++ {
+					for c, v := range x[((ih0+kh)*W+iw0+kw)*C:][:C] {
 						o[c] += v
 					}
 				}

@@ -14,6 +14,12 @@ const SIMD = "scalar"
 // In this build it is the scalar kernel (gemm.go).
 func gemmNT(out, a, w []float32, M, K, N int) { gemmNTScalar(out, a, w, M, K, N) }
 
+// convGemm is ConvGemm after its checks: here gemmNT, then the bias and activation.
+func convGemm(out, a, w, b []float32, M, K, N int, act FusedAct) {
+	gemmNT(out, a, w, M, K, N)
+	biasAct(out, b, M, N, act)
+}
+
 func relu(out, x []float32)                        { reluScalar(out, x) }
 func relu6(out, x []float32)                       { relu6Scalar(out, x) }
 func hardSwish(out, x []float32, k, shift float32) { hardSwishScalar(out, x, k, shift) }
@@ -31,3 +37,7 @@ func axpy4x2(y0, y1, x0, x1, x2, x3 []float32, a0, a1, a2, a3, b0, b1, b2, b3 fl
 func depthwise(out, x, w, b []float32, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW int, act FusedAct) {
 	depthwiseScalar(out, x, w, b, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW, act)
 }
+
+func elementwise(out, a, b []float32, op Binary) { elementwiseScalar(out, a, b, op) }
+
+func meanHW(o, x []float32, P, C int) { meanHWScalar(o, x, P, C) }

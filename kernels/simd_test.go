@@ -124,3 +124,34 @@ func TestAxpySameBitsAsScalar(t *testing.T) {
 		}
 	}
 }
+
+func TestElementwiseSameBitsAsScalar(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	for _, n := range []int{1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 100, 1027} {
+		a, b := edgeVec(r, n), edgeVec(r, n)
+		for _, op := range []Binary{BinaryAdd, BinarySub, BinaryMul} {
+			got, want := newGuarded(make([]float32, n)), make([]float32, n)
+			Elementwise(got.data(), a, b, op)
+			elementwiseScalar(want, a, b, op)
+			name := fmt.Sprintf("op %d n=%d", op, n)
+			got.check(t, name)
+			sameBits(t, name, got.data(), want)
+			inPlace := append([]float32(nil), a...)
+			Elementwise(inPlace, inPlace, b, op)
+			sameBits(t, name+" in place", inPlace, want)
+		}
+	}
+}
+
+func TestMeanHWSameBitsAsScalar(t *testing.T) {
+	r := rand.New(rand.NewPCG(27, 28))
+	for _, sz := range []struct{ H, W, C int }{{1, 1, 1}, {1, 1, 4}, {2, 3, 5}, {7, 7, 8}, {3, 5, 13}, {14, 14, 96}} {
+		x := edgeVec(r, sz.H*sz.W*sz.C)
+		got, want := newGuarded(make([]float32, sz.C)), make([]float32, sz.C)
+		MeanHW(got.data(), x, sz.H, sz.W, sz.C)
+		meanHWScalar(want, x, sz.H*sz.W, sz.C)
+		name := fmt.Sprintf("MeanHW %+v", sz)
+		got.check(t, name)
+		sameBits(t, name, got.data(), want)
+	}
+}

@@ -152,17 +152,172 @@ func depthwise(out, x, w, b []float32, H, W, C, KH, KW, stride, padTop, padLeft,
 		depthwiseScalar(out, x, w, b, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW, act)
 		return
 	}
+	if (KH != 3 || KW != 3) && KW != 5 {
+		for oh := 0; oh < OH; oh++ {
+			depthwisePixels(out, x, w, b, H, W, C, KH, KW, stride, padTop, padLeft, OW, oh, 0, OW, act)
+		}
+		return
+	}
+	// 3×3 and KH×5: the pixels whose window lies inside x go through depthwise3x3Row or
+	// depthwiseK5Row, the rest (the border) through the general loop.
+	owLo := min(OW, (padLeft+stride-1)/stride)
+	owHi := max(owLo, min(OW, (W-KW+padLeft)/stride+1))
+	for oh := 0; oh < OH; oh++ {
+		if ih0 := oh*stride - padTop; ih0 < 0 || ih0+KH > H || owLo == owHi {
+			depthwisePixels(out, x, w, b, H, W, C, KH, KW, stride, padTop, padLeft, OW, oh, 0, OW, act)
+			continue
+		}
+		depthwisePixels(out, x, w, b, H, W, C, KH, KW, stride, padTop, padLeft, OW, oh, 0, owLo, act)
+		if KW == 3 {
+			depthwise3x3Row(out, x, w, b, W, C, stride, padTop, padLeft, OW, oh, owLo, owHi, act)
+		} else {
+			depthwiseK5Row(out, x, w, b, W, C, KH, stride, padTop, padLeft, OW, oh, owLo, owHi, act)
+		}
+		depthwisePixels(out, x, w, b, H, W, C, KH, KW, stride, padTop, padLeft, OW, oh, owHi, OW, act)
+	}
+}
+
+// depthwiseK5Row is depthwise3x3Row for a KH×5 window (MobileNetV3's 5×5): 25 weight vectors
+// do not fit in the registers, so each kernel row is one pass over the pixels with its five
+// weight vectors held, the running sums kept in out between passes (a float32 stored and loaded
+// back is the same float32, so the sums and their order are exactly the scalar loop's: the bias,
+// then the taps in (kh, kw) order); the last pass applies the activation. The last C mod 4
+// channels run the scalar order. C ≥ 4, owLo < owHi.
+func depthwiseK5Row(out, x, w, b []float32, W, C, KH, stride, padTop, padLeft, OW, oh, owLo, owHi int, act FusedAct) {
+	ih0 := oh*stride - padTop
+	xr := (ih0*W + owLo*stride - padLeft) * C
+	or := (oh*OW + owLo) * C
+	n := owHi - owLo
+	_ = x[xr+(((KH-1)*W+4)+(n-1)*stride)*C+C-1]
+	_ = out[or+n*C-1]
+	_ = w[KH*5*C-1]
+	c4, r4 := uintptr(C)*4, uintptr(W*C)*4
+	step := uintptr(stride*C) * 4
+	c := 0
+	for ; c+4 <= C; c += 4 {
+		var bv archsimd.Float32x4
+		if b != nil {
+			bv = archsimd.LoadFloat32x4(b[c : c+4])
+		}
+		for kh := 0; kh < KH; kh++ {
+			wb := unsafe.Pointer(&w[kh*5*C+c])
+			w0, w1, w2 := ld(wb), ld(unsafe.Add(wb, c4)), ld(unsafe.Add(wb, 2*c4))
+			w3, w4 := ld(unsafe.Add(wb, 3*c4)), ld(unsafe.Add(wb, 4*c4))
+			first, last := kh == 0, kh == KH-1
+			p := unsafe.Add(unsafe.Pointer(&x[xr+c]), uintptr(kh)*r4)
+			q := unsafe.Pointer(&out[or+c])
+			for k := n; ; {
+				s := bv
+				if !first {
+					s = ld(q)
+				}
+				s = s.Add(ld(p).Mul(w0))
+				s = s.Add(ld(unsafe.Add(p, c4)).Mul(w1))
+				s = s.Add(ld(unsafe.Add(p, 2*c4)).Mul(w2))
+				s = s.Add(ld(unsafe.Add(p, 3*c4)).Mul(w3))
+				s = s.Add(ld(unsafe.Add(p, 4*c4)).Mul(w4))
+				if last {
+					s = vact(s, act)
+				}
+				s.StoreArray((*[4]float32)(q))
+				if k--; k == 0 {
+					break
+				}
+				p, q = unsafe.Add(p, step), unsafe.Add(q, c4)
+			}
+		}
+	}
+	if c < C {
+		depthwiseTail(out, x, w, b, W, C, KH, 5, stride, xr, or, n, c, act)
+	}
+}
+
+// depthwiseTail computes channels c..C of n pixels of one output row whose windows lie inside x,
+// in the scalar order, then applies the activation to them.
+func depthwiseTail(out, x, w, b []float32, W, C, KH, KW, stride, xr, or, n, c int, act FusedAct) {
+	for i := 0; i < n; i++ {
+		xo := xr + i*stride*C
+		for j := c; j < C; j++ {
+			var s float32
+			if b != nil {
+				s = b[j]
+			}
+			for kh := 0; kh < KH; kh++ {
+				for kw := 0; kw < KW; kw++ {
+					s += x[xo+(kh*W+kw)*C+j] * w[(kh*KW+kw)*C+j]
+				}
+			}
+			out[or+i*C+j] = s
+		}
+		actApply(out[or+i*C+c:or+i*C+C], act)
+	}
+}
+
+// depthwise3x3Row computes output pixels owLo..owHi of row oh of a 3×3 depthwise convolution whose
+// windows all lie inside x: four channels at a time, their nine weight vectors (and the bias)
+// held in registers while the pixels of the row go by, each pixel nine loads, nine multiply-adds
+// in (kh, kw) order from the bias, and one store. The last C mod 4 channels run the scalar order.
+// C ≥ 4, owLo < owHi.
+func depthwise3x3Row(out, x, w, b []float32, W, C, stride, padTop, padLeft, OW, oh, owLo, owHi int, act FusedAct) {
+	ih0 := oh*stride - padTop
+	xr := (ih0*W + owLo*stride - padLeft) * C // the first window's top-left tap
+	or := (oh*OW + owLo) * C
+	n := owHi - owLo
+	_ = x[xr+((2*W+2)+(n-1)*stride)*C+C-1]
+	_ = out[or+n*C-1]
+	_ = w[9*C-1]
+	c4, r4 := uintptr(C)*4, uintptr(W*C)*4
+	step, ostep := uintptr(stride*C)*4, c4
+	c := 0
+	for ; c+4 <= C; c += 4 {
+		wb := unsafe.Pointer(&w[c])
+		w0, w1, w2 := ld(wb), ld(unsafe.Add(wb, c4)), ld(unsafe.Add(wb, 2*c4))
+		w3, w4, w5 := ld(unsafe.Add(wb, 3*c4)), ld(unsafe.Add(wb, 4*c4)), ld(unsafe.Add(wb, 5*c4))
+		w6, w7, w8 := ld(unsafe.Add(wb, 6*c4)), ld(unsafe.Add(wb, 7*c4)), ld(unsafe.Add(wb, 8*c4))
+		var bv archsimd.Float32x4
+		if b != nil {
+			bv = archsimd.LoadFloat32x4(b[c : c+4])
+		}
+		p, q := unsafe.Pointer(&x[xr+c]), unsafe.Pointer(&out[or+c])
+		for k := n; ; {
+			p1, p2 := unsafe.Add(p, r4), unsafe.Add(p, 2*r4)
+			s := bv.Add(ld(p).Mul(w0))
+			s = s.Add(ld(unsafe.Add(p, c4)).Mul(w1))
+			s = s.Add(ld(unsafe.Add(p, 2*c4)).Mul(w2))
+			s = s.Add(ld(p1).Mul(w3))
+			s = s.Add(ld(unsafe.Add(p1, c4)).Mul(w4))
+			s = s.Add(ld(unsafe.Add(p1, 2*c4)).Mul(w5))
+			s = s.Add(ld(p2).Mul(w6))
+			s = s.Add(ld(unsafe.Add(p2, c4)).Mul(w7))
+			s = s.Add(ld(unsafe.Add(p2, 2*c4)).Mul(w8))
+			vact(s, act).StoreArray((*[4]float32)(q))
+			if k--; k == 0 {
+				break
+			}
+			p, q = unsafe.Add(p, step), unsafe.Add(q, ostep)
+		}
+	}
+	if c < C {
+		depthwiseTail(out, x, w, b, W, C, 3, 3, stride, xr, or, n, c, act)
+	}
+}
+
+// depthwisePixels computes output pixels owLo..owHi of row oh, each over the taps of its window
+// that lie inside x: channels eight, then four at a time, each channel's sum kept in a register
+// over the taps and stored once, after the activation; channels past the last multiple of four
+// one by one.
+func depthwisePixels(out, x, w, b []float32, H, W, C, KH, KW, stride, padTop, padLeft, OW, oh, owLo, owHi int, act FusedAct) {
 	xb, wb, ob := unsafe.Pointer(&x[0]), unsafe.Pointer(&w[0]), unsafe.Pointer(&out[0])
 	var bb unsafe.Pointer
 	if b != nil {
 		bb = unsafe.Pointer(&b[0])
 	}
-	for oh := 0; oh < OH; oh++ {
+	{
 		ih0 := oh*stride - padTop
-		khLo, khHi := max(0, -ih0), min(KH, H-ih0)
-		for ow := 0; ow < OW; ow++ {
+		khLo, khHi := tapRange(ih0, KH, H)
+		for ow := owLo; ow < owHi; ow++ {
 			iw0 := ow*stride - padLeft
-			kwLo, kwHi := max(0, -iw0), min(KW, W-iw0)
+			kwLo, kwHi := tapRange(iw0, KW, W)
 			o := (oh*OW + ow) * C
 			c := 0
 			for ; c+8 <= C; c += 8 {
@@ -210,6 +365,68 @@ func depthwise(out, x, w, b []float32, H, W, C, KH, KW, stride, padTop, padLeft,
 				}
 				actApply(tail, act)
 			}
+		}
+	}
+}
+
+// elementwise is Elementwise's SIMD128 form: four lanes at a time, the last len mod 4 elements by
+// the scalar loop. Each lane performs the scalar loop's one operation, so the bits are the same.
+func elementwise(out, a, b []float32, op Binary) {
+	n := len(a) &^ 3
+	b, out = b[:len(a)], out[:len(a)]
+	switch op {
+	case BinaryAdd:
+		for i := 0; i < n; i += 4 {
+			archsimd.LoadFloat32x4(a[i:]).Add(archsimd.LoadFloat32x4(b[i:])).Store(out[i:])
+		}
+	case BinarySub:
+		for i := 0; i < n; i += 4 {
+			archsimd.LoadFloat32x4(a[i:]).Sub(archsimd.LoadFloat32x4(b[i:])).Store(out[i:])
+		}
+	case BinaryMul:
+		for i := 0; i < n; i += 4 {
+			archsimd.LoadFloat32x4(a[i:]).Mul(archsimd.LoadFloat32x4(b[i:])).Store(out[i:])
+		}
+	}
+	if n < len(a) {
+		elementwiseScalar(out[n:], a[n:], b[n:], op)
+	}
+}
+
+// meanHW is MeanHW's SIMD128 form: four channels at a time, each sum kept in a register over the
+// P pixels in order and divided once; the last C mod 4 channels by the scalar loop. Same bits.
+// len(o) == C, len(x) == P·C, P ≥ 1.
+func meanHW(o, x []float32, P, C int) {
+	c4 := C &^ 3
+	if c4 == 0 {
+		meanHWScalar(o, x, P, C)
+		return
+	}
+	inv := archsimd.BroadcastFloat32x4(float32(P))
+	step := uintptr(C) * 4
+	for c := 0; c < c4; c += 4 {
+		p := unsafe.Pointer(&x[c])
+		var s archsimd.Float32x4
+		for k := P; ; {
+			s = s.Add(ld(p))
+			if k--; k == 0 {
+				break
+			}
+			p = unsafe.Add(p, step)
+		}
+		s.Div(inv).Store(o[c : c+4])
+	}
+	if c4 < C {
+		tail := o[c4:C]
+		clear(tail)
+		for p := 0; p < P; p++ {
+			for j, v := range x[p*C+c4 : p*C+C] {
+				tail[j] += v
+			}
+		}
+		inv := float32(P)
+		for j := range tail {
+			tail[j] /= inv
 		}
 	}
 }

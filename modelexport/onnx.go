@@ -6,50 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 
 	"finetuner/backbone"
 	"finetuner/head"
 )
-
-// tfNode is a graph node of model.json, with the attributes the converter reads.
-type tfNode struct {
-	Name  string            `json:"name"`
-	Op    string            `json:"op"`
-	Input []string          `json:"input"`
-	Attr  map[string]tfAttr `json:"attr"`
-}
-
-type tfAttr struct {
-	S    []byte `json:"s"`
-	B    bool   `json:"b"`
-	List *struct {
-		S [][]byte `json:"s"`
-		I []tfInt  `json:"i"`
-	} `json:"list"`
-}
-
-// tfInt is an int64 written as a JSON number or a decimal string (TF's JSON for int64).
-type tfInt int64
-
-func (v *tfInt) UnmarshalJSON(b []byte) error {
-	n, err := strconv.ParseInt(strings.Trim(string(b), `"`), 10, 64)
-	*v = tfInt(n)
-	return err
-}
-
-func (n *tfNode) ints(key string) []int64 {
-	a, ok := n.Attr[key]
-	if !ok || a.List == nil {
-		return nil
-	}
-	out := make([]int64, len(a.List.I))
-	for i, v := range a.List.I {
-		out[i] = int64(v)
-	}
-	return out
-}
 
 // onnxGraph collects ONNX nodes and initializers.
 type onnxGraph struct {
@@ -147,11 +108,11 @@ func ONNX(files map[string][]byte, h *head.Model) ([]byte, error) {
 		return nil, err
 	}
 	s.info = headTap(s.info, h)
-	var nodes []tfNode
+	var nodes []backbone.NodeDef
 	if err := json.Unmarshal(s.topo["node"], &nodes); err != nil {
 		return nil, fmt.Errorf("export: the backbone's graph: %v", err)
 	}
-	byName := map[string]*tfNode{}
+	byName := map[string]*backbone.NodeDef{}
 	for i := range nodes {
 		byName[nodes[i].Name] = &nodes[i]
 	}
@@ -179,7 +140,7 @@ func ONNX(files map[string][]byte, h *head.Model) ([]byte, error) {
 		w[c] = backbone.Tensor{Shape: o.Shape, F: o.F}
 	}
 	// The nodes from the input to the tap, inputs before the nodes that read them.
-	var order []*tfNode
+	var order []*backbone.NodeDef
 	state := map[string]int{} // 1: being visited, 2: done
 	var visit func(name string) error
 	visit = func(name string) error {
@@ -315,7 +276,7 @@ func (g *onnxGraph) operand(name string, otherRank int) (string, error) {
 	return "", fmt.Errorf("constant %q of shape %v: only scalars and per-channel vectors are supported", name, t.Shape)
 }
 
-func (g *onnxGraph) convert(n *tfNode, info backbone.Info) error {
+func (g *onnxGraph) convert(n *backbone.NodeDef, info backbone.Info) error {
 	if df, ok := n.Attr["data_format"]; ok && len(df.S) > 0 && string(df.S) != "NHWC" {
 		return fmt.Errorf("data_format %q not supported (only NHWC)", df.S)
 	}
@@ -376,7 +337,7 @@ func (g *onnxGraph) convert(n *tfNode, info backbone.Info) error {
 		}
 		return nil
 	case "AvgPool":
-		k, st := n.ints("ksize"), n.ints("strides")
+		k, st := n.Ints("ksize"), n.Ints("strides")
 		if len(k) != 4 || len(st) != 4 {
 			return errors.New("ksize and strides must be 4 integers")
 		}
@@ -388,7 +349,7 @@ func (g *onnxGraph) convert(n *tfNode, info backbone.Info) error {
 	case "Squeeze":
 		r := g.rank[in(0)]
 		var ax []int64
-		for _, a := range n.ints("squeeze_dims") {
+		for _, a := range n.Ints("squeeze_dims") {
 			ax = append(ax, nchwAxis(a, r))
 		}
 		if len(ax) == 0 {
@@ -409,7 +370,7 @@ func (g *onnxGraph) relu6(x, out string) string {
 }
 
 // autoPad maps TF's padding onto ONNX's: TF's SAME puts the odd pixel at the end, as SAME_UPPER.
-func autoPad(n *tfNode) (string, error) {
+func autoPad(n *backbone.NodeDef) (string, error) {
 	switch p := string(n.Attr["padding"].S); p {
 	case "SAME":
 		return "SAME_UPPER", nil
@@ -422,7 +383,7 @@ func autoPad(n *tfNode) (string, error) {
 
 // conv writes a (fused) convolution: the filter (KH,KW,Cin,Cout), or (KH,KW,C,M) for a
 // depthwise one, becomes ONNX's (Cout,Cin/group,KH,KW); the fused bias and ReLU or ReLU6 follow.
-func (g *onnxGraph) conv(n *tfNode) error {
+func (g *onnxGraph) conv(n *backbone.NodeDef) error {
 	depthwise := strings.Contains(n.Op, "Depthwise")
 	f, ok := g.w[n.Input[1]]
 	if !ok || f.F == nil || len(f.Shape) != 4 {
@@ -468,7 +429,7 @@ func (g *onnxGraph) conv(n *tfNode) error {
 	default:
 		return fmt.Errorf("fused ops %v not supported (BiasAdd, BiasAdd+Relu, BiasAdd+Relu6)", fused)
 	}
-	st, dil := n.ints("strides"), n.ints("dilations")
+	st, dil := n.Ints("strides"), n.Ints("dilations")
 	if len(st) != 4 {
 		return errors.New("strides must be 4 integers")
 	}

@@ -8,10 +8,13 @@
 # cloudflare/itest: the cold start (first API request) apart from warm ones, and that one Go
 # program serves them all; page, wasm types and headers; share, fetch, meta; the Worker's
 # probabilities against the CLI's; bad input; concurrent requests that must not see each other's
-# state; 2,000 predict requests at concurrency 10 with median, p95 and p99; a
+# state; 2,000 predict requests at concurrency 10 with median, p95 and p99 and the CPU time per
+# request of each process on the path (wrangler's proxy, the Worker's workerd, wrangler, itest); a
 # share link opened in headless chromium under the Worker's CSP (trainer, plot frame, service
 # worker up, no violation); then js/share.js from Node (cloudflare/sharetest.mjs).
-# Finally stops wrangler with SIGINT and checks that it is gone. Any failure exits non-zero.
+# Stops wrangler with SIGINT and checks that it is gone. Finally runs the same bundle under plain
+# workerd (no proxy, no assets; KV from cloudflare/itest/kv.mjs) and itest -api-only against it:
+# what the runtime gives without wrangler dev's hops. Any failure exits non-zero.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -124,9 +127,22 @@ for i in $(seq 120); do
 done
 awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "wrangler answered after %.1f s\n", b - a }' >&2
 
+# The processes a request goes through, for the load test's CPU time per request: wrangler's
+# ProxyWorker runtime (the workerd on $PORT), the runtime running the Worker (the other workerd)
+# and wrangler itself (Node).
+group=$(ps -eo pgid=,pid=,args= | awk -v g="$WPID" '$1 == g')
+proxy=$(awk -v p="--socket-addr=entry=127.0.0.1:$PORT" 'index($0, p) && /workerd serve/ { print $2; exit }' <<<"$group")
+runtime=$(awk -v p="--socket-addr=entry=127.0.0.1:$PORT" '!index($0, p) && /workerd serve/ { print $2; exit }' <<<"$group")
+wnode=$(awk '/wrangler-dist\/cli.js/ { print $2; exit }' <<<"$group")
+if [ -z "$proxy" ] || [ -z "$runtime" ] || [ -z "$wnode" ]; then
+  echo "test-cloudflare.sh: did not find wrangler's processes (proxy '$proxy', Worker '$runtime', node '$wnode') in:" >&2
+  echo "$group" >&2
+  exit 1
+fi
+
 log "cloudflare/itest against http://127.0.0.1:$PORT"
 "$T/itest" -url "http://127.0.0.1:$PORT" -head "$T/head.safetensors" -features "$FEAT" -cli "$T/cli.csv" -n 2000 -c 10 \
-  -browser "$CHROMIUM"
+  -browser "$CHROMIUM" -cpu "proxy=$proxy,worker=$runtime,wrangler=$wnode"
 
 log "js/share.js from Node against the Worker"
 DEAD=$(freeport)
@@ -138,4 +154,50 @@ if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/"; then
   echo "test-cloudflare.sh: port $PORT still answers after wrangler stopped" >&2
   exit 1
 fi
+# The same bundle (wrangler deploy --dry-run's, above) under plain workerd: no ProxyWorker, no
+# asset router, no inspector, one socket straight to the Worker: what the runtime itself gives,
+# apart from wrangler dev's hops. KV is cloudflare/itest/kv.mjs, in memory.
+WDPORT=$(freeport)
+WASM=$(cd "$T/deploy" && ls -- *.wasm)
+DATE=$(sed -n 's/^compatibility_date = "\(.*\)"/\1/p' cloudflare/wrangler.toml)
+cp cloudflare/itest/kv.mjs "$T/deploy/kv.mjs"
+cat >"$T/deploy/workerd.capnp" <<CAPNP
+using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "api", worker = .api),
+    (name = "kv", worker = (modules = [(name = "kv.mjs", esModule = embed "kv.mjs")], compatibilityDate = "$DATE")),
+  ],
+  sockets = [(name = "http", address = "127.0.0.1:$WDPORT", http = (), service = "api")],
+);
+const api :Workerd.Worker = (
+  modules = [(name = "entry.js", esModule = embed "entry.js"), (name = "$WASM", wasm = embed "$WASM")],
+  compatibilityDate = "$DATE",
+  bindings = [(name = "HEADS", kvNamespace = "kv")],
+);
+CAPNP
+WORKERD=$(node -p 'require("workerd").default')
+log "plain workerd $("$WORKERD" --version | cut -d' ' -f2) on 127.0.0.1:$WDPORT: the same bundle, API only"
+setsid "$WORKERD" serve "$T/deploy/workerd.capnp" >"$T/workerd.log" 2>&1 </dev/null &
+WDPID=$!
+for i in $(seq 80); do
+  # A connection alone: every HTTP request here reaches Go, and itest times the first one.
+  if (exec 3<>"/dev/tcp/127.0.0.1/$WDPORT") 2>/dev/null; then break; fi
+  if ! kill -0 "$WDPID" 2>/dev/null || [ "$i" = 80 ]; then
+    cat "$T/workerd.log" >&2
+    echo "test-cloudflare.sh: workerd did not answer" >&2
+    exit 1
+  fi
+  sleep 0.25
+done
+rc=0
+"$T/itest" -url "http://127.0.0.1:$WDPORT" -head "$T/head.safetensors" -features "$FEAT" -cli "$T/cli.csv" -n 2000 -c 10 \
+  -api-only -cpu "workerd=$WDPID" || rc=$?
+kill "$WDPID"
+wait "$WDPID" 2>/dev/null || true
+if [ $rc -ne 0 ]; then
+  tail -n 40 "$T/workerd.log" >&2
+  exit $rc
+fi
+
 log "cloudflare tests passed"

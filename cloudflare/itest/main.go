@@ -10,7 +10,9 @@
 //	go run ./cloudflare/itest -url http://127.0.0.1:PORT -head h.safetensors -features f.npy -cli cli.csv
 //
 // -cli is the output of `finetune predict -top C` on the same head and features: the Worker must
-// give the same probabilities (to the CSV's 6 decimals) as the CLI.
+// give the same probabilities (to the CSV's 6 decimals) as the CLI. -cpu name=pid,... adds each
+// process's CPU time per request to the load test's lines; -api-only leaves out the static site
+// and the browser, for the Worker run without its assets (plain workerd).
 package main
 
 import (
@@ -44,6 +46,8 @@ var (
 	conc   = flag.Int("c", 10, "load test: concurrent requests")
 	budget = flag.Duration("budget", 150*time.Second, "load test: give up after this long")
 	chrome = flag.String("browser", "", "chromium binary: also open a share link in it and check the CSP")
+	apiF   = flag.Bool("api-only", false, "check the API alone: no static site (a Worker run without its assets, e.g. under plain workerd)")
+	cpuF   = flag.String("cpu", "", "name=pid,...: report these processes' CPU time per request in the load test (Linux)")
 )
 
 // tol is the CLI's print precision: it writes probabilities with 6 decimals.
@@ -66,13 +70,15 @@ func main() {
 	labels, want := readCLI(*cliF, n)
 
 	coldStart()
-	site()
+	if !*apiF {
+		site()
+	}
 	id := shareChecks(headBytes, labels, d)
 	predictAll(id, x, n, d, labels, want)
 	badInput(id, d)
 	isolation(id, x, n, d, labels, want)
 	load(id, x, n, d, labels, want)
-	if *chrome != "" {
+	if *chrome != "" && !*apiF {
 		browserCheck(*chrome, id, len(headBytes), d)
 	}
 	fmt.Println("itest: all checks passed")
@@ -256,7 +262,7 @@ func load(id string, x []float32, n, d int, labels []string, want [][]float64) {
 	}
 	// A warm-up round, so the load test times the warm Worker.
 	hammer(*conc*5, func(i int) error { _, _, err := try("POST", p, "application/json", bodies[i%n]); return err })
-	lat, wall := hammer(*nLoad, func(i int) error {
+	r := hammer(*nLoad, func(i int) error {
 		row := i % n
 		trace := fmt.Sprintf("load-%d", i)
 		r, out, err := traced("POST", p, "application/json", bodies[row], trace)
@@ -276,8 +282,8 @@ func load(id string, x []float32, n, d int, labels []string, want [][]float64) {
 		}
 		return nil
 	})
-	fmt.Printf("itest: load: %d predict requests (1 row of %d each), concurrency %d, all correct: %s\n", len(lat), d, *conc, stats(lat, wall))
-	p50, p99 := quantile(lat, 0.5), quantile(lat, 0.99)
+	fmt.Printf("itest: load: %d predict requests (1 row of %d each), concurrency %d, all correct: %s\n", len(r.lat), d, *conc, r)
+	p50, p99 := quantile(r.lat, 0.5), quantile(r.lat, 0.99)
 	verdict := "met"
 	if p50 > 10*time.Millisecond || p99 > 50*time.Millisecond {
 		verdict = "MISSED"
@@ -285,39 +291,51 @@ func load(id string, x []float32, n, d int, labels []string, want [][]float64) {
 	fmt.Printf("itest: load: warm predict p50 %.1f ms, p99 %.1f ms (goal: p50 ≤ 10 ms, p99 ≤ 50 ms): %s\n", ms(p50), ms(p99), verdict)
 	// One at a time: what a request costs without waiting behind others in wrangler dev's
 	// single local process.
-	lat, wall = hammerC(*nLoad/10, 1, func(i int) error {
+	r = hammerC(*nLoad/10, 1, func(i int) error {
 		r, out, err := try("POST", p, "application/json", bodies[i%n])
 		if err == nil && r.StatusCode != 200 {
 			err = fmt.Errorf("%d %.200s", r.StatusCode, out)
 		}
 		return err
 	})
-	fmt.Printf("itest: load: %d predict requests one at a time: %s\n", len(lat), stats(lat, wall))
+	fmt.Printf("itest: load: %d predict requests one at a time: %s\n", len(r.lat), r)
 
 	controls := []struct{ what, path, ctype string }{
 		{"GET /api/health (Go, no work)", "/api/health", "application/json"},
 		{"GET /public/icon.svg (static, no Go)", "/public/icon.svg", "image/svg+xml"},
 	}
+	if *apiF {
+		controls = controls[:1]
+	}
 	for _, c := range controls {
-		lat, wall := hammer(*nLoad/2, func(int) error {
+		r := hammer(*nLoad/2, func(int) error {
 			r, _, err := try("GET", c.path, "", nil)
 			if err == nil && (r.StatusCode != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), c.ctype)) {
 				err = fmt.Errorf("%d %s", r.StatusCode, r.Header.Get("Content-Type"))
 			}
 			return err
 		})
-		fmt.Printf("itest: load: %d × %s, concurrency %d: %s\n", len(lat), c.what, *conc, stats(lat, wall))
+		fmt.Printf("itest: load: %d × %s, concurrency %d: %s\n", len(r.lat), c.what, *conc, r)
 	}
 }
 
-// hammer runs fn(0..count-1), *conc at a time, within *budget, and returns the sorted
-// latencies and the wall time. Any error fails the test.
-func hammer(count int, fn func(i int) error) ([]time.Duration, time.Duration) {
+// run is one load test's sorted latencies, wall time, and the CPU time the -cpu processes and
+// itest spent on it.
+type run struct {
+	lat  []time.Duration
+	wall time.Duration
+	cpu  string
+}
+
+// hammer runs fn(0..count-1), *conc at a time, within *budget. Any error fails the test.
+func hammer(count int, fn func(i int) error) run {
 	return hammerC(count, *conc, fn)
 }
 
 // hammerC is hammer with conc requests at a time.
-func hammerC(count, conc int, fn func(i int) error) ([]time.Duration, time.Duration) {
+func hammerC(count, conc int, fn func(i int) error) run {
+	ps := procs()
+	cpu0 := cpuTimes(ps)
 	lat := make([]time.Duration, count)
 	errs := make(chan string, count)
 	next := make(chan int)
@@ -345,6 +363,7 @@ func hammerC(count, conc int, fn func(i int) error) ([]time.Duration, time.Durat
 	close(next)
 	wg.Wait()
 	wall := time.Since(start)
+	cpu := cpuPerRequest(ps, cpu0, cpuTimes(ps), count)
 	close(errs)
 	bad := 0
 	for e := range errs {
@@ -360,14 +379,14 @@ func hammerC(count, conc int, fn func(i int) error) ([]time.Duration, time.Durat
 		fail("load test: %d of %d requests failed or answered wrongly", bad, sent)
 	}
 	slices.Sort(lat)
-	return lat, wall
+	return run{lat, wall, cpu}
 }
 
-// stats formats the median, p95, p99 and max of sorted latencies and the throughput.
-func stats(lat []time.Duration, wall time.Duration) string {
-	return fmt.Sprintf("median %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms, %.0f req/s over %.1f s",
-		ms(quantile(lat, 0.5)), ms(quantile(lat, 0.95)), ms(quantile(lat, 0.99)), ms(lat[len(lat)-1]),
-		float64(len(lat))/wall.Seconds(), wall.Seconds())
+// String gives the median, p95, p99 and max latency, the throughput and the CPU time per request.
+func (r run) String() string {
+	return fmt.Sprintf("median %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms, %.0f req/s over %.1f s; %s",
+		ms(quantile(r.lat, 0.5)), ms(quantile(r.lat, 0.95)), ms(quantile(r.lat, 0.99)), ms(r.lat[len(r.lat)-1]),
+		float64(len(r.lat))/r.wall.Seconds(), r.wall.Seconds(), r.cpu)
 }
 
 // quantile returns the q-quantile of sorted latencies (nearest rank).
