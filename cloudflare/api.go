@@ -292,19 +292,22 @@ func (h *Handler) file(w http.ResponseWriter, r *http.Request, id string) error 
 
 // Meta is the answer of GET /api/heads/{id}/meta.
 type Meta struct {
-	ID           string             `json:"id"`
-	Bytes        int                `json:"bytes"`
-	Labels       []string           `json:"labels"`
-	Classes      int                `json:"classes"`
-	FeatureDim   int                `json:"featureDim"`
-	Kind         string             `json:"kind"` // "linear" or "mlp"
-	Arch         head.Arch          `json:"arch"`
-	Standardized bool               `json:"standardized"` // features are standardised inside the head
-	Backbone     string             `json:"backbone,omitempty"`
-	Tap          string             `json:"tap,omitempty"`
-	Config       *head.Config       `json:"config,omitempty"`
-	Metrics      map[string]float64 `json:"metrics,omitempty"`
-	Created      string             `json:"created,omitempty"`
+	ID           string    `json:"id"`
+	Bytes        int       `json:"bytes"`
+	Labels       []string  `json:"labels"`
+	Classes      int       `json:"classes"`
+	FeatureDim   int       `json:"featureDim"`
+	Kind         string    `json:"kind"` // "linear" or "mlp"
+	Arch         head.Arch `json:"arch"`
+	Standardized bool      `json:"standardized"` // features are standardised inside the head
+	Backbone     string    `json:"backbone,omitempty"`
+	Tap          string    `json:"tap,omitempty"`
+	// Finetuned names the backbone blocks a head was trained together with (head file format 2);
+	// such a head predicts in the page and from its model exports, not from features here.
+	Finetuned []string           `json:"finetunedBlocks,omitempty"`
+	Config    *head.Config       `json:"config,omitempty"`
+	Metrics   map[string]float64 `json:"metrics,omitempty"`
+	Created   string             `json:"created,omitempty"`
 }
 
 func (h *Handler) meta(w http.ResponseWriter, r *http.Request, id string) error {
@@ -336,10 +339,18 @@ func (h *Handler) meta(w http.ResponseWriter, r *http.Request, id string) error 
 	writeJSON(w, http.StatusOK, Meta{
 		ID: id, Bytes: len(b), Labels: m.Labels, Classes: m.C, FeatureDim: m.D,
 		Kind: m.Arch.Kind(), Arch: arch, Standardized: m.Mean != nil,
-		Backbone: m.Meta.BackboneID, Tap: m.Meta.Tap, Config: m.Meta.Config,
+		Backbone: m.Meta.BackboneID, Tap: m.Meta.Tap, Finetuned: finetunedBlocks(m), Config: m.Meta.Config,
 		Metrics: metrics, Created: m.Meta.Created,
 	})
 	return nil
+}
+
+// finetunedBlocks is the backbone blocks m was trained with, or nil for a head on frozen features.
+func finetunedBlocks(m *head.Model) []string {
+	if m.Backbone == nil {
+		return nil
+	}
+	return append([]string{}, m.Backbone.Blocks...)
 }
 
 // PredictRequest is the body of POST /api/heads/{id}/predict. Features is one row of D numbers
@@ -372,6 +383,11 @@ func (h *Handler) predict(w http.ResponseWriter, r *http.Request, id string) err
 		return err
 	}
 	m := c.model
+	// A fine-tuned head's input is what its own fine-tuned blocks make of a photo, not the frozen
+	// backbone's features a client would send: its answers here would look right and be wrong.
+	if blocks := finetunedBlocks(m); blocks != nil {
+		return errorf(http.StatusUnprocessableEntity, "head %s was trained together with the last %d block(s) of %s (%s), which this API does not run on features: open its share link in the page, or export it as a TF.js or ONNX model", id, len(blocks), m.Meta.BackboneID, strings.Join(blocks, ", "))
+	}
 	body, err := readBody(r, MaxPredictBytes, "predict request")
 	if err != nil {
 		return err

@@ -328,6 +328,36 @@ func TestPredictErrors(t *testing.T) {
 	wantError(t, post(J, huge), 413, "8 MB")
 }
 
+// TestFinetunedHeadPredictRefused: a head trained with the last blocks of its backbone (head
+// file format 2) is shared and described like any other, with its blocks in the meta, but predict
+// refuses it: features of the frozen backbone are not its input.
+func TestFinetunedHeadPredictRefused(t *testing.T) {
+	m, _, _ := trained(t, head.Arch{}, 4, 3)
+	m.Backbone = &head.Finetuned{Blocks: []string{"expanded_conv_14"}, Cut: "net/expanded_conv_13/add",
+		Names:   []string{"backbone.net/conv.weight"},
+		Tensors: map[string][]float32{"backbone.net/conv.weight": {1, 2, 3, 4}},
+		Shapes:  map[string][]int{"backbone.net/conv.weight": {2, 1, 1, 2}}}
+	b, err := m.MarshalSafetensors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(NewMemKV())
+	id := share(t, h, b).ID
+	r := do(t, h, "GET", "/api/heads/"+id+"/meta", "", nil)
+	var meta Meta
+	if r.code != 200 || json.Unmarshal(r.body, &meta) != nil || fmt.Sprint(meta.Finetuned) != "[expanded_conv_14]" {
+		t.Fatalf("meta: %d %s", r.code, r.body)
+	}
+	wantError(t, do(t, h, "POST", "/api/heads/"+id+"/predict", "application/json", []byte(`{"features":[1,2,3,4]}`)),
+		422, "trained together with the last 1 block(s) of centernet", "expanded_conv_14", "TF.js or ONNX")
+	// A head on frozen features still says nothing about blocks.
+	_, plain, _ := trained(t, head.Arch{}, 4, 3)
+	r = do(t, h, "GET", "/api/heads/"+share(t, h, plain).ID+"/meta", "", nil)
+	if r.code != 200 || bytes.Contains(r.body, []byte("finetunedBlocks")) {
+		t.Fatalf("a frozen-feature head's meta: %d %s", r.code, r.body)
+	}
+}
+
 func mustJSON(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
