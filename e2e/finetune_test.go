@@ -184,6 +184,7 @@ func TestAppFinetune(t *testing.T) {
 	js[any](t, ctx, `(() => { const b = [...document.querySelectorAll('#classes .del')].at(-1); b.click(); b.click(); document.querySelectorAll('#errors button').forEach((b) => b.click()); })()`)
 
 	step("the mode texts in Japanese (?lang=ja), after a reload: the fine-tuned head restored")
+	waitFor(t, ctx, `document.getElementById('chip-storage').textContent === 'saved'`, 10*time.Second, "autosave")
 	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"?lang=ja")); err != nil {
 		t.Fatal(err)
 	}

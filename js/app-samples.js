@@ -258,7 +258,7 @@ export function showExtractProgress() {
   const rate = secs > 0 ? done / secs : 0;
   $('extract-text').textContent = done < total
     ? `extracting ${done}/${total} · ${rate.toFixed(1)} images/s`
-    : `extracted ${done} images · ${rate.toFixed(1)} images/s`;
+    : `extracted ${done} ${done === 1 ? 'image' : 'images'} · ${rate.toFixed(1)} images/s`;
   if (done >= total) pool.stats = { done: 0, total: 0, t0: 0, last: `${done} images at ${rate.toFixed(1)}/s` };
 }
 

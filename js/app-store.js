@@ -9,21 +9,37 @@ import { state, DEFAULT_SETTINGS, showError, chip } from './app.js';
 let store = null; // the open Store, once restore has opened it
 let metaTimer = 0;
 
+// saveMeta saves the project's meta a moment after the last of a burst of changes; until the
+// write is done the chip says so, and leaving the page writes at once (flushMeta).
 export function saveMeta() {
   if (!store) return;
   clearTimeout(metaTimer);
-  metaTimer = setTimeout(async () => {
-    try {
-      await store.putMeta({
-        version: 1, classes: state.classes, settings: state.settings, backboneId: state.backboneId,
-        head: state.head, headInfo: state.headInfo, report: state.report, curves: state.curves, rowIds: state.rowIds, nextId: state.nextId,
-      });
-      storageOK();
-    } catch (err) {
-      storageFailed(err);
-    }
-  }, 250);
+  if (!storageDown) chip('chip-storage', 'saving…', '');
+  metaTimer = setTimeout(writeMeta, 250);
 }
+
+async function writeMeta() {
+  metaTimer = 0;
+  try {
+    await store.putMeta({
+      version: 1, classes: state.classes, settings: state.settings, backboneId: state.backboneId,
+      head: state.head, headInfo: state.headInfo, report: state.report, curves: state.curves, rowIds: state.rowIds, nextId: state.nextId,
+    });
+    storageOK();
+  } catch (err) {
+    storageFailed(err);
+  }
+}
+
+// flushMeta starts a pending meta write now: a tab closed or reloaded within the debounce would
+// otherwise lose the last change (a head just trained, a class just renamed).
+function flushMeta() {
+  if (!metaTimer) return;
+  clearTimeout(metaTimer);
+  writeMeta();
+}
+addEventListener('pagehide', flushMeta);
+document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'hidden') flushMeta(); });
 
 // Samples whose last save failed (a full disk or quota). They stay in memory and are saved again
 // with the next save that works, so freeing space loses nothing; the error shows once per outage.
