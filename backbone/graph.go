@@ -53,6 +53,7 @@ type step struct {
 	// opConv, opDepthwise, opAvgPool: x is buffer in0.
 	in0, in1                                    int
 	w, bias                                     []float32
+	pw                                          *kernels.PackedWeights // opConv: w packed once (nil: pack per call)
 	H, W, C, OC, KH, KW, stride, pt, pl, OH, OW int
 	act                                         kernels.FusedAct
 	k, shift                                    float32 // opHardSwish constants
@@ -522,6 +523,7 @@ func (g *graph) addConv(n *NodeDef, ins []*value, newBuf func([]int) (*value, er
 				st.w[o*K+k] = f.c.f[k*OC+o]
 			}
 		}
+		st.pw = kernels.PackWeights(st.w, OC, K)
 		if !(KH == 1 && KW == 1 && st.stride == 1) {
 			g.colSize = max(g.colSize, st.OH*st.OW*K)
 		}
@@ -541,6 +543,16 @@ func (g *graph) addConv(n *NodeDef, ins []*value, newBuf func([]int) (*value, er
 	st.out = v.buf
 	g.steps = append(g.steps, st)
 	return v, nil
+}
+
+// conv runs an opConv step on x into out: with the weights packed at load time, or, for a
+// section's trainable copy (pw nil), packed per call; the same bits either way.
+func (st *step) conv(out, x, col []float32) {
+	if st.pw != nil {
+		kernels.Conv2DPacked(out, x, st.pw, st.bias, col, st.H, st.W, st.C, st.KH, st.KW, st.stride, st.pt, st.pl, st.OH, st.OW, st.act)
+		return
+	}
+	kernels.Conv2D(out, x, st.w, st.bias, col, st.H, st.W, st.C, st.OC, st.KH, st.KW, st.stride, st.pt, st.pl, st.OH, st.OW, st.act)
 }
 
 // maxFold bounds a constant computed at load time (a broadcast of two small constants can be huge).

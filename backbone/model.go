@@ -59,13 +59,17 @@ func (m *Model) PeakBytes() int64 {
 	return 4 * int64(n)
 }
 
-// WeightBytes returns the bytes of float32 weights held after loading.
+// WeightBytes returns the bytes of float32 weights held after loading, the convolutions' packed
+// copies (kernels.PackWeights) included.
 func (m *Model) WeightBytes() int64 {
-	var n int
+	var n int64
 	for _, s := range m.g.steps {
-		n += len(s.w) + len(s.bias) + len(s.ka) + len(s.kb)
+		n += 4 * int64(len(s.w)+len(s.bias)+len(s.ka)+len(s.kb))
+		if s.pw != nil {
+			n += s.pw.Bytes()
+		}
 	}
-	return 4 * int64(n)
+	return n
 }
 
 // Clone returns a Model sharing m's compiled graph and weights with its own buffers, for running
@@ -236,7 +240,7 @@ func (m *Model) run() {
 		out := m.buf(s.out)
 		switch s.kind {
 		case opConv:
-			kernels.Conv2D(out, m.buf(s.in0), s.w, s.bias, m.col, s.H, s.W, s.C, s.OC, s.KH, s.KW, s.stride, s.pt, s.pl, s.OH, s.OW, s.act)
+			s.conv(out, m.buf(s.in0), m.col)
 		case opDepthwise:
 			kernels.DepthwiseConv2D(out, m.buf(s.in0), s.w, s.bias, s.H, s.W, s.C, s.KH, s.KW, s.stride, s.pt, s.pl, s.OH, s.OW, s.act)
 		case opAvgPool:

@@ -153,7 +153,7 @@ func (m *Model) Section(from, to string, trainable bool) (*Section, error) {
 				col = max(col, st.OH*st.OW*st.KH*st.KW*st.C)
 			}
 			if trainable {
-				st.w = slices.Clone(st.w)
+				st.w, st.pw = slices.Clone(st.w), nil
 				s.params = append(s.params, Param{Node: st.node, Kind: "weight", Shape: weightShape(st), W: st.w, G: make([]float32, len(st.w))})
 				if st.bias != nil {
 					st.bias = slices.Clone(st.bias)
@@ -213,7 +213,7 @@ func (s *Section) Forward(x []float32) []float32 {
 		out := s.vals[st.out]
 		switch st.kind {
 		case opConv:
-			kernels.Conv2D(out, s.vals[st.in0], st.w, st.bias, s.col, st.H, st.W, st.C, st.OC, st.KH, st.KW, st.stride, st.pt, st.pl, st.OH, st.OW, st.act)
+			st.conv(out, s.vals[st.in0], s.col)
 		case opDepthwise:
 			kernels.DepthwiseConv2D(out, s.vals[st.in0], st.w, st.bias, st.H, st.W, st.C, st.KH, st.KW, st.stride, st.pt, st.pl, st.OH, st.OW, st.act)
 		case opAvgPool:
@@ -434,6 +434,9 @@ func (m *Model) WithWeights(tensors map[string][]float32) (*Model, error) {
 		}
 		if kind == "weight" {
 			st.w = slices.Clone(v)
+			if st.kind == opConv {
+				st.pw = kernels.PackWeights(st.w, st.OC, len(st.w)/st.OC)
+			}
 		} else {
 			st.bias = slices.Clone(v)
 		}

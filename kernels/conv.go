@@ -10,6 +10,20 @@ package kernels
 // matrix, (OH·OW, K); a 1×1 stride-1 convolution needs none (x already is that matrix) and col may be
 // nil.
 func Conv2D(out, x, w, b, col []float32, H, W, C, OC, KH, KW, stride, padTop, padLeft, OH, OW int, act FusedAct) {
+	conv2D(out, x, w, nil, b, col, H, W, C, OC, KH, KW, stride, padTop, padLeft, OH, OW, act)
+}
+
+// Conv2DPacked is Conv2D with weights packed once (PackWeights, from (OC, KH·KW·C)): the same
+// result, bit for bit, without packing them on every call. A backbone's frozen convolutions run
+// this way; weights that change (fine-tuning) go through Conv2D.
+func Conv2DPacked(out, x []float32, pw *PackedWeights, b, col []float32, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW int, act FusedAct) {
+	if pw.K != KH*KW*C {
+		panic("kernels: Conv2DPacked weights packed for another K")
+	}
+	conv2D(out, x, pw.w, pw.panels, b, col, H, W, C, pw.N, KH, KW, stride, padTop, padLeft, OH, OW, act)
+}
+
+func conv2D(out, x, w, panels, b, col []float32, H, W, C, OC, KH, KW, stride, padTop, padLeft, OH, OW int, act FusedAct) {
 	if H <= 0 || W <= 0 || C <= 0 || OC <= 0 || KH <= 0 || KW <= 0 || stride <= 0 || OH <= 0 || OW <= 0 {
 		panic("kernels: Conv2D size <= 0")
 	}
@@ -19,22 +33,44 @@ func Conv2D(out, x, w, b, col []float32, H, W, C, OC, KH, KW, stride, padTop, pa
 		panic("kernels: Conv2D slice too short")
 	}
 	if KH == 1 && KW == 1 && stride == 1 && padTop == 0 && padLeft == 0 && OH == H && OW == W {
-		ConvGemm(out, x, w, b, M, K, OC, act)
+		convGemm(out, x, w, panels, b, M, K, OC, act)
 		return
 	}
 	if len(col) < M*K {
 		panic("kernels: Conv2D col too short")
 	}
 	Im2col(col, x, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW)
-	ConvGemm(out, col, w, b, M, K, OC, act)
+	convGemm(out, col, w, panels, b, M, K, OC, act)
 }
+
+// PackedWeights are a convolution's or a dense layer's weights w (N,K) together with the layout
+// the SIMD128 gemm reads (panels of eight outputs, each (K,8)), made once by PackWeights. In the
+// scalar build there is no second layout. They share w: change it and pack again.
+type PackedWeights struct {
+	K, N   int
+	w      []float32
+	panels []float32
+}
+
+// PackWeights packs w (N,K) for ConvGemmPacked and Conv2DPacked.
+func PackWeights(w []float32, N, K int) *PackedWeights {
+	if N <= 0 || K <= 0 || len(w) < N*K {
+		panic("kernels: PackWeights size <= 0 or w too short")
+	}
+	return &PackedWeights{K: K, N: N, w: w[:N*K], panels: packConv(w, K, N)}
+}
+
+// Bytes returns the memory the packed layout adds to w.
+func (p *PackedWeights) Bytes() int64 { return int64(len(p.panels)) * 4 }
 
 // Im2col unrolls the receptive field of each output pixel into one row of col, (OH·OW, KH·KW·C),
 // ordered (kh, kw, c) to match Conv2D's filter rows. Taps outside x are zero.
 //
 // The taps of a window that lie inside x are found once per output pixel (tapRange); a run of
-// C < 8 values (the RGB stem: C = 3) is copied element by element, since a call to copy costs
-// more than the copy there (measured under wasm: the stem's im2col took about as long as its gemm).
+// C < 8 values (the RGB stem: C = 3, runs of KW·C = 9) goes through copyShort, inlined, since a
+// call to copy costs more than the copy there (measured under wasm: the stem's im2col took about
+// as long as its gemm element by element; four lanes at a time the stem's im2col takes 0.62 ms
+// instead of 0.79 in Node, BenchmarkConv2DStem).
 func Im2col(col, x []float32, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW int) {
 	K := KH * KW * C
 	if len(col) < OH*OW*K || len(x) < H*W*C {
@@ -54,14 +90,21 @@ func Im2col(col, x []float32, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW i
 				src := x[((ih0+kh)*W+iw0+kwLo)*C:][:(kwHi-kwLo)*C]
 				dst := row[(kh*KW+kwLo)*C:][:len(src)]
 				if C < 8 {
-					for i, v := range src {
-						dst[i] = v
-					}
+					copyShort(dst, src)
 				} else {
 					copy(dst, src)
 				}
 			}
 		}
+	}
+}
+
+// copyShortScalar copies src to dst (len(dst) ≥ len(src)) element by element: copyShort, or
+// the tail of its SIMD128 form.
+func copyShortScalar(dst, src []float32) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = v
 	}
 }
 
@@ -86,7 +129,19 @@ func ConvGemm(out, a, w, b []float32, M, K, N int, act FusedAct) {
 	if len(a) < M*K || len(w) < N*K || len(out) < M*N || (b != nil && len(b) < N) {
 		panic("kernels: ConvGemm slice too short")
 	}
-	convGemm(out, a, w, b, M, K, N, act)
+	convGemm(out, a, w, nil, b, M, K, N, act)
+}
+
+// ConvGemmPacked is ConvGemm with w packed once (PackWeights): the same bits.
+func ConvGemmPacked(out, a []float32, pw *PackedWeights, b []float32, M int, act FusedAct) {
+	K, N := pw.K, pw.N
+	if M < 0 {
+		panic("kernels: ConvGemmPacked size < 0")
+	}
+	if len(a) < M*K || len(out) < M*N || (b != nil && len(b) < N) {
+		panic("kernels: ConvGemmPacked slice too short")
+	}
+	convGemm(out, a, pw.w, pw.panels, b, M, K, N, act)
 }
 
 // biasAct adds b (N) or nothing to each row of out (M,N) and applies act: the second half of

@@ -47,21 +47,40 @@ func cvClose(t *testing.T, name string, got, want []float32, tol float64) {
 	}
 }
 
+// cvSameBits fails unless got and want are the same float32 values, bit for bit.
+func cvSameBits(t *testing.T, name string, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s: element %d: got %g, want %g (same bits expected)", name, i, got[i], want[i])
+		}
+	}
+}
+
 var cvActs = []FusedAct{FusedNone, FusedRelu, FusedRelu6, FusedHardSwish}
 
+// TestConvGemmRemainders holds ConvGemm to the naive convolution at every remainder of its blocks,
+// and ConvGemmPacked to ConvGemm bit for bit (a backbone's frozen layers run packed, its
+// fine-tuned ones unpacked, and a section must give Forward's features exactly).
 func TestConvGemmRemainders(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, M := range []int{1, 2, 3, 4, 5, 7, 8, 9} {
-		for _, K := range []int{1, 2, 3, 5, 16, 17} {
-			for _, N := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 13} {
+	for _, M := range []int{1, 2, 3, 4, 5, 7, 8, 9, 13} {
+		for _, K := range []int{1, 2, 3, 5, 16, 17, 40} {
+			for _, N := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 16, 17, 24} {
 				a, w, b := cvRand(r, M*K), cvRand(r, N*K), cvRand(r, N)
+				pw := PackWeights(w, N, K)
 				for _, act := range cvActs {
+					name := fmt.Sprintf("M=%d K=%d N=%d %v", M, K, N, act)
 					got, check := cvGuarded(t, M*N)
 					ConvGemm(got, a, w, b, M, K, N, act)
 					check()
 					want := make([]float32, M*N)
 					conv2DNaive(want, a, w, b, M, 1, K, N, 1, 1, 1, 0, 0, M, 1, act)
-					cvClose(t, fmt.Sprintf("M=%d K=%d N=%d %v", M, K, N, act), got, want, 1e-5)
+					cvClose(t, name, got, want, 1e-5)
+					packed, check := cvGuarded(t, M*N)
+					ConvGemmPacked(packed, a, pw, b, M, act)
+					check()
+					cvSameBits(t, name+" packed", packed, got)
 				}
 			}
 		}
@@ -73,6 +92,7 @@ func TestConv2D(t *testing.T) {
 	for _, tc := range []struct{ H, W, C, OC, K, stride int }{
 		{1, 1, 1, 1, 1, 1}, {5, 7, 3, 5, 1, 1}, {7, 5, 3, 16, 3, 2}, {8, 8, 3, 16, 3, 2},
 		{9, 6, 4, 9, 3, 1}, {6, 6, 5, 7, 5, 2}, {4, 4, 3, 2, 3, 3}, {3, 3, 2, 3, 1, 2},
+		{6, 5, 12, 24, 1, 1}, {4, 4, 40, 17, 1, 1}, {7, 7, 9, 33, 3, 1},
 	} {
 		OH, pt := SamePadding(tc.H, tc.K, tc.stride)
 		OW, pl := SamePadding(tc.W, tc.K, tc.stride)
@@ -80,13 +100,19 @@ func TestConv2D(t *testing.T) {
 		w := cvRand(r, tc.OC*tc.K*tc.K*tc.C)
 		b := cvRand(r, tc.OC)
 		col := make([]float32, OH*OW*tc.K*tc.K*tc.C)
+		pw := PackWeights(w, tc.OC, tc.K*tc.K*tc.C)
 		for _, act := range cvActs {
 			got, check := cvGuarded(t, OH*OW*tc.OC)
 			Conv2D(got, x, w, b, col, tc.H, tc.W, tc.C, tc.OC, tc.K, tc.K, tc.stride, pt, pl, OH, OW, act)
 			check()
 			want := make([]float32, OH*OW*tc.OC)
 			conv2DNaive(want, x, w, b, tc.H, tc.W, tc.C, tc.OC, tc.K, tc.K, tc.stride, pt, pl, OH, OW, act)
-			cvClose(t, fmt.Sprintf("%+v %v", tc, act), got, want, 1e-5)
+			name := fmt.Sprintf("%+v %v", tc, act)
+			cvClose(t, name, got, want, 1e-5)
+			packed, check := cvGuarded(t, OH*OW*tc.OC)
+			Conv2DPacked(packed, x, pw, b, col, tc.H, tc.W, tc.C, tc.K, tc.K, tc.stride, pt, pl, OH, OW, act)
+			check()
+			cvSameBits(t, name+" packed", packed, got)
 		}
 	}
 }

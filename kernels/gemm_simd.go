@@ -143,85 +143,93 @@ func vdot1x1(rx0, rw0 []float32) float32 {
 // BenchmarkGemmDot, BenchmarkGemmOuter).
 const smallK = 32
 
-// packBuf keeps gemmSmallK's buffer for the transposed weights between calls: a call takes it
-// (Swap), grows it if it is too small, and gives it back. A sync.Pool would be emptied by every
-// second GC and make the training loop allocate again; a call that finds it taken (another
-// goroutine is inside gemmSmallK) allocates its own.
+// packBuf keeps gemmOuter's buffer for the packed weights between calls: a call takes it (Swap),
+// grows it if it is too small, and gives it back. A sync.Pool would be emptied by every second GC
+// and make the training loop allocate again; a call that finds it taken (another goroutine is
+// inside gemmOuter) allocates its own.
 var packBuf atomic.Pointer[[]float32]
 
-// gemmSmallK is gemmNT for small K, in the other form: w is transposed to wT (K,N) once per call
-// (K·N copies against M·K·N multiply-adds), then each block of 4 rows × 8 outputs keeps its eight
-// f32x4 sums in registers while k runs, adding a[m,k]·wT[k, n:n+8] with a[m,k] broadcast. Every
-// output adds its K products one after another, from zero: the naive loop's order, also for the
-// remainder rows and outputs (1×8 and 4×4 blocks, then scalar), so rows stay batch-invariant.
+// gemmSmallK is gemmNT for small K, in the other form: gemmOuter without bias or activation.
 func gemmSmallK(out, a, w []float32, M, K, N int) { gemmOuter(out, a, w, nil, M, K, N, FusedNone) }
 
-// gemmOuter is gemmSmallK that also adds b (N, or nil) and applies act to each group of rows
-// right after computing it, while the rows are still in the cache: ConvGemm's bias and
-// activation, in the order gemm, bias, activation.
+// gemmOuter is the outer-product form of the gemm, with b (N, or nil) added and act applied to
+// each group of rows right after computing it, while the rows are still in the cache (ConvGemm's
+// bias and activation, in the order gemm, bias, activation). The weights are packed into panels
+// once per call (packPanels: K·N copies against M·K·N multiply-adds), then gemmPanels runs;
+// ConvGemmPacked skips the packing for weights packed once at load time.
 func gemmOuter(out, a, w, b []float32, M, K, N int, act FusedAct) {
+	n8 := N &^ 7
 	buf := packBuf.Swap(nil)
 	if buf == nil {
 		buf = new([]float32)
 	}
-	if cap(*buf) < K*N {
-		*buf = make([]float32, K*N)
+	if cap(*buf) < n8*K {
+		*buf = make([]float32, n8*K)
 	}
-	wT := (*buf)[:K*N]
-	for n := 0; n < N; n++ {
-		wn := w[n*K : n*K+K]
-		for k, v := range wn {
-			wT[k*N+n] = v
+	p := (*buf)[:n8*K]
+	packPanels(p, w, K, N)
+	gemmPanels(out, a, w, p, b, M, K, N, act)
+	packBuf.Store(buf)
+}
+
+// packPanels lays the first N&^7 rows of w (N,K) out as panels of eight outputs, each (K,8): p[j·8K
+// + k·8 + i] = w[(8j+i)·K + k], so the outer-product kernels read the eight weights of one k as two
+// contiguous vectors and a panel as one stream (the transposed (K,N) matrix they read before
+// strides N apart, which cost up to 28% at K ≥ 224). len(p) ≥ (N&^7)·K.
+func packPanels(p, w []float32, K, N int) {
+	for j := 0; j < N/8; j++ {
+		panel := p[j*8*K : (j+1)*8*K]
+		for i := 0; i < 8; i++ {
+			row := w[(8*j+i)*K : (8*j+i+1)*K]
+			for k, v := range row {
+				panel[k*8+i] = v
+			}
 		}
 	}
+}
+
+// gemmPanels is gemmOuter on weights already packed: w (N,K) as given, p its panels (packPanels).
+// Each block of 4 rows × 8 outputs keeps its eight f32x4 sums in registers while k runs, adding
+// a[m,k]·p[k, 0:8] with a[m,k] broadcast. Every output adds its K products one after another,
+// from zero: the naive loop's order, also for the remainder rows (1×8 blocks) and the last N mod 8
+// outputs (scalar, from w's rows), so rows stay batch-invariant.
+func gemmPanels(out, a, w, p, b []float32, M, K, N int, act FusedAct) {
 	m4, n8 := M&^3, N&^7
 	if m4 > 0 && n8 > 0 {
-		_, _, _ = out[(m4-1)*N+n8-1], a[m4*K-1], wT[(K-1)*N+n8-1]
+		_, _, _ = out[(m4-1)*N+n8-1], a[m4*K-1], p[n8*K-1]
 		var bp unsafe.Pointer
 		if b != nil {
 			bp = unsafe.Pointer(&b[:n8][0])
 		}
-		vouter4xN(unsafe.Pointer(&out[0]), unsafe.Pointer(&a[0]), unsafe.Pointer(&wT[0]), bp, K, N, n8, m4/4, act)
+		vouter4xN(unsafe.Pointer(&out[0]), unsafe.Pointer(&a[0]), unsafe.Pointer(&p[0]), bp, K, N, n8, m4/4, act)
+	}
+	for m := m4; m < M; m++ {
+		o, a0 := out[m*N:m*N+N], a[m*K:m*K+K]
+		for n := 0; n < n8; n += 8 {
+			vouter1x8(o[n:n+8], a0, p[n*K:(n+8)*K], biasAt(b, n), act)
+		}
 	}
 	if n8 < N {
 		var bt []float32
 		if b != nil {
 			bt = b[n8:N]
 		}
-		for m := 0; m < m4; m++ {
+		for m := 0; m < M; m++ {
 			o, a0 := out[m*N:m*N+N], a[m*K:m*K+K]
 			for j := n8; j < N; j++ {
-				o[j] = seqDot(a0, wT[j:], N)
+				o[j] = seqDot(a0, w[j*K:j*K+K])
 			}
 			biasAct(o[n8:N], bt, 1, N-n8, act)
 		}
 	}
-	m := m4
-	for ; m < M; m++ {
-		o, a0 := out[m*N:m*N+N], a[m*K:m*K+K]
-		n := 0
-		for ; n+8 <= N; n += 8 {
-			vouter1x8(o[n:], a0, wT[n:], biasAt(b, n), N, act)
-		}
-		if n < N {
-			for j := n; j < N; j++ {
-				o[j] = seqDot(a0, wT[j:], N)
-			}
-			var bt []float32
-			if b != nil {
-				bt = b[n:N]
-			}
-			biasAct(o[n:N], bt, 1, N-n, act)
-		}
-	}
-	packBuf.Store(buf)
 }
 
-// seqDot returns Σ_k x[k]·wT[k·N], added one after another from zero.
-func seqDot(x, wT []float32, N int) float32 {
+// seqDot returns Σ_k x[k]·w[k], added one after another from zero. len(w) ≥ len(x).
+func seqDot(x, w []float32) float32 {
 	var s float32
+	w = w[:len(x)]
 	for k, v := range x {
-		s += v * wT[k*N]
+		s += v * w[k]
 	}
 	return s
 }
@@ -234,12 +242,12 @@ func biasAt(b []float32, n int) unsafe.Pointer {
 	return unsafe.Pointer(&b[n : n+8][0])
 }
 
-// vouter1x8 sets o0[0:8] = act(Σ_k x0[k]·wT[k·N : k·N+8] + bias[0:8]), with K = len(x0) ≥ 1;
-// bias is nil or points at 8 values.
-func vouter1x8(o0, rx0, rwT []float32, bias unsafe.Pointer, N int, act FusedAct) {
+// vouter1x8 sets o0[0:8] = act(Σ_k x0[k]·panel[k·8 : k·8+8] + bias[0:8]), with K = len(x0) ≥ 1;
+// panel is one panel of packPanels, bias nil or a pointer to 8 values.
+func vouter1x8(o0, rx0, panel []float32, bias unsafe.Pointer, act FusedAct) {
 	K := len(rx0)
-	_, _ = rwT[(K-1)*N+7], o0[7]
-	x0, wp := unsafe.Pointer(&rx0[0]), unsafe.Pointer(&rwT[0])
+	_, _ = panel[K*8-1], o0[7]
+	x0, wp := unsafe.Pointer(&rx0[0]), unsafe.Pointer(&panel[0])
 	var s0, s1 archsimd.Float32x4
 	for k := 0; ; {
 		b := archsimd.BroadcastFloat32x4(at(x0, uintptr(k)))
@@ -247,7 +255,7 @@ func vouter1x8(o0, rx0, rwT []float32, bias unsafe.Pointer, N int, act FusedAct)
 		if k++; k == K {
 			break
 		}
-		wp = unsafe.Add(wp, N*4)
+		wp = unsafe.Add(wp, 32)
 	}
 	if bias != nil {
 		s0, s1 = s0.Add(ld(bias)), s1.Add(ld(unsafe.Add(bias, 16)))
@@ -256,19 +264,20 @@ func vouter1x8(o0, rx0, rwT []float32, bias unsafe.Pointer, N int, act FusedAct)
 	vact(s1, act).Store(o0[4:8])
 }
 
-// vouter4xN sets out[m+i, n:n+8] = act(Σ_k a[m+i,k]·wT[k, n:n+8] + bias[n:n+8]) for the first
+// vouter4xN sets out[m+i, n:n+8] = act(Σ_k a[m+i,k]·w[n+j,k] + bias[n:n+8]) for the first
 // 4·groups rows and the first n8 outputs, in blocks of 4 rows × 8 outputs: o points at out[0,0]
-// and x at a[0,0], rows of N and K values; wT is (K,N); bias is nil or has n8 values. The eight
+// and x at a[0,0], rows of N and K values; wp at the panels of packPanels; bias is nil or has n8
+// values. The eight
 // f32x4 sums of a block stay in registers while k runs; the bias and the activation are applied
 // to them there, so each output is stored once. One call covers every block (a call per block
 // ran 15–40% slower in Node: Go's wasm calls pass every argument through memory). Callers have
 // checked the bounds; K ≥ 1, n8 ≥ 8 a multiple of 8, groups ≥ 1.
-func vouter4xN(og, xg, wT, bias unsafe.Pointer, K, N, n8, groups int, act FusedAct) {
+func vouter4xN(og, xg, panels, bias unsafe.Pointer, K, N, n8, groups int, act FusedAct) {
 	rx, ro := uintptr(K), uintptr(N)
 	for g := 0; g < groups; g++ {
 		o, x := unsafe.Add(og, uintptr(g*4*N)*4), unsafe.Add(xg, uintptr(g*4*K)*4)
 		for n := 0; n < n8; n += 8 {
-			wp := unsafe.Add(wT, n*4)
+			wp := unsafe.Add(panels, n*K*4)
 			xp := x
 			var s00, s01, s10, s11, s20, s21, s30, s31 archsimd.Float32x4
 			for k := K; ; {
@@ -284,7 +293,7 @@ func vouter4xN(og, xg, wT, bias unsafe.Pointer, K, N, n8, groups int, act FusedA
 				if k--; k == 0 {
 					break
 				}
-				wp, xp = unsafe.Add(wp, N*4), unsafe.Add(xp, 4)
+				wp, xp = unsafe.Add(wp, 32), unsafe.Add(xp, 4)
 			}
 			if bias != nil {
 				bp := unsafe.Add(bias, n*4)

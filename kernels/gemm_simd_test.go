@@ -36,7 +36,7 @@ func BenchmarkGemmDot(b *testing.B)   { benchGemm(b, gemmDot) }
 func BenchmarkGemmOuter(b *testing.B) { benchGemm(b, gemmSmallK) }
 
 // TestGemmAllocatesNothing: once warm, neither form allocates, nor does ConvGemm, also across
-// collections (the transposed-weights buffer of the outer-product form survives a GC).
+// collections (the packed-weights buffer of the outer-product form survives a GC).
 func TestGemmAllocatesNothing(t *testing.T) {
 	rng := NewRNG(14)
 	for _, sz := range [][3]int{{64, 16, 24}, {32, 480, 10}, {130, 40, 16}} {
@@ -60,6 +60,9 @@ func TestConvGemmForms(t *testing.T) {
 	r := rand.New(rand.NewPCG(31, 32))
 	forms := map[string]func(out, a, w, b []float32, M, K, N int, act FusedAct){
 		"outer": gemmOuter, "dot": gemmDotAct, "ConvGemm": ConvGemm,
+		"panels": func(out, a, w, b []float32, M, K, N int, act FusedAct) {
+			gemmPanels(out, a, w, packConv(w, K, N), b, M, K, N, act)
+		},
 	}
 	for _, M := range []int{1, 2, 3, 4, 5, 7, 9, 130} {
 		for _, K := range []int{4, 5, 7, 16, 27, 33, 200} {

@@ -14,11 +14,17 @@ const SIMD = "scalar"
 // In this build it is the scalar kernel (gemm.go).
 func gemmNT(out, a, w []float32, M, K, N int) { gemmNTScalar(out, a, w, M, K, N) }
 
-// convGemm is ConvGemm after its checks: here gemmNT, then the bias and activation.
-func convGemm(out, a, w, b []float32, M, K, N int, act FusedAct) {
+// convGemm is ConvGemm after its checks: here gemmNT, then the bias and activation. The scalar
+// kernel reads w as it is: there are no panels.
+func convGemm(out, a, w, _, b []float32, M, K, N int, act FusedAct) {
 	gemmNT(out, a, w, M, K, N)
 	biasAct(out, b, M, N, act)
 }
+
+// packConv packs nothing in this build (PackWeights keeps w alone).
+func packConv(w []float32, K, N int) []float32 { return nil }
+
+func copyShort(dst, src []float32) { copyShortScalar(dst, src) }
 
 func relu(out, x []float32)                        { reluScalar(out, x) }
 func relu6(out, x []float32)                       { relu6Scalar(out, x) }

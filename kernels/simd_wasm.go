@@ -57,6 +57,18 @@ func vact(v archsimd.Float32x4, act FusedAct) archsimd.Float32x4 {
 	return v
 }
 
+// copyShort is copyShortScalar four lanes at a time (a copy: the same bits).
+func copyShort(dst, src []float32) {
+	n := len(src) &^ 3
+	dst = dst[:len(src)]
+	for i := 0; i < n; i += 4 {
+		archsimd.LoadFloat32x4(src[i:]).Store(dst[i:])
+	}
+	for i := n; i < len(src); i++ {
+		dst[i] = src[i]
+	}
+}
+
 func relu(out, x []float32) {
 	n := len(x) &^ 3
 	out = out[:len(x)]
