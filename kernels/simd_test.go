@@ -72,7 +72,7 @@ func TestDepthwiseSameBitsAsScalar(t *testing.T) {
 	r := rand.New(rand.NewPCG(23, 24))
 	for _, K := range []int{1, 3, 5} {
 		for _, stride := range []int{1, 2} {
-			for _, sz := range []struct{ H, W, C int }{{1, 1, 1}, {3, 2, 3}, {5, 4, 4}, {6, 7, 5}, {4, 4, 8}, {7, 5, 9}, {5, 6, 12}, {3, 3, 15}, {8, 8, 19}} {
+			for _, sz := range []struct{ H, W, C int }{{1, 1, 1}, {3, 2, 3}, {5, 4, 4}, {6, 7, 5}, {4, 4, 8}, {7, 5, 9}, {5, 6, 12}, {3, 3, 15}, {8, 8, 19}, {6, 13, 8}, {9, 14, 12}, {7, 12, 6}} {
 				OH, pt := SamePadding(sz.H, K, stride)
 				OW, pl := SamePadding(sz.W, K, stride)
 				x, w, b := edgeVec(r, sz.H*sz.W*sz.C), cvRand(r, K*K*sz.C), cvRand(r, sz.C)
