@@ -39,6 +39,9 @@ func conv2D(out, x, w, panels, b, col []float32, H, W, C, OC, KH, KW, stride, pa
 	if len(col) < M*K {
 		panic("kernels: Conv2D col too short")
 	}
+	if conv2DDirect(out, x, w, panels, b, col, H, W, C, OC, KH, KW, stride, padTop, padLeft, OH, OW, act) {
+		return
+	}
 	Im2col(col, x, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW)
 	convGemm(out, col, w, panels, b, M, K, OC, act)
 }
@@ -77,23 +80,30 @@ func Im2col(col, x []float32, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW i
 		panic("kernels: Im2col slice too short")
 	}
 	for oh := 0; oh < OH; oh++ {
-		ih0 := oh*stride - padTop
-		khLo, khHi := tapRange(ih0, KH, H)
-		for ow := 0; ow < OW; ow++ {
-			iw0 := ow*stride - padLeft
-			kwLo, kwHi := tapRange(iw0, KW, W)
-			row := col[(oh*OW+ow)*K:][:K]
-			if khLo > 0 || khHi < KH || kwLo > 0 || kwHi < KW {
-				clear(row)
-			}
-			for kh := khLo; kh < khHi && kwLo < kwHi; kh++ {
-				src := x[((ih0+kh)*W+iw0+kwLo)*C:][:(kwHi-kwLo)*C]
-				dst := row[(kh*KW+kwLo)*C:][:len(src)]
-				if C < 8 {
-					copyShort(dst, src)
-				} else {
-					copy(dst, src)
-				}
+		im2colPixels(col[oh*OW*K:], x, H, W, C, KH, KW, stride, padTop, padLeft, oh, 0, OW)
+	}
+}
+
+// im2colPixels writes the im2col rows of output pixels ow0..ow1 of row oh to col, one after
+// another from col[0]. Sizes are checked.
+func im2colPixels(col, x []float32, H, W, C, KH, KW, stride, padTop, padLeft, oh, ow0, ow1 int) {
+	K := KH * KW * C
+	ih0 := oh*stride - padTop
+	khLo, khHi := tapRange(ih0, KH, H)
+	for ow := ow0; ow < ow1; ow++ {
+		iw0 := ow*stride - padLeft
+		kwLo, kwHi := tapRange(iw0, KW, W)
+		row := col[(ow-ow0)*K:][:K]
+		if khLo > 0 || khHi < KH || kwLo > 0 || kwHi < KW {
+			clear(row)
+		}
+		for kh := khLo; kh < khHi && kwLo < kwHi; kh++ {
+			src := x[((ih0+kh)*W+iw0+kwLo)*C:][:(kwHi-kwLo)*C]
+			dst := row[(kh*KW+kwLo)*C:][:len(src)]
+			if C < 8 {
+				copyShort(dst, src)
+			} else {
+				copy(dst, src)
 			}
 		}
 	}

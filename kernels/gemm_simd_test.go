@@ -91,3 +91,39 @@ func TestConvGemmForms(t *testing.T) {
 func BenchmarkConvGemmShapes(b *testing.B) {
 	benchGemm(b, func(out, a, w []float32, M, K, N int) { ConvGemm(out, a, w, nil, M, K, N, FusedNone) })
 }
+
+// TestConv2DDirectSameBits holds conv2DDirect (taps read from x, im2col rows only at the border)
+// to im2col and the gemm bit for bit, packed and unpacked, with guard cells: stride 1 and 2,
+// windows 3 and 5, rows with and without a full group of four pixels.
+func TestConv2DDirectSameBits(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	for _, tc := range []struct{ H, W, C, OC, K, stride int }{
+		{9, 13, 3, 16, 3, 2}, {8, 8, 3, 16, 3, 1}, {7, 12, 5, 8, 5, 1}, {6, 6, 4, 24, 3, 2},
+		{5, 4, 3, 8, 3, 1}, {12, 17, 2, 8, 3, 1}, {10, 11, 3, 48, 3, 2},
+	} {
+		OH, pt := SamePadding(tc.H, tc.K, tc.stride)
+		OW, pl := SamePadding(tc.W, tc.K, tc.stride)
+		K := tc.K * tc.K * tc.C
+		x, w, b := cvRand(r, tc.H*tc.W*tc.C), cvRand(r, tc.OC*K), cvRand(r, tc.OC)
+		col := make([]float32, OH*OW*K)
+		pw := PackWeights(w, tc.OC, K)
+		for _, bias := range [][]float32{b, nil} {
+			for _, act := range cvActs {
+				want := make([]float32, OH*OW*tc.OC)
+				Im2col(col, x, tc.H, tc.W, tc.C, tc.K, tc.K, tc.stride, pt, pl, OH, OW)
+				ConvGemm(want, col, w, bias, OH*OW, K, tc.OC, act)
+				name := fmt.Sprintf("%+v bias=%v %v", tc, bias != nil, act)
+				got := newGuarded(make([]float32, OH*OW*tc.OC))
+				if !conv2DDirect(got.data(), x, w, nil, bias, col, tc.H, tc.W, tc.C, tc.OC, tc.K, tc.K, tc.stride, pt, pl, OH, OW, act) {
+					t.Fatalf("%s: conv2DDirect declined", name)
+				}
+				got.check(t, name)
+				sameBits(t, name, got.data(), want)
+				packed := newGuarded(make([]float32, OH*OW*tc.OC))
+				Conv2DPacked(packed.data(), x, pw, bias, col, tc.H, tc.W, tc.C, tc.K, tc.K, tc.stride, pt, pl, OH, OW, act)
+				packed.check(t, name+" packed")
+				sameBits(t, name+" packed", packed.data(), want)
+			}
+		}
+	}
+}

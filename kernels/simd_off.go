@@ -21,6 +21,11 @@ func convGemm(out, a, w, _, b []float32, M, K, N int, act FusedAct) {
 	biasAct(out, b, M, N, act)
 }
 
+// conv2DDirect leaves every convolution to im2col and the gemm in this build.
+func conv2DDirect(out, x, w, panels, b, col []float32, H, W, C, N, KH, KW, stride, padTop, padLeft, OH, OW int, act FusedAct) bool {
+	return false
+}
+
 // packConv packs nothing in this build (PackWeights keeps w alone).
 func packConv(w []float32, K, N int) []float32 { return nil }
 
