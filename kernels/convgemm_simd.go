@@ -66,13 +66,7 @@ func conv2DDirect(out, x, w, panels, b, col []float32, H, W, C, N, KH, KW, strid
 		return false
 	}
 	if panels == nil {
-		buf := packBuf.Swap(nil)
-		if buf == nil {
-			buf = new([]float32)
-		}
-		if cap(*buf) < N*K {
-			*buf = make([]float32, N*K)
-		}
+		buf := takeBuf(&packBuf, N*K)
 		panels = (*buf)[:N*K]
 		packPanels(panels, w, K, N)
 		defer packBuf.Store(buf)
