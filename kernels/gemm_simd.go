@@ -359,20 +359,39 @@ func vouter4xN(og, xg, panels, bias unsafe.Pointer, K, N, n8, groups int, act Fu
 				s00, s01, s10, s11 = s00.Add(b0), s01.Add(b1), s10.Add(b0), s11.Add(b1)
 				s20, s21, s30, s31 = s20.Add(b0), s21.Add(b1), s30.Add(b0), s31.Add(b1)
 			}
-			op := unsafe.Add(o, n*4)
-			stAt(op, 0, vact(s00, act))
-			stAt(op, 4, vact(s01, act))
-			op = unsafe.Add(op, ro*4)
-			stAt(op, 0, vact(s10, act))
-			stAt(op, 4, vact(s11, act))
-			op = unsafe.Add(op, ro*4)
-			stAt(op, 0, vact(s20, act))
-			stAt(op, 4, vact(s21, act))
-			op = unsafe.Add(op, ro*4)
-			stAt(op, 0, vact(s30, act))
-			stAt(op, 4, vact(s31, act))
+			op, ro := unsafe.Add(o, n*4), ro*4
+			switch act {
+			case FusedNone:
+				store4x8(op, ro, s00, s01, s10, s11, s20, s21, s30, s31)
+			case FusedRelu:
+				store4x8(op, ro, vrelu(s00), vrelu(s01), vrelu(s10), vrelu(s11), vrelu(s20), vrelu(s21), vrelu(s30), vrelu(s31))
+			case FusedRelu6:
+				store4x8(op, ro, vrelu6(s00), vrelu6(s01), vrelu6(s10), vrelu6(s11), vrelu6(s20), vrelu6(s21), vrelu6(s30), vrelu6(s31))
+			default:
+				store4x8(op, ro, vact(s00, act), vact(s01, act), vact(s10, act), vact(s11, act),
+					vact(s20, act), vact(s21, act), vact(s30, act), vact(s31, act))
+			}
 		}
 	}
+}
+
+// store4x8 stores a block of 4 rows × 8 outputs at o, rows ro bytes apart. Its callers apply the
+// activation with one branch on act per block (a switch around store4x8 calls, inlined): vact
+// on each vector made blocks without an activation 2.4× slower in Node (K=16 N=64: 8.9 GFLOP/s
+// against 21.9), and a function doing the switch, too big to inline, 1.3× slower, for reasons of
+// V8's code, not of the work.
+func store4x8(o unsafe.Pointer, ro uintptr, s00, s01, s10, s11, s20, s21, s30, s31 archsimd.Float32x4) {
+	stAt(o, 0, s00)
+	stAt(o, 4, s01)
+	o = unsafe.Add(o, ro)
+	stAt(o, 0, s10)
+	stAt(o, 4, s11)
+	o = unsafe.Add(o, ro)
+	stAt(o, 0, s20)
+	stAt(o, 4, s21)
+	o = unsafe.Add(o, ro)
+	stAt(o, 0, s30)
+	stAt(o, 4, s31)
 }
 
 // vdot2xN sets out[m+i, n] = x_i·w[n,:] for the two rows i = 0, 1 and the first n4 outputs, in

@@ -179,10 +179,12 @@ func axpy1(y, x []float32, a float32) {
 }
 
 // depthwise is DepthwiseConv2D's SIMD128 form: per output pixel, channels eight (then four) at a
-// time, each channel's sum kept in a register over all the taps inside x and stored once, after
-// the activation. Each channel adds exactly as the scalar loop does (bias or zero, then the taps
-// in (kh, kw) order), so the bits are the same; channels past the last multiple of four run the
-// scalar order one by one. Sizes are checked.
+// time, each channel's sum kept in a register over all the taps inside x and stored once; the
+// activation then runs over each output row while it is in the cache (an activation inside the
+// kernels' loops cost them 15–20% in Node even when it was none, for reasons of V8's code). Each
+// channel adds exactly as the scalar loop does (bias or zero, then the taps in (kh, kw) order),
+// so the bits are the same; channels past the last multiple of four run the scalar order one by
+// one. Sizes are checked.
 func depthwise(out, x, w, b []float32, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW int, act FusedAct) {
 	if C < 4 {
 		depthwiseScalar(out, x, w, b, H, W, C, KH, KW, stride, padTop, padLeft, OH, OW, act)
@@ -190,7 +192,8 @@ func depthwise(out, x, w, b []float32, H, W, C, KH, KW, stride, padTop, padLeft,
 	}
 	if (KH != 3 || KW != 3) && KW != 5 {
 		for oh := 0; oh < OH; oh++ {
-			depthwisePixels(out, x, w, b, H, W, C, KH, KW, stride, padTop, padLeft, OW, oh, 0, OW, act)
+			depthwisePixels(out, x, w, b, H, W, C, KH, KW, stride, padTop, padLeft, OW, oh, 0, OW)
+			actApply(out[oh*OW*C:(oh+1)*OW*C], act)
 		}
 		return
 	}
@@ -203,23 +206,25 @@ func depthwise(out, x, w, b []float32, H, W, C, KH, KW, stride, padTop, padLeft,
 	owHi := max(owLo, min(OW, (W-KW+padLeft)/stride+1))
 	for oh := 0; oh < OH; oh++ {
 		if ih0 := oh*stride - padTop; ih0 < 0 || ih0+KH > H || owLo == owHi {
-			depthwisePixels(out, x, w, b, H, W, C, KH, KW, stride, padTop, padLeft, OW, oh, 0, OW, act)
+			depthwisePixels(out, x, w, b, H, W, C, KH, KW, stride, padTop, padLeft, OW, oh, 0, OW)
+			actApply(out[oh*OW*C:(oh+1)*OW*C], act)
 			continue
 		}
-		depthwisePixels(out, x, w, b, H, W, C, KH, KW, stride, padTop, padLeft, OW, oh, 0, owLo, act)
+		depthwisePixels(out, x, w, b, H, W, C, KH, KW, stride, padTop, padLeft, OW, oh, 0, owLo)
 		if KW == 3 {
-			depthwise3x3Row(out, x, w, b, W, C, stride, padTop, padLeft, OW, oh, owLo, owHi, act)
+			depthwise3x3Row(out, x, w, b, W, C, stride, padTop, padLeft, OW, oh, owLo, owHi)
 		} else {
 			lo := owLo
 			if stride == 1 && owHi-owLo >= 4 {
 				lo = owLo + (owHi-owLo)&^3
-				depthwiseK5Row4(out, x, w, b, W, C, KH, padTop, padLeft, OW, oh, owLo, lo, act)
+				depthwiseK5Row4(out, x, w, b, W, C, KH, padTop, padLeft, OW, oh, owLo, lo)
 			}
 			if lo < owHi {
-				depthwiseK5Row(out, x, w, b, W, C, KH, stride, padTop, padLeft, OW, oh, lo, owHi, act)
+				depthwiseK5Row(out, x, w, b, W, C, KH, stride, padTop, padLeft, OW, oh, lo, owHi)
 			}
 		}
-		depthwisePixels(out, x, w, b, H, W, C, KH, KW, stride, padTop, padLeft, OW, oh, owHi, OW, act)
+		depthwisePixels(out, x, w, b, H, W, C, KH, KW, stride, padTop, padLeft, OW, oh, owHi, OW)
+		actApply(out[oh*OW*C:(oh+1)*OW*C], act)
 	}
 }
 
@@ -230,7 +235,7 @@ func depthwise(out, x, w, b []float32, H, W, C, KH, KW, stride, padTop, padLeft,
 // and eight input vectors for twenty multiply-adds, where one pixel at a time loads five inputs
 // for five. Each sum adds the bias, then the taps in (kh, kw) order: the scalar loop's bits. The
 // last C mod 4 channels run the scalar order. C ≥ 4.
-func depthwiseK5Row4(out, x, w, b []float32, W, C, KH, padTop, padLeft, OW, oh, owLo, owHi int, act FusedAct) {
+func depthwiseK5Row4(out, x, w, b []float32, W, C, KH, padTop, padLeft, OW, oh, owLo, owHi int) {
 	ih0 := oh - padTop
 	xr := (ih0*W + owLo - padLeft) * C
 	or := (oh*OW + owLo) * C
@@ -273,15 +278,15 @@ func depthwiseK5Row4(out, x, w, b []float32, W, C, KH, padTop, padLeft, OW, oh, 
 				}
 				wp, p = unsafe.Add(wp, 5*c4), unsafe.Add(p, r4)
 			}
-			stAt(q, 0, vact(s0, act))
-			stAt(unsafe.Add(q, c4), 0, vact(s1, act))
-			stAt(unsafe.Add(q, 2*c4), 0, vact(s2, act))
-			stAt(unsafe.Add(q, 3*c4), 0, vact(s3, act))
+			stAt(q, 0, s0)
+			stAt(unsafe.Add(q, c4), 0, s1)
+			stAt(unsafe.Add(q, 2*c4), 0, s2)
+			stAt(unsafe.Add(q, 3*c4), 0, s3)
 			p0, q = unsafe.Add(p0, 4*c4), unsafe.Add(q, 4*c4)
 		}
 	}
 	if c < C {
-		depthwiseTail(out, x, w, b, W, C, KH, 5, 1, xr, or, n, c, act)
+		depthwiseTail(out, x, w, b, W, C, KH, 5, 1, xr, or, n, c)
 	}
 }
 
@@ -289,9 +294,8 @@ func depthwiseK5Row4(out, x, w, b []float32, W, C, KH, padTop, padLeft, OW, oh, 
 // do not fit in the registers, so each kernel row is one pass over the pixels with its five
 // weight vectors held, the running sums kept in out between passes (a float32 stored and loaded
 // back is the same float32, so the sums and their order are exactly the scalar loop's: the bias,
-// then the taps in (kh, kw) order); the last pass applies the activation. The last C mod 4
-// channels run the scalar order. C ≥ 4, owLo < owHi.
-func depthwiseK5Row(out, x, w, b []float32, W, C, KH, stride, padTop, padLeft, OW, oh, owLo, owHi int, act FusedAct) {
+// then the taps in (kh, kw) order). The last C mod 4 channels run the scalar order. C ≥ 4, owLo < owHi.
+func depthwiseK5Row(out, x, w, b []float32, W, C, KH, stride, padTop, padLeft, OW, oh, owLo, owHi int) {
 	ih0 := oh*stride - padTop
 	xr := (ih0*W + owLo*stride - padLeft) * C
 	or := (oh*OW + owLo) * C
@@ -311,7 +315,7 @@ func depthwiseK5Row(out, x, w, b []float32, W, C, KH, stride, padTop, padLeft, O
 			wb := unsafe.Pointer(&w[kh*5*C+c])
 			w0, w1, w2 := ld(wb), ld(unsafe.Add(wb, c4)), ld(unsafe.Add(wb, 2*c4))
 			w3, w4 := ld(unsafe.Add(wb, 3*c4)), ld(unsafe.Add(wb, 4*c4))
-			first, last := kh == 0, kh == KH-1
+			first := kh == 0
 			p := unsafe.Add(unsafe.Pointer(&x[xr+c]), uintptr(kh)*r4)
 			q := unsafe.Pointer(&out[or+c])
 			for k := n; ; {
@@ -324,9 +328,6 @@ func depthwiseK5Row(out, x, w, b []float32, W, C, KH, stride, padTop, padLeft, O
 				s = s.Add(ld(unsafe.Add(p, 2*c4)).Mul(w2))
 				s = s.Add(ld(unsafe.Add(p, 3*c4)).Mul(w3))
 				s = s.Add(ld(unsafe.Add(p, 4*c4)).Mul(w4))
-				if last {
-					s = vact(s, act)
-				}
 				s.StoreArray((*[4]float32)(q))
 				if k--; k == 0 {
 					break
@@ -336,13 +337,13 @@ func depthwiseK5Row(out, x, w, b []float32, W, C, KH, stride, padTop, padLeft, O
 		}
 	}
 	if c < C {
-		depthwiseTail(out, x, w, b, W, C, KH, 5, stride, xr, or, n, c, act)
+		depthwiseTail(out, x, w, b, W, C, KH, 5, stride, xr, or, n, c)
 	}
 }
 
 // depthwiseTail computes channels c..C of n pixels of one output row whose windows lie inside x,
-// in the scalar order, then applies the activation to them.
-func depthwiseTail(out, x, w, b []float32, W, C, KH, KW, stride, xr, or, n, c int, act FusedAct) {
+// in the scalar order.
+func depthwiseTail(out, x, w, b []float32, W, C, KH, KW, stride, xr, or, n, c int) {
 	for i := 0; i < n; i++ {
 		xo := xr + i*stride*C
 		for j := c; j < C; j++ {
@@ -357,7 +358,6 @@ func depthwiseTail(out, x, w, b []float32, W, C, KH, KW, stride, xr, or, n, c in
 			}
 			out[or+i*C+j] = s
 		}
-		actApply(out[or+i*C+c:or+i*C+C], act)
 	}
 }
 
@@ -366,7 +366,7 @@ func depthwiseTail(out, x, w, b []float32, W, C, KH, KW, stride, xr, or, n, c in
 // held in registers while the pixels of the row go by, each pixel nine loads, nine multiply-adds
 // in (kh, kw) order from the bias, and one store. The last C mod 4 channels run the scalar order.
 // C ≥ 4, owLo < owHi.
-func depthwise3x3Row(out, x, w, b []float32, W, C, stride, padTop, padLeft, OW, oh, owLo, owHi int, act FusedAct) {
+func depthwise3x3Row(out, x, w, b []float32, W, C, stride, padTop, padLeft, OW, oh, owLo, owHi int) {
 	ih0 := oh*stride - padTop
 	xr := (ih0*W + owLo*stride - padLeft) * C // the first window's top-left tap
 	or := (oh*OW + owLo) * C
@@ -398,7 +398,7 @@ func depthwise3x3Row(out, x, w, b []float32, W, C, stride, padTop, padLeft, OW, 
 			s = s.Add(ld(p2).Mul(w6))
 			s = s.Add(ld(unsafe.Add(p2, c4)).Mul(w7))
 			s = s.Add(ld(unsafe.Add(p2, 2*c4)).Mul(w8))
-			vact(s, act).StoreArray((*[4]float32)(q))
+			s.StoreArray((*[4]float32)(q))
 			if k--; k == 0 {
 				break
 			}
@@ -406,15 +406,14 @@ func depthwise3x3Row(out, x, w, b []float32, W, C, stride, padTop, padLeft, OW, 
 		}
 	}
 	if c < C {
-		depthwiseTail(out, x, w, b, W, C, 3, 3, stride, xr, or, n, c, act)
+		depthwiseTail(out, x, w, b, W, C, 3, 3, stride, xr, or, n, c)
 	}
 }
 
 // depthwisePixels computes output pixels owLo..owHi of row oh, each over the taps of its window
 // that lie inside x: channels eight, then four at a time, each channel's sum kept in a register
-// over the taps and stored once, after the activation; channels past the last multiple of four
-// one by one.
-func depthwisePixels(out, x, w, b []float32, H, W, C, KH, KW, stride, padTop, padLeft, OW, oh, owLo, owHi int, act FusedAct) {
+// over the taps and stored once; channels past the last multiple of four one by one.
+func depthwisePixels(out, x, w, b []float32, H, W, C, KH, KW, stride, padTop, padLeft, OW, oh, owLo, owHi int) {
 	xb, wb, ob := unsafe.Pointer(&x[0]), unsafe.Pointer(&w[0]), unsafe.Pointer(&out[0])
 	var bb unsafe.Pointer
 	if b != nil {
@@ -441,8 +440,8 @@ func depthwisePixels(out, x, w, b []float32, H, W, C, KH, KW, stride, padTop, pa
 						s1 = s1.Add(ldAt(xb, xo+4).Mul(ldAt(wb, wo+4)))
 					}
 				}
-				stAt(ob, o+c, vact(s0, act))
-				stAt(ob, o+c+4, vact(s1, act))
+				stAt(ob, o+c, s0)
+				stAt(ob, o+c+4, s1)
 			}
 			for ; c+4 <= C; c += 4 {
 				var s0 archsimd.Float32x4
@@ -455,7 +454,7 @@ func depthwisePixels(out, x, w, b []float32, H, W, C, KH, KW, stride, padTop, pa
 						s0 = s0.Add(ldAt(xb, xr+kw*C).Mul(ldAt(wb, wr+kw*C)))
 					}
 				}
-				stAt(ob, o+c, vact(s0, act))
+				stAt(ob, o+c, s0)
 			}
 			if c < C {
 				tail := out[o+c : o+C]
@@ -471,7 +470,6 @@ func depthwisePixels(out, x, w, b []float32, H, W, C, KH, KW, stride, padTop, pa
 					}
 					tail[j] = s
 				}
-				actApply(tail, act)
 			}
 		}
 	}

@@ -374,10 +374,13 @@ async function backbones({ ids, photo, reps, batches }) {
 // ---- gemm: the Go kernels' matrix product at the backbone's and the heads' shapes -----------------
 
 // gemm times our gemm (bench/wasm's gemm: checked against float64 first) at each shape, in wall
-// time and in the renderer's CPU time (which a busy machine disturbs less).
+// time and in the renderer's CPU time (which a busy machine disturbs less). A short call first
+// warms the shape up: V8 runs a wasm function with its baseline compiler until it has replaced it
+// with optimized code, compiled on other threads, whose CPU time counted against the first shape.
 async function gemm({ shapes, minMs }) {
   const out = [];
   for (const [M, K, N] of shapes) {
+    gocall('gemm', M, K, N, Math.max(1, Math.round(minMs / 10)));
     const c = await cpuNow();
     const r = JSON.parse(gocall('gemm', M, K, N, minMs));
     const cpuMs = ((await cpuNow()) - c) / r.reps;
