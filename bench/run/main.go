@@ -47,7 +47,7 @@ var (
 	smoke    = flag.Bool("smoke", false, "tiny sizes and one repetition: a quick end-to-end check of the harness")
 	outDir   = flag.String("out", "bench/out", "output folder (site, results.json, report.md, plot)")
 	reps     = flag.Int("reps", 3, "timed repetitions of each engine per workload (interleaved)")
-	parts    = flag.String("parts", "heads,ttq,gemm,backbone,weight,scale", "parts to run, comma-separated")
+	parts    = flag.String("parts", "heads,ttq,gemm,backbone,weight,scale,extract", "parts to run, comma-separated")
 	kernelsF = flag.String("kernels", "simd128", "our Go kernels: simd128 (Go 1.27, GOEXPERIMENT=simd; the app's default where WebAssembly SIMD works) or scalar")
 	browser  = flag.String("chromium", "", "Chromium executable (default: $CHROMIUM, /usr/bin/chromium)")
 	scaleCap = flag.Int("scale-cap", 3200000, "largest N the scale search tries")
@@ -69,11 +69,11 @@ func main() {
 	want := map[string]bool{}
 	for _, p := range strings.Split(*parts, ",") {
 		switch p = strings.TrimSpace(p); p {
-		case "heads", "ttq", "gemm", "backbone", "weight", "scale":
+		case "heads", "ttq", "gemm", "backbone", "weight", "scale", "extract":
 			want[p] = true
 		case "":
 		default:
-			log.Fatalf("unknown part %q (heads, ttq, gemm, backbone, weight, scale)", p)
+			log.Fatalf("unknown part %q (heads, ttq, gemm, backbone, weight, scale, extract)", p)
 		}
 	}
 	if *kernelsF != "simd128" && *kernelsF != "scalar" {
@@ -137,6 +137,13 @@ func run(ctx context.Context, want map[string]bool) error {
 			return fmt.Errorf("page weight: %w", err)
 		}
 		res.Weight = w
+	}
+	if want["extract"] {
+		x, err := extractRate(ctx, exe, root)
+		if err != nil {
+			return fmt.Errorf("extraction: %w", err)
+		}
+		res.Extract = x
 	}
 	m.LoadEnd = loadavg()
 	m.Duration = time.Since(started).Round(time.Second).String()

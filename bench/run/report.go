@@ -21,9 +21,13 @@ func report(r *Results) string {
 	p("- Machine: %s, %d cores, %s RAM, %s, %s\n", m.CPU, m.Cores, m.MemTotal, m.Kernel, m.OS)
 	p("- Load average (1, 5, 15 min) at start: %s, at end: %s — a load near or above the core count means the machine was busy and the timings are noisy\n", m.LoadStart, m.LoadEnd)
 	p("- Browser: %s, headless (the flags of internal/headless, no --disable-gpu); user agent `%s`\n", m.Chromium, r.Env.UserAgent)
-	p("- TensorFlow.js %s, wasm backend %s: SIMD %v, threads %v (cross-origin isolated: %v), binary fetched: `%s`; every file served from 127.0.0.1, no CDN\n",
-		r.Env.TFJS, r.Env.TFJSWasm, r.Env.WasmSIMD, r.Env.WasmThreads, r.Env.CrossOriginIsolated, r.TFJSWasmBinary)
-	p("- Ours: %s, GOOS=js GOARCH=wasm, one thread, **%s kernels**, packages head/kernels/backbone through bench/wasm\n\n", r.Env.GoVersion, kernelsName(r.Env.GoKernels))
+	if r.Env.GoVersion != "" {
+		p("- TensorFlow.js %s, wasm backend %s: SIMD %v, threads %v (cross-origin isolated: %v), binary fetched: `%s`; every file served from 127.0.0.1, no CDN\n",
+			r.Env.TFJS, r.Env.TFJSWasm, r.Env.WasmSIMD, r.Env.WasmThreads, r.Env.CrossOriginIsolated, r.TFJSWasmBinary)
+		p("- Ours: %s, GOOS=js GOARCH=wasm, one thread, **%s kernels**, packages head/kernels/backbone through bench/wasm\n\n", r.Env.GoVersion, kernelsName(r.Env.GoKernels))
+	} else {
+		p("- Only the parts that load the app itself ran (its kernels are named where they ran); the bench page with TensorFlow.js did not\n\n")
+	}
 
 	if len(r.Heads) > 0 {
 		headsSection(p, r.Heads)
@@ -45,6 +49,9 @@ func report(r *Results) string {
 	}
 	if r.Scale != nil {
 		scaleSection(p, r.Scale)
+	}
+	if len(r.Extract) > 0 {
+		extractSection(p, r.Extract)
 	}
 	rawSection(p, r)
 	p("\nReproduce: `./build.sh bench` (writes bench/out/report.md, results.json, ms-per-epoch.png).\n")
@@ -267,6 +274,23 @@ func backboneSection(p printf, bs []BackboneResult) {
 }
 
 func mb(v float64) string { return fmt.Sprintf("%.2f MB", v/1e6) }
+
+func extractSection(p printf, runs []ExtractRun) {
+	p("## 6. Extraction in the app: images/s with the trainer alone and with its helpers\n\n")
+	p("The app served by cmd/serve in a fresh profile, augmentation set to mirror + crops (7 views a photo), then **Load demo set**: every photo's seven views queue for the backbone (the default, centernet) as soon as it is decoded. Timed by the page's clock from the click to the last photo done, decoding included; a photo counts once, with its seven backbone passes. `?helpers=0` keeps the trainer worker alone, the default adds one helper worker fewer than the cores (up to three), each with its own copy of the backbone.\n\n")
+	p("| helpers | cores | kernels | photos | photos/s | backbone passes/s | seconds | photos per worker |\n|---|---|---|---|---|---|---|---|\n")
+	for _, r := range runs {
+		h := r.Helpers
+		if h == "" {
+			h = "default"
+		}
+		p("| %s | %d | %s | %d | **%.1f** | %.0f | %.1f | %v |\n", h, r.Cores, r.Kernels, r.Images, r.PerSecond, float64(r.Views)*r.PerSecond, r.Seconds, r.WorkerDone)
+	}
+	if len(runs) == 2 && runs[0].PerSecond > 0 {
+		p("\nWith the helpers: %.2f× the trainer alone.\n", runs[1].PerSecond/runs[0].PerSecond)
+	}
+	p("\n")
+}
 
 func weightSection(p printf, w *Weight) {
 	p("## 4. Page weight: cold load of the app (cmd/serve, fresh profile)\n\n")

@@ -29,6 +29,7 @@ type Results struct {
 	Backbones []BackboneResult `json:"backbones,omitempty"`
 	Scale     *ScaleResult     `json:"scale,omitempty"`
 	Weight    *Weight          `json:"weight,omitempty"`
+	Extract   []ExtractRun     `json:"extract,omitempty"`
 	TotalMs   float64          `json:"totalMs"`
 	// TFJSWasmBinary is the tfjs .wasm file(s) the page fetched (the SIMD build, or not).
 	TFJSWasmBinary string `json:"tfjsWasmBinary"`

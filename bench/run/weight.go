@@ -117,48 +117,11 @@ func pageWeight(ctx context.Context, exe, root string) (*Weight, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "serve")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/serve")
-	build.Dir = root
-	if b, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build ./cmd/serve: %v\n%s", err, b)
-	}
-	srv := exec.Command(bin, "-root", root, "-q")
-	srv.Env = append(os.Environ(), "PORT=0")
-	stdout, err := srv.StdoutPipe()
+	base, stop, err := startServe(root, tmp)
 	if err != nil {
 		return nil, err
 	}
-	srv.Stderr = os.Stderr
-	if err := srv.Start(); err != nil {
-		return nil, err
-	}
-	defer func() {
-		srv.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { srv.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			srv.Process.Kill()
-		}
-	}()
-	urlc := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		re := regexp.MustCompile(`http://127\.0\.0\.1:\d+/`)
-		for sc.Scan() {
-			if m := re.FindString(sc.Text()); m != "" {
-				urlc <- m
-			}
-		}
-	}()
-	var base string
-	select {
-	case base = <-urlc:
-	case <-time.After(20 * time.Second):
-		return nil, errors.New("cmd/serve printed no URL within 20 s")
-	}
+	defer stop()
 	target, err := url.Parse(base)
 	if err != nil {
 		return nil, err
@@ -185,6 +148,54 @@ func pageWeight(ctx context.Context, exe, root string) (*Weight, error) {
 		log.Printf("page weight: the embed's demo features are not built (go run ./tools/embedfeatures); its start is not measured")
 	}
 	return w, nil
+}
+
+// startServe builds cmd/serve into tmp and starts it on a free port over root (the built site,
+// precompressed twins as deployed); it returns the app's URL and a stop function.
+func startServe(root, tmp string) (base string, stop func(), err error) {
+	bin := filepath.Join(tmp, "serve")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/serve")
+	build.Dir = root
+	if b, err := build.CombinedOutput(); err != nil {
+		return "", nil, fmt.Errorf("go build ./cmd/serve: %v\n%s", err, b)
+	}
+	srv := exec.Command(bin, "-root", root, "-q")
+	srv.Env = append(os.Environ(), "PORT=0")
+	stdout, err := srv.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		return "", nil, err
+	}
+	stop = func() {
+		srv.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { srv.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			srv.Process.Kill()
+		}
+	}
+	urlc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		re := regexp.MustCompile(`http://127\.0\.0\.1:\d+/`)
+		for sc.Scan() {
+			if m := re.FindString(sc.Text()); m != "" {
+				urlc <- m
+			}
+		}
+	}()
+	select {
+	case base = <-urlc:
+		return base, stop, nil
+	case <-time.After(20 * time.Second):
+		stop()
+		return "", nil, errors.New("cmd/serve printed no URL within 20 s")
+	}
 }
 
 // embedStart opens the docs embed with autoplay three times in fresh profiles (cold), then three
