@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"log"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -40,12 +39,7 @@ type ExtractRun struct {
 // demo set, so that every photo's views queue as soon as it is decoded; it times the whole
 // extraction by the page's clock.
 func extractRate(ctx context.Context, exe, root string) ([]ExtractRun, error) {
-	tmp, err := os.MkdirTemp("", "bench-extract-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
-	base, stop, err := startServe(root, tmp)
+	base, tmp, stop, err := startServe(root, "bench-extract-")
 	if err != nil {
 		return nil, err
 	}

@@ -112,12 +112,7 @@ func pageWeight(ctx context.Context, exe, root string) (*Weight, error) {
 			return nil, fmt.Errorf("%s missing: run ./build.sh web first", f)
 		}
 	}
-	tmp, err := os.MkdirTemp("", "bench-weight-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
-	base, stop, err := startServe(root, tmp)
+	base, tmp, stop, err := startServe(root, "bench-weight-")
 	if err != nil {
 		return nil, err
 	}
@@ -150,24 +145,33 @@ func pageWeight(ctx context.Context, exe, root string) (*Weight, error) {
 	return w, nil
 }
 
-// startServe builds cmd/serve into tmp and starts it on a free port over root (the built site,
-// precompressed twins as deployed); it returns the app's URL and a stop function.
-func startServe(root, tmp string) (base string, stop func(), err error) {
+// startServe makes a temporary folder (named from prefix, for browser profiles and the like),
+// builds cmd/serve into it and starts it on a free port over root (the built site, precompressed
+// twins as deployed); it returns the app's URL, the folder, and a stop function that stops the
+// server and removes the folder.
+func startServe(root, prefix string) (base, tmp string, stop func(), err error) {
+	if tmp, err = os.MkdirTemp("", prefix); err != nil {
+		return "", "", nil, err
+	}
+	fail := func(err error) (string, string, func(), error) {
+		os.RemoveAll(tmp)
+		return "", "", nil, err
+	}
 	bin := filepath.Join(tmp, "serve")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/serve")
 	build.Dir = root
 	if b, err := build.CombinedOutput(); err != nil {
-		return "", nil, fmt.Errorf("go build ./cmd/serve: %v\n%s", err, b)
+		return fail(fmt.Errorf("go build ./cmd/serve: %v\n%s", err, b))
 	}
 	srv := exec.Command(bin, "-root", root, "-q")
 	srv.Env = append(os.Environ(), "PORT=0")
 	stdout, err := srv.StdoutPipe()
 	if err != nil {
-		return "", nil, err
+		return fail(err)
 	}
 	srv.Stderr = os.Stderr
 	if err := srv.Start(); err != nil {
-		return "", nil, err
+		return fail(err)
 	}
 	stop = func() {
 		srv.Process.Signal(os.Interrupt)
@@ -178,6 +182,7 @@ func startServe(root, tmp string) (base string, stop func(), err error) {
 		case <-time.After(5 * time.Second):
 			srv.Process.Kill()
 		}
+		os.RemoveAll(tmp)
 	}
 	urlc := make(chan string, 1)
 	go func() {
@@ -191,10 +196,10 @@ func startServe(root, tmp string) (base string, stop func(), err error) {
 	}()
 	select {
 	case base = <-urlc:
-		return base, stop, nil
+		return base, tmp, stop, nil
 	case <-time.After(20 * time.Second):
 		stop()
-		return "", nil, errors.New("cmd/serve printed no URL within 20 s")
+		return "", "", nil, errors.New("cmd/serve printed no URL within 20 s")
 	}
 }
 
