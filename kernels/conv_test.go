@@ -47,16 +47,6 @@ func cvClose(t *testing.T, name string, got, want []float32, tol float64) {
 	}
 }
 
-// cvSameBits fails unless got and want are the same float32 values, bit for bit.
-func cvSameBits(t *testing.T, name string, got, want []float32) {
-	t.Helper()
-	for i := range want {
-		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-			t.Fatalf("%s: element %d: got %g, want %g (same bits expected)", name, i, got[i], want[i])
-		}
-	}
-}
-
 var cvActs = []FusedAct{FusedNone, FusedRelu, FusedRelu6, FusedHardSwish}
 
 // TestConvGemmRemainders holds ConvGemm to the naive convolution at every remainder of its blocks,
@@ -80,7 +70,7 @@ func TestConvGemmRemainders(t *testing.T) {
 					packed, check := cvGuarded(t, M*N)
 					ConvGemmPacked(packed, a, pw, b, M, act)
 					check()
-					cvSameBits(t, name+" packed", packed, got)
+					sameBits(t, name+" packed", packed, got)
 				}
 			}
 		}
@@ -112,7 +102,7 @@ func TestConv2D(t *testing.T) {
 			packed, check := cvGuarded(t, OH*OW*tc.OC)
 			Conv2DPacked(packed, x, pw, b, col, tc.H, tc.W, tc.C, tc.K, tc.K, tc.stride, pt, pl, OH, OW, act)
 			check()
-			cvSameBits(t, name+" packed", packed, got)
+			sameBits(t, name+" packed", packed, got)
 		}
 	}
 }

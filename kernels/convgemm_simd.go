@@ -68,9 +68,8 @@ func conv2DDirect(out, x, w, panels, b, col []float32, H, W, C, N, KH, KW, strid
 		return false
 	}
 	if panels == nil {
-		buf := takeBuf(&packBuf, N*K)
-		panels = (*buf)[:N*K]
-		packPanels(panels, w, K, N)
+		var buf *[]float32
+		buf, panels = takePanels(w, K, N)
 		defer packBuf.Store(buf)
 	}
 	var bp unsafe.Pointer

@@ -170,12 +170,19 @@ func gemmSmallK(out, a, w []float32, M, K, N int) { gemmOuter(out, a, w, nil, M,
 // once per call (packPanels: K·N copies against M·K·N multiply-adds), then gemmPanels runs;
 // ConvGemmPacked skips the packing for weights packed once at load time.
 func gemmOuter(out, a, w, b []float32, M, K, N int, act FusedAct) {
-	n8 := N &^ 7
-	buf := takeBuf(&packBuf, n8*K)
-	p := (*buf)[:n8*K]
-	packPanels(p, w, K, N)
+	buf, p := takePanels(w, K, N)
 	gemmPanels(out, a, w, p, b, M, K, N, act)
 	packBuf.Store(buf)
+}
+
+// takePanels packs w (N,K) into packBuf's buffer (packPanels) for one call, which gives the
+// buffer back with packBuf.Store(buf) when done with p.
+func takePanels(w []float32, K, N int) (buf *[]float32, p []float32) {
+	n := (N &^ 7) * K
+	buf = takeBuf(&packBuf, n)
+	p = (*buf)[:n]
+	packPanels(p, w, K, N)
+	return buf, p
 }
 
 // packPanels lays the first N&^7 rows of w (N,K) out as panels of eight outputs, each (K,8): p[j·8K

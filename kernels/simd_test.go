@@ -37,7 +37,7 @@ func sameBits(t *testing.T, name string, got, want []float32) {
 			continue
 		}
 		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-			t.Fatalf("%s (%s): element %d = %v (%#08x), scalar %v (%#08x)", name, SIMD, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+			t.Fatalf("%s (%s): element %d = %v (%#08x), want %v (%#08x)", name, SIMD, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
 		}
 	}
 }
